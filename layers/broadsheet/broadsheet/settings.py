@@ -1,0 +1,42 @@
+"""Configuration, read once from the environment into a frozen model."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Everything a Broadsheet function or tool needs to know about its deployment."""
+
+    model_config = SettingsConfigDict(env_prefix="BROADSHEET_", frozen=True, extra="ignore")
+
+    table_name: str = "broadsheet-index"
+    content_bucket: str = "broadsheet-content"
+    site_bucket: str = "broadsheet-site"
+    render_queue_url: str = ""
+    ingest_queue_url: str = ""
+    distribution_id: str = ""
+
+    site_name: str = "Broadsheet"
+    site_url: str = "http://127.0.0.1:3000"
+    site_description: str = "Analysis and news, published with Broadsheet."
+    language: str = "en"
+    timezone: str = "UTC"
+    page_size: int = Field(default=10, ge=1, le=100)
+
+    # Invalidation on a budget: paths per month the operator accepts, the window over
+    # which requests are coalesced, and the count above which paths become one wildcard.
+    invalidation_budget: int = Field(default=1000, ge=0)
+    invalidation_wildcard_threshold: int = Field(default=15, ge=1)
+
+    # A fixed clock (RFC 3339) for reproducible builds and tests; empty means the real time.
+    now: str = ""
+
+
+@lru_cache(maxsize=1)
+def settings() -> Settings:
+    """The settings of this process, read once."""
+    return Settings()
