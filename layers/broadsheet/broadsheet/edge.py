@@ -1,0 +1,46 @@
+"""What CloudFront's viewer-request function does with a request path, in Python.
+
+The function itself is JavaScript, inline in ``template.yaml`` (``ViewerRequestFunction``); this
+module mirrors it line for line so the local server answers exactly as the edge does, and
+``tests/unit/test_edge.py`` runs both over the same cases.
+
+Aliases come from the CloudFront KeyValueStore: the key is an old page path in its trailing-slash
+form (``/articles/old-slug/``), the value the path to send readers to (``/articles/new-slug/``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+_SLASH_RUNS = re.compile(r"/{2,}")
+
+
+@dataclass(frozen=True)
+class EdgeDecision:
+    """The answer to one request: a 301 to ``redirect``, or a fetch of ``uri`` from the origin.
+
+    On a redirect nothing is fetched and ``uri`` is the request's path, untouched.
+    """
+
+    redirect: str | None
+    uri: str
+
+
+def viewer_request(uri: str, aliases: Mapping[str, str]) -> EdgeDecision:
+    """Decide what the edge does with a request path (no query string), given the alias store."""
+    # Same normalisation as the JS: a Location we build must never read as "//host" or "/\host".
+    path = _SLASH_RUNS.sub("/", uri.replace("\\", "%5C"))
+    last = path[path.rfind("/") + 1 :]
+
+    if "." in last:
+        return EdgeDecision(redirect=None, uri=path)
+
+    page = path if last == "" else path + "/"
+    target = aliases.get(page, "")
+    if target and target != page:
+        return EdgeDecision(redirect=target, uri=uri)
+    if last != "":
+        return EdgeDecision(redirect=page, uri=uri)
+    return EdgeDecision(redirect=None, uri=path + "index.html")

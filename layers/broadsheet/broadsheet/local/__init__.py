@@ -1,0 +1,1 @@
+"""Running Broadsheet without AWS: the stack as ``template.yaml`` describes it."""
