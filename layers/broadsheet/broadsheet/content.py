@@ -111,7 +111,7 @@ def _load(key: str, raw: bytes) -> dict[str, Any]:
     if not raw:
         raise fail("the file is empty")
     if len(raw) > MAX_FILE_BYTES:
-        raise fail(f"the file is {len(raw) / 1024 / 1024:.1f} MB; the limit is {MAX_FILE_BYTES // 1024 // 1024} MB")
+        raise fail(f"the file is larger than the {MAX_FILE_BYTES // 1024 // 1024} MB limit for one article")
     try:
         # A byte-order mark is harmless noise some editors add; accept it.
         text = raw.decode("utf-8-sig")

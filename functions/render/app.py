@@ -1,0 +1,29 @@
+"""Render function: one page per FIFO message group; write changed pages, delete gone ones."""
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.batch import SqsFifoPartialProcessor, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from broadsheet.observability import logger, metrics, tracer
+from broadsheet.pipeline import render_batch, render_record
+from broadsheet.services import services
+
+processor = SqsFifoPartialProcessor(skip_group_on_error=True)
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    """Render a batch; pages repeated within it are rendered once, then invalidated as needed."""
+    svc = services()
+    with render_batch(svc) as batch:
+
+        def record_handler(record: SQSRecord) -> None:
+            render_record(record, svc, batch)
+
+        return process_partial_response(
+            event=event, record_handler=record_handler, processor=processor, context=context
+        )

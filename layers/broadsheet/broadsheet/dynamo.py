@@ -1,0 +1,321 @@
+"""The index on DynamoDB: one item per article plus one item per listing entry.
+
+Item layout (single table, keys `pk` and `sk`):
+
+- article: `pk = article#<slug>`, `sk = article`; the validated document, whether it is
+  live, its sort key, the listings it has entries in, the source version and a revision.
+- listing entry: `pk = listing#<listing id>`, `sk = <sort key>`; what a listing shows.
+- author profile: `pk = author#<slug>`, `sk = profile`.
+
+An article and its entries change in one transaction conditioned on the article item's
+revision, so concurrent ingests of one key can never leave entries of a lost write behind.
+"""
+
+from __future__ import annotations
+
+import zlib
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, cast
+
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from botocore.exceptions import BotoCoreError, ClientError
+
+from broadsheet.entries import Byline, Entry, entries_of, sort_key
+from broadsheet.errors import TransientError
+from broadsheet.index import IndexedArticle, ListingSlice, SourceVersion
+from broadsheet.models import Article, AuthorProfile
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+ARTICLE_SK = "article"
+PROFILE_SK = "profile"
+_ser = TypeSerializer()
+_de = TypeDeserializer()
+
+
+def article_pk(slug: str) -> str:
+    """The partition key of an article item."""
+    return f"article#{slug}"
+
+
+def listing_pk(listing: str) -> str:
+    """The partition key of a listing's entries."""
+    return f"listing#{listing}"
+
+
+def profile_pk(author_slug: str) -> str:
+    """The partition key of an author profile item."""
+    return f"author#{author_slug}"
+
+
+def _item(values: dict[str, Any]) -> dict[str, Any]:
+    return {k: _ser.serialize(v) for k, v in values.items() if v is not None}
+
+
+def _pack(doc: str) -> bytes:
+    # Compressed so that a 200 KB body with many escaped characters still fits an item.
+    return zlib.compress(doc.encode("utf-8"), 6)
+
+
+def _unpack(value: Any) -> str:
+    raw = value.value if hasattr(value, "value") else value
+    return zlib.decompress(bytes(raw)).decode("utf-8")
+
+
+def _plain(item: dict[str, Any]) -> dict[str, Any]:
+    return {k: _de.deserialize(v) for k, v in item.items()}
+
+
+def entry_item(entry: Entry) -> dict[str, Any]:
+    """The DynamoDB item of a listing entry."""
+    return _item(
+        {
+            "pk": listing_pk(entry.listing),
+            "sk": entry.sort_key,
+            "slug": entry.slug,
+            "title": entry.title,
+            "teaser": entry.teaser,
+            "authors": [{"name": b.name, "slug": b.slug} for b in entry.authors],
+            "published": entry.published,
+        }
+    )
+
+
+def entry_from_item(item: dict[str, Any]) -> Entry:
+    """A listing entry from its DynamoDB item (either wire or plain form)."""
+    plain = _plain(item) if "pk" in item and isinstance(item["pk"], dict) else item
+    return Entry(
+        listing=str(plain["pk"]).removeprefix("listing#"),
+        sort_key=str(plain["sk"]),
+        slug=str(plain["slug"]),
+        title=str(plain["title"]),
+        teaser=str(plain.get("teaser", "")),
+        authors=tuple(Byline(str(a["name"]), str(a["slug"])) for a in plain["authors"]),
+        published=str(plain["published"]),
+    )
+
+
+def article_from_item(item: dict[str, Any]) -> IndexedArticle:
+    """An indexed article from its DynamoDB item (wire form)."""
+    plain = _plain(item)
+    return IndexedArticle(
+        article=Article.model_validate_json(_unpack(plain["doc"])),
+        live=bool(plain["live"]),
+        sort_key=str(plain["sort_key"]),
+        listings=tuple(str(x) for x in plain.get("listings", [])),
+        source=SourceVersion(str(plain["source_version"]), int(plain["source_modified"])),
+        rev=int(plain["rev"]),
+    )
+
+
+class DynamoIndex:
+    """The index, stored in one DynamoDB table."""
+
+    def __init__(self, client: DynamoDBClient, table: str) -> None:
+        self._db = client
+        self._table = table
+
+    # -- reads -----------------------------------------------------------------------
+
+    def get_article(self, slug: str) -> IndexedArticle | None:
+        """The indexed article, or None if the index does not hold it."""
+        item = self._get(article_pk(slug), ARTICLE_SK)
+        return article_from_item(item) if item else None
+
+    def get_profile(self, author_slug: str) -> AuthorProfile | None:
+        """An author's profile, or None."""
+        item = self._get(profile_pk(author_slug), PROFILE_SK)
+        return AuthorProfile.model_validate_json(_unpack(_de.deserialize(item["doc"]))) if item else None
+
+    def get_profile_source(self, author_slug: str) -> SourceVersion | None:
+        """Which version of a profile file the index holds, if any."""
+        item = self._get(profile_pk(author_slug), PROFILE_SK)
+        if not item:
+            return None
+        plain = _plain(item)
+        return SourceVersion(str(plain["source_version"]), int(plain["source_modified"]))
+
+    def count(self, listing: str) -> int:
+        """How many entries a listing holds."""
+        return self._count(listing, None)
+
+    def position(self, listing: str, sort_key: str) -> int:
+        """How many entries of a listing sort before `sort_key`."""
+        return self._count(listing, sort_key)
+
+    def newest(self, listing: str, limit: int) -> ListingSlice:
+        """The newest `limit` entries of a listing."""
+        items = self._query(listing, forward=False, limit=limit)
+        return ListingSlice(tuple(entry_from_item(i) for i in items), self.count(listing))
+
+    def span(self, listing: str, start: int, stop: int) -> ListingSlice:
+        """Entries at positions [start, stop) counted from the oldest, returned newest first."""
+        keys = self._keys(listing)
+        chosen = keys[start:stop]
+        if not chosen:
+            return ListingSlice((), len(keys))
+        items = self._query(listing, forward=True, between=(chosen[0], chosen[-1]))
+        entries = sorted((entry_from_item(i) for i in items), key=lambda e: e.sort_key, reverse=True)
+        return ListingSlice(tuple(entries), len(keys))
+
+    # -- writes ----------------------------------------------------------------------
+
+    def put_article(
+        self, article: Article, source: SourceVersion, now: datetime, expected: IndexedArticle | None
+    ) -> bool:
+        """Store an article and its listing entries atomically; False if `expected` is stale."""
+        entries = entries_of(article, now)
+        new_keys = {(listing_pk(e.listing), e.sort_key) for e in entries}
+        actions: list[dict[str, Any]] = []
+        rev = (expected.rev if expected else 0) + 1
+        article_item = _item(
+            {
+                "pk": article_pk(article.slug),
+                "sk": ARTICLE_SK,
+                "slug": article.slug,
+                "doc": _pack(article.model_dump_json()),
+                "live": bool(entries),
+                "sort_key": sort_key(article),
+                "listings": [e.listing for e in entries],
+                "source_version": source.version_id,
+                "source_modified": source.modified_ms,
+                "rev": rev,
+            }
+        )
+        put: dict[str, Any] = {"TableName": self._table, "Item": article_item}
+        put.update(self._revision_condition(expected))
+        actions.append({"Put": put})
+        for entry in entries:
+            actions.append({"Put": {"TableName": self._table, "Item": entry_item(entry)}})
+        if expected:
+            for listing in expected.listings:
+                key = (listing_pk(listing), expected.sort_key)
+                if key not in new_keys:
+                    actions.append({"Delete": {"TableName": self._table, "Key": _item({"pk": key[0], "sk": key[1]})}})
+        return self._transact(actions)
+
+    def delete_article(self, expected: IndexedArticle) -> bool:
+        """Remove an article and its entries atomically; False if `expected` is stale."""
+        delete: dict[str, Any] = {
+            "TableName": self._table,
+            "Key": _item({"pk": article_pk(expected.article.slug), "sk": ARTICLE_SK}),
+        }
+        delete.update(self._revision_condition(expected))
+        actions: list[dict[str, Any]] = [{"Delete": delete}]
+        for listing in expected.listings:
+            key = _item({"pk": listing_pk(listing), "sk": expected.sort_key})
+            actions.append({"Delete": {"TableName": self._table, "Key": key}})
+        return self._transact(actions)
+
+    def put_profile(self, author_slug: str, profile: AuthorProfile, source: SourceVersion) -> None:
+        """Store an author's profile."""
+        item = _item(
+            {
+                "pk": profile_pk(author_slug),
+                "sk": PROFILE_SK,
+                "doc": _pack(profile.model_dump_json()),
+                "source_version": source.version_id,
+                "source_modified": source.modified_ms,
+            }
+        )
+        self._call(lambda: self._db.put_item(TableName=self._table, Item=item))
+
+    def delete_profile(self, author_slug: str) -> None:
+        """Remove an author's profile."""
+        key = _item({"pk": profile_pk(author_slug), "sk": PROFILE_SK})
+        self._call(lambda: self._db.delete_item(TableName=self._table, Key=key))
+
+    # -- plumbing --------------------------------------------------------------------
+
+    @staticmethod
+    def _revision_condition(expected: IndexedArticle | None) -> dict[str, Any]:
+        if expected is None:
+            return {"ConditionExpression": "attribute_not_exists(pk)"}
+        return {
+            "ConditionExpression": "rev = :rev",
+            "ExpressionAttributeValues": {":rev": {"N": str(expected.rev)}},
+        }
+
+    def _transact(self, actions: list[dict[str, Any]]) -> bool:
+        try:
+            self._db.transact_write_items(TransactItems=cast(Any, actions))
+        except ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code", "")
+            if code == "TransactionCanceledException":
+                reasons = exc.response.get("CancellationReasons", [])
+                if any(r.get("Code") == "ConditionalCheckFailed" for r in reasons) or not reasons:
+                    return False
+            raise TransientError(f"index write failed: {code}") from exc
+        except BotoCoreError as exc:
+            raise TransientError(f"index write failed: {exc}") from exc
+        return True
+
+    def _get(self, pk: str, sk: str) -> dict[str, Any] | None:
+        response = self._call(
+            lambda: self._db.get_item(TableName=self._table, Key=_item({"pk": pk, "sk": sk}), ConsistentRead=True)
+        )
+        item = response.get("Item")
+        return dict(item) if item else None
+
+    def _count(self, listing: str, before: str | None) -> int:
+        params = self._key_condition(listing, before=before)
+        total = 0
+        while True:
+            response = self._call(lambda: self._db.query(Select="COUNT", ConsistentRead=True, **params))
+            total += int(response.get("Count", 0))
+            last = response.get("LastEvaluatedKey")
+            if not last:
+                return total
+            params["ExclusiveStartKey"] = last
+
+    def _keys(self, listing: str) -> list[str]:
+        params = self._key_condition(listing)
+        keys: list[str] = []
+        while True:
+            response = self._call(
+                lambda: self._db.query(ProjectionExpression="sk", ConsistentRead=True, **params)
+            )
+            keys += [str(i["sk"]["S"]) for i in response.get("Items", [])]
+            last = response.get("LastEvaluatedKey")
+            if not last:
+                return keys
+            params["ExclusiveStartKey"] = last
+
+    def _query(
+        self, listing: str, *, forward: bool, limit: int | None = None, between: tuple[str, str] | None = None
+    ) -> list[dict[str, Any]]:
+        params = self._key_condition(listing, between=between)
+        params["ScanIndexForward"] = forward
+        items: list[dict[str, Any]] = []
+        while True:
+            if limit is not None:
+                params["Limit"] = limit - len(items)
+            response = self._call(lambda: self._db.query(ConsistentRead=True, **params))
+            items += [dict(i) for i in response.get("Items", [])]
+            last = response.get("LastEvaluatedKey")
+            if not last or (limit is not None and len(items) >= limit):
+                return items
+            params["ExclusiveStartKey"] = last
+
+    def _key_condition(
+        self, listing: str, *, before: str | None = None, between: tuple[str, str] | None = None
+    ) -> dict[str, Any]:
+        values: dict[str, Any] = {":pk": {"S": listing_pk(listing)}}
+        condition = "pk = :pk"
+        if before is not None:
+            condition += " AND sk < :before"
+            values[":before"] = {"S": before}
+        if between is not None:
+            condition += " AND sk BETWEEN :lo AND :hi"
+            values[":lo"] = {"S": between[0]}
+            values[":hi"] = {"S": between[1]}
+        return {"TableName": self._table, "KeyConditionExpression": condition, "ExpressionAttributeValues": values}
+
+    @staticmethod
+    def _call(fn: Any) -> Any:
+        try:
+            return fn()
+        except (ClientError, BotoCoreError) as exc:
+            raise TransientError(f"index request failed: {exc}") from exc
+

@@ -1,0 +1,73 @@
+"""What the index holds about an article, derived from the article alone.
+
+Both index adapters (DynamoDB and in-memory) and the offline build use these functions,
+so a listing entry is computed in exactly one place.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from broadsheet.models import Article, slugify
+from broadsheet.pages import Listing
+
+
+@dataclass(frozen=True)
+class Byline:
+    """An author as listings show them: display name and page slug."""
+
+    name: str
+    slug: str
+
+
+@dataclass(frozen=True)
+class Entry:
+    """An article as one listing shows it. Ordered by `sort_key` (publication time, then slug)."""
+
+    listing: str
+    sort_key: str
+    slug: str
+    title: str
+    teaser: str
+    authors: tuple[Byline, ...]
+    published: str
+
+
+def sort_key(article: Article) -> str:
+    """The listing order key: UTC publication time at fixed width, then the slug for ties."""
+    utc = article.published_at.astimezone(UTC).replace(tzinfo=None)
+    return f"{utc.isoformat(timespec='microseconds')}Z#{article.slug}"
+
+
+def listings_of(article: Article) -> list[Listing]:
+    """Every listing a live article appears in: home, each author, section, each tag, month."""
+    found = [Listing("home")]
+    found += [Listing("author", slug) for slug in article.author_slugs]
+    if article.section:
+        found.append(Listing("section", article.section))
+    found += [Listing("tag", slug) for slug in article.tag_slugs]
+    published = article.published_at
+    found.append(Listing("month", f"{published.year:04d}-{published.month:02d}"))
+    return found
+
+
+def entries_of(article: Article, now: datetime) -> list[Entry]:
+    """The listing entries of an article at `now`: none unless the article is live."""
+    if not article.is_live(now):
+        return []
+    key = sort_key(article)
+    bylines = tuple(Byline(name, slugify(name)) for name in article.authors)
+    published = article.published_at.isoformat()
+    return [
+        Entry(
+            listing=listing.id,
+            sort_key=key,
+            slug=article.slug,
+            title=article.title,
+            teaser=article.teaser,
+            authors=bylines,
+            published=published,
+        )
+        for listing in listings_of(article)
+    ]

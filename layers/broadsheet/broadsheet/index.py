@@ -1,0 +1,88 @@
+"""The index port: what ingest writes and what plan and render read.
+
+Two adapters implement it: `DynamoIndex` (the deployed table and the local stack) and
+`MemoryIndex` (the offline build). Both derive entries with `broadsheet.entries`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from broadsheet.entries import Entry
+from broadsheet.models import Article, AuthorProfile
+
+
+@dataclass(frozen=True)
+class SourceVersion:
+    """Which version of a content-bucket object an index item was built from."""
+
+    version_id: str
+    modified_ms: int
+
+
+@dataclass(frozen=True)
+class IndexedArticle:
+    """An article as the index holds it."""
+
+    article: Article
+    live: bool
+    sort_key: str
+    listings: tuple[str, ...]
+    source: SourceVersion
+    rev: int
+
+
+@dataclass(frozen=True)
+class ListingSlice:
+    """Some entries of a listing, newest first, and how many the whole listing holds."""
+
+    entries: tuple[Entry, ...]
+    total: int
+
+
+class IndexReader(Protocol):
+    """Read access, as the planner and the renderer need it."""
+
+    def get_article(self, slug: str) -> IndexedArticle | None:
+        """The indexed article, or None if the index does not hold it."""
+
+    def get_profile(self, author_slug: str) -> AuthorProfile | None:
+        """An author's profile, or None."""
+
+    def count(self, listing: str) -> int:
+        """How many entries a listing holds."""
+
+    def position(self, listing: str, sort_key: str) -> int:
+        """How many entries of a listing sort before `sort_key`."""
+
+    def newest(self, listing: str, limit: int) -> ListingSlice:
+        """The newest `limit` entries of a listing."""
+
+    def span(self, listing: str, start: int, stop: int) -> ListingSlice:
+        """Entries at positions [start, stop) counted from the oldest, returned newest first."""
+
+
+class IndexWriter(Protocol):
+    """Write access, as ingest needs it. Every write is conditional on `expected_rev`."""
+
+    def get_article(self, slug: str) -> IndexedArticle | None:
+        """The indexed article, or None."""
+
+    def put_article(
+        self, article: Article, source: SourceVersion, now: datetime, expected: IndexedArticle | None
+    ) -> bool:
+        """Store an article and its listing entries atomically; False if `expected` is stale."""
+
+    def delete_article(self, expected: IndexedArticle) -> bool:
+        """Remove an article and its entries atomically; False if `expected` is stale."""
+
+    def get_profile_source(self, author_slug: str) -> SourceVersion | None:
+        """Which version of a profile file the index holds, if any."""
+
+    def put_profile(self, author_slug: str, profile: AuthorProfile, source: SourceVersion) -> None:
+        """Store an author's profile."""
+
+    def delete_profile(self, author_slug: str) -> None:
+        """Remove an author's profile."""

@@ -1,0 +1,115 @@
+"""Ingest: an event says "key K changed"; read K's current state and bring the index in line.
+
+The event is only a hint. Duplicates and reordering are harmless because every run reads
+the object as it is now, writes the index conditionally on the revision it read, and then
+checks that the object has not moved on meanwhile; if it has, it goes round again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import Enum
+
+from broadsheet.content import ContentKey, parse_key, read_article, read_author, report_body
+from broadsheet.errors import TransientError, ValidationFailed
+from broadsheet.index import IndexWriter, SourceVersion
+from broadsheet.storage import ContentObject, ContentStore
+
+MAX_ROUNDS = 5
+
+
+class Outcome(Enum):
+    """What ingesting one key did to the index."""
+
+    PUBLISHED = "published"
+    UNCHANGED = "unchanged"
+    UNPUBLISHED = "unpublished"
+    ABSENT = "absent"
+    STALE = "stale"
+    REJECTED = "rejected"
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    """The outcome for one key, and the report when the file was rejected."""
+
+    key: str
+    outcome: Outcome
+    rejection: ValidationFailed | None = None
+
+
+def ingest_key(key: str, content: ContentStore, index: IndexWriter, now: datetime) -> IngestResult:
+    """Bring the index in line with the current state of one content-bucket key.
+
+    Raises SkippedKey for keys outside the contract and TransientError when a dependency
+    fails or the key keeps changing; a bad file is reported and returned, not raised.
+    """
+    try:
+        ident = parse_key(key)
+    except ValidationFailed as rejection:
+        content.put_report(key, report_body(rejection))
+        return IngestResult(key, Outcome.REJECTED, rejection)
+    for _ in range(MAX_ROUNDS):
+        obj = content.get(key)
+        result = _apply(ident, obj, content, index, now)
+        if content.current_version(key) == (obj.version_id if obj else None):
+            return result
+    raise TransientError(f"{key} kept changing while it was ingested")
+
+
+def _apply(
+    ident: ContentKey, obj: ContentObject | None, content: ContentStore, index: IndexWriter, now: datetime
+) -> IngestResult:
+    try:
+        if ident.kind == "author":
+            result = _apply_profile(ident, obj, index)
+        else:
+            result = _apply_article(ident, obj, index, now)
+    except ValidationFailed as rejection:
+        content.put_report(ident.key, report_body(rejection))
+        return IngestResult(ident.key, Outcome.REJECTED, rejection)
+    # The file is good now (or gone): an old report would only mislead the editor.
+    content.clear_report(ident.key)
+    return result
+
+
+def _apply_article(ident: ContentKey, obj: ContentObject | None, index: IndexWriter, now: datetime) -> IngestResult:
+    key = ident.key
+    if obj is None:
+        for _ in range(MAX_ROUNDS):
+            current = index.get_article(ident.slug)
+            if current is None:
+                return IngestResult(key, Outcome.ABSENT)
+            if index.delete_article(current):
+                return IngestResult(key, Outcome.UNPUBLISHED)
+        raise TransientError(f"{key}: the index kept changing while unpublishing")
+    article = read_article(key, obj.body)
+    source = SourceVersion(obj.version_id, obj.modified_ms)
+    for _ in range(MAX_ROUNDS):
+        current = index.get_article(ident.slug)
+        if current is not None:
+            if current.source.modified_ms > source.modified_ms:
+                return IngestResult(key, Outcome.STALE)
+            if current.article == article and current.live == article.is_live(now):
+                return IngestResult(key, Outcome.UNCHANGED)
+        if index.put_article(article, source, now, current):
+            return IngestResult(key, Outcome.PUBLISHED)
+    raise TransientError(f"{key}: the index kept changing while publishing")
+
+
+def _apply_profile(ident: ContentKey, obj: ContentObject | None, index: IndexWriter) -> IngestResult:
+    key = ident.key
+    if obj is None:
+        if index.get_profile_source(ident.slug) is None:
+            return IngestResult(key, Outcome.ABSENT)
+        index.delete_profile(ident.slug)
+        return IngestResult(key, Outcome.UNPUBLISHED)
+    profile = read_author(key, obj.body)
+    held = index.get_profile_source(ident.slug)
+    if held is not None and held.modified_ms > obj.modified_ms:
+        return IngestResult(key, Outcome.STALE)
+    if held is not None and held.version_id == obj.version_id:
+        return IngestResult(key, Outcome.UNCHANGED)
+    index.put_profile(ident.slug, profile, SourceVersion(obj.version_id, obj.modified_ms))
+    return IngestResult(key, Outcome.PUBLISHED)

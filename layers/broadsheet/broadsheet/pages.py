@@ -1,0 +1,167 @@
+"""Page identities, their public URLs and object keys, and listing pagination.
+
+A page id is a short string that names one output file: `article:<slug>`, `home:<n>`,
+`author:<slug>:<n>`, `section:<slug>:<n>`, `tag:<slug>:<n>`, `month:<yyyy-mm>:<n>`,
+`404`, `asset:site.css`. Listing pages are numbered from the oldest end: `n = 1` holds the
+oldest articles and `n = 0` is the listing's first page, which shows the newest ones.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Literal
+
+from broadsheet.models import SLUG_RE
+
+ListingKind = Literal["home", "author", "section", "tag", "month"]
+LISTING_KINDS: tuple[ListingKind, ...] = ("home", "author", "section", "tag", "month")
+NOT_FOUND = "404"
+NOT_FOUND_KEY = "404.html"
+_MONTH_LEN = len("2015-12")
+
+
+class BadPageId(ValueError):
+    """A page id that does not name a page Broadsheet publishes."""
+
+
+@dataclass(frozen=True, order=True)
+class Listing:
+    """A list of articles: the home page, an author, a section, a tag or a month."""
+
+    kind: ListingKind
+    key: str = ""
+
+    @property
+    def id(self) -> str:
+        """The listing's id as stored in the index (`home`, `author:gevorg-mirzayan`)."""
+        return self.kind if self.kind == "home" else f"{self.kind}:{self.key}"
+
+    @property
+    def base_path(self) -> str:
+        """The URL path of the listing's first page."""
+        if self.kind == "home":
+            return "/"
+        if self.kind == "month":
+            year, month = self.key.split("-")
+            return f"/archive/{year}/{month}/"
+        folder = {"author": "authors", "section": "sections", "tag": "tags"}[self.kind]
+        return f"/{folder}/{self.key}/"
+
+    def page(self, number: int) -> ListingPage:
+        """Page `number` of this listing (0 = the first page, newest articles)."""
+        return ListingPage(self, number)
+
+    @staticmethod
+    def parse(listing_id: str) -> Listing:
+        """The listing named by an index listing id; raise BadPageId if malformed."""
+        kind, _, key = listing_id.partition(":")
+        if kind == "home" and not key:
+            return Listing("home")
+        if kind not in LISTING_KINDS or kind == "home" or not key:
+            raise BadPageId(listing_id)
+        if kind == "month":
+            if len(key) != _MONTH_LEN or not key[:4].isdigit() or key[4] != "-" or not key[5:].isdigit():
+                raise BadPageId(listing_id)
+        elif not SLUG_RE.match(key):
+            raise BadPageId(listing_id)
+        return Listing(kind, key)  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True, order=True)
+class ListingPage:
+    """One page of a listing."""
+
+    listing: Listing
+    number: int
+
+    @property
+    def id(self) -> str:
+        """The page id used on the render queue."""
+        return f"{self.listing.id}:{self.number}"
+
+    @property
+    def path(self) -> str:
+        """The public URL path of this page."""
+        base = self.listing.base_path
+        return base if self.number == 0 else f"{base}page/{self.number}/"
+
+
+@dataclass(frozen=True, order=True)
+class ArticlePage:
+    """An article's own page."""
+
+    slug: str
+
+    @property
+    def id(self) -> str:
+        """The page id used on the render queue."""
+        return f"article:{self.slug}"
+
+    @property
+    def path(self) -> str:
+        """The public URL path of this page."""
+        return article_path(self.slug)
+
+
+@dataclass(frozen=True, order=True)
+class StaticPage:
+    """A page that depends on no article: the 404 page and the stylesheet."""
+
+    name: str
+
+    @property
+    def id(self) -> str:
+        """The page id used on the render queue."""
+        return self.name
+
+
+Page = ListingPage | ArticlePage | StaticPage
+STATIC_PAGES = (StaticPage(NOT_FOUND), StaticPage("asset:site.css"))
+
+
+def parse_page(page_id: str) -> Page:
+    """The page a page id names; raise BadPageId for anything else."""
+    if page_id.startswith("article:"):
+        slug = page_id[len("article:") :]
+        if not SLUG_RE.match(slug):
+            raise BadPageId(page_id)
+        return ArticlePage(slug)
+    for static in STATIC_PAGES:
+        if page_id == static.id:
+            return static
+    listing_id, sep, number = page_id.rpartition(":")
+    if not sep or not number.isdigit() or len(number) > 6:
+        raise BadPageId(page_id)
+    return ListingPage(Listing.parse(listing_id), int(number))
+
+
+def article_path(slug: str) -> str:
+    """The public URL path of an article."""
+    return f"/articles/{slug}/"
+
+
+def object_key(path: str) -> str:
+    """The site-bucket key serving a public path ending in `/`."""
+    return path.lstrip("/") + "index.html"
+
+
+def page_count(total: int, size: int) -> int:
+    """How many numbered pages a listing of `total` entries has (the last may be partial)."""
+    return math.ceil(total / size)
+
+
+def page_of(index: int, size: int) -> int:
+    """The numbered page holding the entry at `index`, counted from the oldest (0-based)."""
+    return index // size + 1
+
+
+def older_page_of_front(total: int, size: int) -> int | None:
+    """The numbered page a listing's first page links to as "Next page", if any.
+
+    The first page shows the newest `size` entries; the link leads to the numbered page
+    holding the newest entry the first page does not show.
+    """
+    if total <= size:
+        return None
+    return page_of(total - size - 1, size)

@@ -1,0 +1,115 @@
+"""The three stages as record handlers for the batch processors: ingest, plan, render.
+
+Each takes one record of its event source and the services; the thin Lambda handlers in
+`functions/` and the local stack's pollers call them the same way.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.data_classes import S3Event
+from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+
+from broadsheet.clock import now
+from broadsheet.errors import SkippedKey
+from broadsheet.ingest import Outcome, ingest_key
+from broadsheet.observability import logger, metrics
+from broadsheet.pages import ArticlePage, BadPageId, parse_page
+from broadsheet.plan import article_state, plan_article, plan_profile
+from broadsheet.services import Services
+from broadsheet.site import Change, publish_page
+
+
+def s3_keys(body: str) -> list[str]:
+    """The object keys an S3 notification (as an SQS message body) names; none for a test event."""
+    doc = json.loads(body)
+    if doc.get("Event") == "s3:TestEvent":
+        return []
+    return [record.s3.get_object.key for record in S3Event(doc).records]
+
+
+def ingest_record(record: SQSRecord, svc: Services) -> None:
+    """Ingest every key an S3 notification names. Raises TransientError to be retried."""
+    keys = s3_keys(record.body)
+    if not keys:
+        logger.info("skipped a notification without objects (s3:TestEvent)")
+    for key in keys:
+        try:
+            result = ingest_key(key, svc.content, svc.index, now(svc.settings))
+        except SkippedKey as skip:
+            logger.info("skipped key", extra={"key": key, "reason": str(skip)})
+            metrics.add_metric(name="KeysSkipped", unit=MetricUnit.Count, value=1)
+            continue
+        if result.rejection is not None:
+            errors = [{"field": e.field, "message": e.message} for e in result.rejection.errors]
+            logger.warning("rejected file", extra={"key": key, "errors": errors})
+            metrics.add_metric(name="FilesRejected", unit=MetricUnit.Count, value=1)
+        else:
+            logger.info("ingested", extra={"key": key, "outcome": result.outcome.value})
+            if result.outcome in {Outcome.PUBLISHED, Outcome.UNPUBLISHED}:
+                metrics.add_metric(name=f"Files{result.outcome.value.title()}", unit=MetricUnit.Count, value=1)
+
+
+def plan_record(record: DynamoDBRecord, svc: Services) -> list[str]:
+    """Enqueue renders of every page one index change affects; return the page ids."""
+    stream = record.dynamodb
+    if stream is None:
+        return []
+    keys = stream.keys or {}
+    pk = str(keys.get("pk", ""))
+    if pk.startswith("author#"):
+        pages = plan_profile(pk.removeprefix("author#"))
+    elif pk.startswith("article#"):
+        old, new = article_state(stream.old_image), article_state(stream.new_image)
+        pages = plan_article(old, new, svc.index, svc.settings.page_size)
+    else:
+        return []
+    svc.render_queue.send(pages, cause=str(stream.sequence_number))
+    logger.info("planned", extra={"item": pk, "pages": len(pages)})
+    metrics.add_metric(name="PagesPlanned", unit=MetricUnit.Count, value=len(pages))
+    return pages
+
+
+@dataclass
+class RenderBatch:
+    """What one batch of render requests did: pages done, and paths to invalidate."""
+
+    at: datetime
+    done: set[str] = field(default_factory=set)
+    invalidate: list[str] = field(default_factory=list)
+
+
+def render_record(record: SQSRecord, svc: Services, batch: RenderBatch) -> None:
+    """Render one requested page; a page already rendered in this batch is not redone."""
+    page_id = str(json.loads(record.body).get("page", ""))
+    if page_id in batch.done:
+        return
+    try:
+        page = parse_page(page_id)
+    except BadPageId:
+        logger.error("dropped a render request for an unknown page", extra={"page": page_id})
+        return
+    result = publish_page(page, svc.index, svc.site, svc.settings)
+    batch.done.add(page_id)
+    metrics.add_metric(name=f"Pages{result.change.value.title()}", unit=MetricUnit.Count, value=1)
+    if result.existed and result.change in {Change.WRITTEN, Change.DELETED} and isinstance(page, ArticlePage):
+        batch.invalidate.append(f"{page.path}*")
+    if result.change in {Change.WRITTEN, Change.DELETED}:
+        logger.info("page", extra={"page": page_id, "key": result.key, "change": result.change.value})
+
+
+@contextmanager
+def render_batch(svc: Services) -> Iterator[RenderBatch]:
+    """A render batch; on leaving it, the paths that must change at once are invalidated."""
+    batch = RenderBatch(at=now(svc.settings))
+    yield batch
+    charged = svc.invalidator.invalidate(batch.invalidate, batch.at)
+    if charged:
+        metrics.add_metric(name="InvalidationPaths", unit=MetricUnit.Count, value=charged)

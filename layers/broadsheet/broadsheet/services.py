@@ -1,0 +1,58 @@
+"""The adapters a Lambda container uses, created once and on first use (never at import)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+import boto3
+
+from broadsheet.dynamo import DynamoIndex
+from broadsheet.invalidate import CloudFrontInvalidator, Invalidator, NoInvalidation
+from broadsheet.queue import RenderRequests, SqsRenderQueue
+from broadsheet.settings import Settings, settings
+from broadsheet.site import S3SiteStore
+from broadsheet.storage import S3ContentStore
+
+
+@dataclass(frozen=True)
+class Services:
+    """Everything the stages talk to. Tests and the local stack build their own."""
+
+    settings: Settings
+    index: DynamoIndex
+    content: S3ContentStore
+    site: S3SiteStore
+    render_queue: RenderRequests
+    invalidator: Invalidator
+
+
+def build_services(config: Settings, session: boto3.Session | None = None) -> Services:
+    """Adapters for `config`, with clients from `session` (endpoint from the environment)."""
+    session = session or boto3.Session()
+    dynamodb = session.client("dynamodb")
+    s3 = session.client("s3")
+    invalidator: Invalidator = NoInvalidation()
+    if config.distribution_id:
+        invalidator = CloudFrontInvalidator(
+            session.client("cloudfront"),
+            dynamodb,
+            distribution_id=config.distribution_id,
+            table=config.table_name,
+            budget=config.invalidation_budget,
+            threshold=config.invalidation_wildcard_threshold,
+        )
+    return Services(
+        settings=config,
+        index=DynamoIndex(dynamodb, config.table_name),
+        content=S3ContentStore(s3, config.content_bucket),
+        site=S3SiteStore(s3, config.site_bucket),
+        render_queue=SqsRenderQueue(session.client("sqs"), config.render_queue_url),
+        invalidator=invalidator,
+    )
+
+
+@lru_cache(maxsize=1)
+def services() -> Services:
+    """This container's services, created on first use."""
+    return build_services(settings())

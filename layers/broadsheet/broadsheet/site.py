@@ -1,0 +1,189 @@
+"""Writing the site: put a page only when its bytes changed, delete pages that should not exist.
+
+`SiteStore` is the port; `S3SiteStore` writes the site bucket, `DirSiteStore` a folder (the
+offline build). Both refuse keys that would land outside the site.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from enum import Enum
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from broadsheet.errors import TransientError
+from broadsheet.index import IndexReader
+from broadsheet.pages import ArticlePage, ListingPage, Page, StaticPage, object_key
+from broadsheet.render import NOT_FOUND_KEY, Output, render_page, stylesheet
+from broadsheet.settings import Settings
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+
+DIGEST_META = "sha256"
+
+
+class UnsafeKey(ValueError):
+    """A key that would escape the site's root; never written."""
+
+
+def check_key(key: str) -> str:
+    """Return `key` if it is a plain relative path inside the site, else raise UnsafeKey."""
+    parts = key.split("/")
+    if not key or key.startswith("/") or "\\" in key or any(p in {"", ".", ".."} for p in parts):
+        raise UnsafeKey(key)
+    if any(ord(c) < 0x20 or c == "\x7f" for c in key):
+        raise UnsafeKey(key)
+    return key
+
+
+def digest(body: bytes) -> str:
+    """The content digest a stored page carries, to skip rewriting identical bytes."""
+    return hashlib.sha256(body).hexdigest()
+
+
+class SiteStore(Protocol):
+    """Where the site's files live."""
+
+    def digest_of(self, key: str) -> str | None:
+        """The stored file's content digest, or None if absent."""
+
+    def put(self, output: Output) -> None:
+        """Store a file."""
+
+    def delete(self, key: str) -> None:
+        """Remove a file if present."""
+
+    def keys(self) -> list[str]:
+        """Every stored key."""
+
+
+class S3SiteStore:
+    """The site bucket."""
+
+    def __init__(self, client: S3Client, bucket: str) -> None:
+        self._s3 = client
+        self._bucket = bucket
+
+    def digest_of(self, key: str) -> str | None:
+        """The stored object's digest (from its metadata), or None if absent."""
+        try:
+            head = self._s3.head_object(Bucket=self._bucket, Key=check_key(key))
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in {"404", "NoSuchKey", "NotFound"}:
+                return None
+            raise TransientError(f"site read failed for {key}: {exc}") from exc
+        except BotoCoreError as exc:
+            raise TransientError(f"site read failed for {key}: {exc}") from exc
+        return head.get("Metadata", {}).get(DIGEST_META, "")
+
+    def put(self, output: Output) -> None:
+        """Store a file with its type, cache lifetime and digest."""
+        try:
+            self._s3.put_object(
+                Bucket=self._bucket,
+                Key=check_key(output.key),
+                Body=output.body,
+                ContentType=output.content_type,
+                CacheControl=output.cache_control,
+                Metadata={DIGEST_META: digest(output.body)},
+            )
+        except (ClientError, BotoCoreError) as exc:
+            raise TransientError(f"site write failed for {output.key}: {exc}") from exc
+
+    def delete(self, key: str) -> None:
+        """Remove an object if present."""
+        try:
+            self._s3.delete_object(Bucket=self._bucket, Key=check_key(key))
+        except (ClientError, BotoCoreError) as exc:
+            raise TransientError(f"site delete failed for {key}: {exc}") from exc
+
+    def keys(self) -> list[str]:
+        """Every key in the site bucket."""
+        found: list[str] = []
+        for page in self._s3.get_paginator("list_objects_v2").paginate(Bucket=self._bucket):
+            found += [o["Key"] for o in page.get("Contents", [])]
+        return sorted(found)
+
+    def read(self, key: str) -> bytes:
+        """A stored object's bytes."""
+        return self._s3.get_object(Bucket=self._bucket, Key=check_key(key))["Body"].read()
+
+
+class DirSiteStore:
+    """A folder holding the site, for the offline build and previews."""
+
+    def __init__(self, root: Path) -> None:
+        self._root = root.resolve()
+
+    def _path(self, key: str) -> Path:
+        path = (self._root / check_key(key)).resolve()
+        if not path.is_relative_to(self._root):
+            raise UnsafeKey(key)
+        return path
+
+    def digest_of(self, key: str) -> str | None:
+        """The stored file's digest, or None if absent."""
+        path = self._path(key)
+        return digest(path.read_bytes()) if path.is_file() else None
+
+    def put(self, output: Output) -> None:
+        """Write a file, creating its folders."""
+        path = self._path(output.key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(output.body)
+
+    def delete(self, key: str) -> None:
+        """Remove a file if present."""
+        self._path(key).unlink(missing_ok=True)
+
+    def keys(self) -> list[str]:
+        """Every file below the root, as keys."""
+        return sorted(p.relative_to(self._root).as_posix() for p in self._root.rglob("*") if p.is_file())
+
+
+class Change(Enum):
+    """What publishing one page did."""
+
+    WRITTEN = "written"
+    UNCHANGED = "unchanged"
+    DELETED = "deleted"
+    ABSENT = "absent"
+
+
+@dataclass(frozen=True)
+class PageResult:
+    """The outcome of publishing one page."""
+
+    page_id: str
+    key: str
+    change: Change
+    existed: bool
+
+
+def page_key(page: Page) -> str:
+    """The key a page is stored under, whether or not it exists now."""
+    if isinstance(page, (ArticlePage, ListingPage)):
+        return object_key(page.path)
+    if page == StaticPage("404"):
+        return NOT_FOUND_KEY
+    return stylesheet().key
+
+
+def publish_page(page: Page, index: IndexReader, store: SiteStore, settings: Settings) -> PageResult:
+    """Render one page and bring the store in line: write if changed, delete if gone."""
+    output = render_page(page, index, settings)
+    key = output.key if output else page_key(page)
+    stored = store.digest_of(key)
+    if output is None:
+        if stored is None:
+            return PageResult(page.id, key, Change.ABSENT, existed=False)
+        store.delete(key)
+        return PageResult(page.id, key, Change.DELETED, existed=True)
+    if stored == digest(output.body):
+        return PageResult(page.id, key, Change.UNCHANGED, existed=True)
+    store.put(output)
+    return PageResult(page.id, key, Change.WRITTEN, existed=stored is not None)
