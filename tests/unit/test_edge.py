@@ -1,0 +1,186 @@
+"""The viewer-request logic: the Python mirror and the real CloudFront function agree on every case."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from broadsheet.edge import EdgeDecision, viewer_request
+from broadsheet.local.template import load_template, viewer_request_code
+
+TEMPLATE = Path(__file__).resolve().parents[2] / "template.yaml"
+ALIASES = {"/articles/old-slug/": "/articles/new-slug/", "/articles/same/": "/articles/same/"}
+
+
+@dataclass(frozen=True)
+class Case:
+    id: str
+    uri: str
+    expected: EdgeDecision
+    aliases: dict[str, str] = field(default_factory=dict)
+    querystring: dict[str, dict[str, str]] = field(default_factory=dict)
+
+
+def page(uri: str) -> EdgeDecision:
+    return EdgeDecision(redirect=None, uri=uri)
+
+
+def moved(location: str, uri: str) -> EdgeDecision:
+    return EdgeDecision(redirect=location, uri=uri)
+
+
+CASES = [
+    Case("root", "/", page("/index.html")),
+    Case("article", "/articles/foo/", page("/articles/foo/index.html")),
+    Case("article without slash", "/articles/foo", moved("/articles/foo/", "/articles/foo")),
+    Case("hashed asset", "/assets/site.abc123.css", page("/assets/site.abc123.css")),
+    Case("feed", "/feed.xml", page("/feed.xml")),
+    Case("monthly sitemap", "/sitemaps/2015-12.xml", page("/sitemaps/2015-12.xml")),
+    Case("not found page", "/404.html", page("/404.html")),
+    Case("author page 2", "/authors/a/page/2/", page("/authors/a/page/2/index.html")),
+    Case("home page 2 without slash", "/page/2", moved("/page/2/", "/page/2")),
+    Case("dot in a directory", "/articles/v1.2/", page("/articles/v1.2/index.html")),
+    Case(
+        "alias",
+        "/articles/old-slug/",
+        moved("/articles/new-slug/", "/articles/old-slug/"),
+        aliases=ALIASES,
+    ),
+    Case(
+        "alias requested without slash goes straight to the target",
+        "/articles/old-slug",
+        moved("/articles/new-slug/", "/articles/old-slug"),
+        aliases=ALIASES,
+    ),
+    Case("alias to itself does not loop", "/articles/same/", page("/articles/same/index.html"), ALIASES),
+    Case("other pages ignore the aliases", "/articles/foo/", page("/articles/foo/index.html"), ALIASES),
+    Case(
+        "query string stays out of the uri",
+        "/articles/foo/",
+        page("/articles/foo/index.html"),
+        querystring={"utm_source": {"value": "newsletter"}},
+    ),
+    Case(
+        "query string stays out of the location",
+        "/articles/foo",
+        moved("/articles/foo/", "/articles/foo"),
+        querystring={"utm_source": {"value": "newsletter"}},
+    ),
+    Case("double slash is the home page", "//", page("/index.html")),
+    Case("slash runs collapse", "/articles//foo/", page("/articles/foo/index.html")),
+    Case("never a protocol-relative location", "//evil", moved("/evil/", "//evil")),
+    Case("never a backslash location", "/\\evil", moved("/%5Cevil/", "/\\evil")),
+    Case("dotted host-like path is a file", "//evil.example", page("/evil.example")),
+    Case("dot segment", "/..", page("/..")),
+    Case("percent-encoded page", "/articles/caf%C3%A9", moved("/articles/caf%C3%A9/", "/articles/caf%C3%A9")),
+    Case("percent-encoded page with slash", "/articles/caf%C3%A9/", page("/articles/caf%C3%A9/index.html")),
+]
+
+# A stand-in for CloudFront's `cloudfront` module: a key value store whose get() throws on a
+# missing key, as the real one does.
+CLOUDFRONT_STUB = """
+let store = {};
+export function setStore(next) { store = next; }
+export default {
+  kvs() {
+    return {
+      async get(key) {
+        if (Object.prototype.hasOwnProperty.call(store, key)) return store[key];
+        throw new Error(`key not found: ${key}`);
+      },
+    };
+  },
+};
+"""
+
+DRIVER = """
+import { readFileSync } from 'node:fs';
+import { setStore } from 'cloudfront';
+import { handler } from './viewer-request.mjs';
+
+const results = [];
+for (const c of JSON.parse(readFileSync(0, 'utf8'))) {
+  setStore(c.aliases);
+  const event = {
+    version: '1.0',
+    context: {
+      distributionDomainName: 'd111111abcdef8.cloudfront.net',
+      distributionId: 'EDFDVBD6EXAMPLE',
+      eventType: 'viewer-request',
+      requestId: 'test',
+    },
+    viewer: { ip: '198.51.100.11' },
+    request: {
+      method: 'GET',
+      uri: c.uri,
+      querystring: c.querystring,
+      headers: { host: { value: 'd111111abcdef8.cloudfront.net' } },
+      cookies: {},
+    },
+  };
+  const out = await handler(event);
+  if (out.statusCode !== undefined) {
+    results.push({ status: out.statusCode, redirect: out.headers.location.value, uri: event.request.uri });
+  } else {
+    results.push({ status: null, redirect: null, uri: out.uri, querystring: out.querystring });
+  }
+}
+process.stdout.write(JSON.stringify(results));
+"""
+
+
+@pytest.mark.parametrize("case", CASES, ids=[case.id for case in CASES])
+def test_python_mirror_decides_each_case(case: Case) -> None:
+    assert viewer_request(case.uri, case.aliases) == case.expected
+
+
+@pytest.fixture(scope="module")
+def cloudfront_results(tmp_path_factory: pytest.TempPathFactory) -> list[dict[str, Any]]:
+    """Every case run through the function code in template.yaml, under node."""
+    node = shutil.which("node")
+    if node is None:
+        pytest.skip("node is not installed; the CloudFront function cannot be run")
+    workdir = tmp_path_factory.mktemp("cloudfront")
+    module = workdir / "node_modules" / "cloudfront"
+    module.mkdir(parents=True)
+    (module / "package.json").write_text(
+        json.dumps({"name": "cloudfront", "type": "module", "main": "index.js"})
+    )
+    (module / "index.js").write_text(CLOUDFRONT_STUB)
+    code = viewer_request_code(load_template(TEMPLATE))
+    (workdir / "viewer-request.mjs").write_text(code + "\nexport { handler };\n")
+    (workdir / "driver.mjs").write_text(DRIVER)
+    cases = [{"uri": c.uri, "aliases": c.aliases, "querystring": c.querystring} for c in CASES]
+    completed = subprocess.run(
+        [node, "driver.mjs"],
+        cwd=workdir,
+        input=json.dumps(cases),
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr
+    results: list[dict[str, Any]] = json.loads(completed.stdout)
+    return results
+
+
+@pytest.mark.parametrize("index", range(len(CASES)), ids=[case.id for case in CASES])
+def test_cloudfront_function_agrees_with_python(index: int, cloudfront_results: list[dict[str, Any]]) -> None:
+    case, result = CASES[index], cloudfront_results[index]
+    decision = viewer_request(case.uri, case.aliases)
+    assert EdgeDecision(redirect=result["redirect"], uri=result["uri"]) == decision == case.expected
+    if decision.redirect is not None:
+        assert result["status"] == 301
+        assert "?" not in decision.redirect
+    else:
+        assert result["querystring"] == case.querystring
+
+
+def test_function_code_fits_cloudfront_size_limit() -> None:
+    assert len(viewer_request_code(load_template(TEMPLATE)).encode()) <= 10 * 1024

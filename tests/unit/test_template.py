@@ -1,0 +1,446 @@
+"""template.yaml keeps its security and delivery invariants, and the reader returns what it holds."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from broadsheet.local.template import (
+    BucketNotification,
+    EventSource,
+    TemplateError,
+    bucket_notifications,
+    evaluate_conditions,
+    event_sources,
+    load_template,
+    parameter_defaults,
+    pseudo_parameters,
+    resolve,
+    response_headers,
+    serverless_functions,
+    viewer_request_code,
+)
+
+TEMPLATE = Path(__file__).resolve().parents[2] / "template.yaml"
+REFS = {**pseudo_parameters("broadsheet", "eu-west-1", "123456789012")}
+
+
+@pytest.fixture(scope="module")
+def template() -> dict[str, Any]:
+    return load_template(TEMPLATE)
+
+
+def of_type(template: dict[str, Any], resource_type: str) -> dict[str, dict[str, Any]]:
+    return {name: r for name, r in template["Resources"].items() if r["Type"] == resource_type}
+
+
+def properties(template: dict[str, Any], logical_id: str) -> dict[str, Any]:
+    props: dict[str, Any] = template["Resources"][logical_id]["Properties"]
+    return props
+
+
+def target(value: Any) -> str:
+    """The logical id a !Ref or !GetAtt points at."""
+    if "Ref" in value:
+        return str(value["Ref"])
+    return str(value["Fn::GetAtt"][0])
+
+
+# ---------------------------------------------------------------- buckets
+
+
+def test_every_bucket_blocks_public_access_and_encrypts(template: dict[str, Any]) -> None:
+    buckets = of_type(template, "AWS::S3::Bucket")
+    assert set(buckets) == {"ContentBucket", "SiteBucket"}
+    for bucket in buckets.values():
+        block = bucket["Properties"]["PublicAccessBlockConfiguration"]
+        assert block == dict.fromkeys(
+            ["BlockPublicAcls", "BlockPublicPolicy", "IgnorePublicAcls", "RestrictPublicBuckets"], True
+        )
+        encryption = bucket["Properties"]["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+        assert encryption[0]["ServerSideEncryptionByDefault"]["SSEAlgorithm"] in {"AES256", "aws:kms"}
+
+
+def test_every_bucket_policy_denies_requests_without_tls(template: dict[str, Any]) -> None:
+    policies = {
+        target(p["Properties"]["Bucket"]): p for p in of_type(template, "AWS::S3::BucketPolicy").values()
+    }
+    assert set(policies) == set(of_type(template, "AWS::S3::Bucket"))
+    for bucket, policy in policies.items():
+        denials = [
+            s
+            for s in policy["Properties"]["PolicyDocument"]["Statement"]
+            if s["Effect"] == "Deny" and s["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+        ]
+        assert len(denials) == 1, bucket
+        deny = denials[0]
+        assert (deny["Principal"], deny["Action"]) == ("*", "s3:*")
+        assert {"Fn::GetAtt": [bucket, "Arn"]} in deny["Resource"]
+        assert {"Fn::Sub": f"${{{bucket}.Arn}}/*"} in deny["Resource"]
+
+
+def test_only_this_distribution_reads_the_site_bucket(template: dict[str, Any]) -> None:
+    statements = properties(template, "SiteBucketPolicy")["PolicyDocument"]["Statement"]
+    allows = [s for s in statements if s["Effect"] == "Allow"]
+    assert len(allows) == 1
+    (allow,) = allows
+    assert allow["Principal"] == {"Service": "cloudfront.amazonaws.com"}
+    assert allow["Action"] == "s3:GetObject"
+    source = resolve(
+        allow["Condition"]["StringEquals"]["AWS:SourceArn"], {**REFS, "Distribution": "E123"}, {}
+    )
+    assert source == "arn:aws:cloudfront::123456789012:distribution/E123"
+    origin = properties(template, "Distribution")["DistributionConfig"]["Origins"][0]
+    assert origin["OriginAccessControlId"] == {"Fn::GetAtt": ["SiteOriginAccessControl", "Id"]}
+    assert origin["DomainName"] == {"Fn::GetAtt": ["SiteBucket", "RegionalDomainName"]}
+    oac = properties(template, "SiteOriginAccessControl")["OriginAccessControlConfig"]
+    assert (oac["OriginAccessControlOriginType"], oac["SigningBehavior"], oac["SigningProtocol"]) == (
+        "s3",
+        "always",
+        "sigv4",
+    )
+
+
+def test_content_bucket_is_versioned_and_tells_ingest_about_articles_and_authors(
+    template: dict[str, Any],
+) -> None:
+    assert properties(template, "ContentBucket")["VersioningConfiguration"] == {"Status": "Enabled"}
+    assert bucket_notifications(template) == [
+        BucketNotification("ContentBucket", event, "IngestQueue", prefix=prefix)
+        for prefix in ("articles/", "authors/")
+        for event in ("s3:ObjectCreated:*", "s3:ObjectRemoved:*")
+    ]
+
+
+def test_ingest_queue_accepts_events_from_the_content_bucket_only(template: dict[str, Any]) -> None:
+    statement = properties(template, "IngestQueuePolicy")["PolicyDocument"]["Statement"][0]
+    assert statement["Principal"] == {"Service": "s3.amazonaws.com"}
+    bucket_name = resolve(properties(template, "ContentBucket")["BucketName"], REFS, {})
+    source = resolve(statement["Condition"]["ArnEquals"]["aws:SourceArn"], REFS, {})
+    assert source == f"arn:aws:s3:::{bucket_name}" == "arn:aws:s3:::broadsheet-content-123456789012"
+    assert "IngestQueuePolicy" in template["Resources"]["ContentBucket"]["DependsOn"]
+
+
+# ---------------------------------------------------------------- queues and the index
+
+
+def test_render_queue_is_fifo_and_so_is_its_dlq(template: dict[str, Any]) -> None:
+    for queue in ("RenderQueue", "RenderDLQ"):
+        props = properties(template, queue)
+        assert props["FifoQueue"] is True
+        assert resolve(props["QueueName"], REFS, {}).endswith(".fifo")
+    assert properties(template, "RenderQueue")["ContentBasedDeduplication"] is False
+
+
+def test_every_function_source_ends_in_a_dlq(template: dict[str, Any]) -> None:
+    for source in event_sources(template):
+        if source.type == "SQS":
+            props = properties(template, source.source)
+            redrive = props["RedrivePolicy"]
+            assert redrive["maxReceiveCount"] == 5
+            dlq = target(redrive["deadLetterTargetArn"])
+            assert template["Resources"][dlq]["Type"] == "AWS::SQS::Queue"
+            # Lambda's advice for SQS sources: visibility at least six times the function timeout.
+            assert props["VisibilityTimeout"] == 6 * source.timeout
+        else:
+            assert source.on_failure == "PlanDLQ"
+            assert source.maximum_retry_attempts == 5
+            assert source.bisect_batch_on_function_error
+
+
+def test_index_table_streams_new_and_old_images(template: dict[str, Any]) -> None:
+    props = properties(template, "IndexTable")
+    assert props["StreamSpecification"] == {"StreamViewType": "NEW_AND_OLD_IMAGES"}
+    assert props["BillingMode"] == "PAY_PER_REQUEST"
+    assert props["KeySchema"] == [
+        {"AttributeName": "pk", "KeyType": "HASH"},
+        {"AttributeName": "sk", "KeyType": "RANGE"},
+    ]
+    assert props["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+    assert props["SSESpecification"] == {"SSEEnabled": True}
+
+
+# ---------------------------------------------------------------- functions
+
+
+def test_every_function_runs_python313_on_arm_with_the_layer(template: dict[str, Any]) -> None:
+    functions = serverless_functions(template)
+    assert set(functions) == {"IngestFunction", "PlanFunction", "RenderFunction"}
+    for function in functions.values():
+        assert function["Runtime"] == "python3.13"
+        assert function["Architectures"] == ["arm64"]
+        assert function["Handler"] == "app.lambda_handler"
+        assert function["Tracing"] == "Active"
+        assert {"Ref": "BroadsheetLayer"} in function["Layers"]
+    layer = template["Resources"]["BroadsheetLayer"]
+    assert layer["Properties"]["ContentUri"] == "layers/broadsheet/"
+    assert layer["Properties"]["CompatibleRuntimes"] == ["python3.13"]
+    assert layer["Metadata"]["BuildMethod"] == "python3.13"
+    assert functions["RenderFunction"]["MemorySize"] == 1024
+
+
+def test_functions_get_the_settings_environment_and_only_render_knows_the_distribution(
+    template: dict[str, Any],
+) -> None:
+    shared = {
+        "BROADSHEET_TABLE_NAME",
+        "BROADSHEET_CONTENT_BUCKET",
+        "BROADSHEET_SITE_BUCKET",
+        "BROADSHEET_RENDER_QUEUE_URL",
+        "BROADSHEET_INGEST_QUEUE_URL",
+        "BROADSHEET_SITE_NAME",
+        "BROADSHEET_SITE_URL",
+        "BROADSHEET_LANGUAGE",
+        "BROADSHEET_PAGE_SIZE",
+        "BROADSHEET_INVALIDATION_BUDGET",
+        "POWERTOOLS_SERVICE_NAME",
+        "POWERTOOLS_METRICS_NAMESPACE",
+        "POWERTOOLS_LOG_LEVEL",
+    }
+    for source in event_sources(template):
+        extra = {"BROADSHEET_DISTRIBUTION_ID"} if source.function == "RenderFunction" else set()
+        assert set(source.environment) == shared | extra, source.function
+    render = next(s for s in event_sources(template) if s.function == "RenderFunction")
+    assert render.environment["BROADSHEET_DISTRIBUTION_ID"] == {"Ref": "Distribution"}
+
+
+def test_site_url_is_the_parameter_or_else_the_distribution_domain(template: dict[str, Any]) -> None:
+    variable = serverless_functions(template)["IngestFunction"]["Environment"]["Variables"][
+        "BROADSHEET_SITE_URL"
+    ]
+    attrs = {("Distribution", "DomainName"): "d111.cloudfront.net"}
+    for site_url, expected in (
+        ("", "https://d111.cloudfront.net"),
+        ("https://news.example", "https://news.example"),
+    ):
+        refs = {**REFS, **parameter_defaults(template), "SiteUrl": site_url}
+        assert resolve(variable, refs, attrs, evaluate_conditions(template, refs)) == expected
+
+
+def test_event_sources_are_what_the_template_holds(template: dict[str, Any]) -> None:
+    found = [
+        (
+            s.function,
+            s.event,
+            s.type,
+            s.source,
+            s.code_uri,
+            s.handler,
+            s.batch_size,
+            s.function_response_types,
+        )
+        for s in event_sources(template)
+    ]
+    partial = ("ReportBatchItemFailures",)
+    assert found == [
+        (
+            "IngestFunction",
+            "ContentChanged",
+            "SQS",
+            "IngestQueue",
+            "functions/ingest/",
+            "app.lambda_handler",
+            10,
+            partial,
+        ),
+        (
+            "PlanFunction",
+            "IndexChanged",
+            "DynamoDB",
+            "IndexTable",
+            "functions/plan/",
+            "app.lambda_handler",
+            100,
+            partial,
+        ),
+        (
+            "RenderFunction",
+            "PageQueued",
+            "SQS",
+            "RenderQueue",
+            "functions/render/",
+            "app.lambda_handler",
+            10,
+            partial,
+        ),
+    ]
+    plan = event_sources(template)[1]
+    assert isinstance(plan, EventSource)
+    assert plan.starting_position == "TRIM_HORIZON"
+    assert plan.environment["POWERTOOLS_SERVICE_NAME"] == "broadsheet"
+
+
+# ---------------------------------------------------------------- the edge
+
+
+def test_response_headers_policy_sets_the_security_headers(template: dict[str, Any]) -> None:
+    assert response_headers(template) == {
+        "Content-Security-Policy": (
+            "default-src 'none'; style-src 'self'; img-src 'self' https: data:; font-src 'self'; "
+            "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+        ),
+        "Strict-Transport-Security": "max-age=63072000; includeSubDomains; preload",
+        "X-Content-Type-Options": "nosniff",
+        "X-Frame-Options": "DENY",
+        "Referrer-Policy": "strict-origin-when-cross-origin",
+        "Permissions-Policy": "camera=(), geolocation=(), microphone=(), payment=(), usb=()",
+    }
+    security = properties(template, "ResponseHeadersPolicy")["ResponseHeadersPolicyConfig"][
+        "SecurityHeadersConfig"
+    ]
+    assert all(header["Override"] is True for header in security.values())
+
+
+def test_distribution_serves_https_through_the_function_headers_and_404_page(
+    template: dict[str, Any],
+) -> None:
+    config = properties(template, "Distribution")["DistributionConfig"]
+    behaviour = config["DefaultCacheBehavior"]
+    assert behaviour["ViewerProtocolPolicy"] == "redirect-to-https"
+    assert behaviour["Compress"] is True
+    assert behaviour["ResponseHeadersPolicyId"] == {"Ref": "ResponseHeadersPolicy"}
+    assert behaviour["FunctionAssociations"] == [
+        {
+            "EventType": "viewer-request",
+            "FunctionARN": {"Fn::GetAtt": ["ViewerRequestFunction", "FunctionARN"]},
+        }
+    ]
+    assert (config["HttpVersion"], config["PriceClass"]) == ("http2and3", "PriceClass_100")
+    assert sorted(config["CustomErrorResponses"], key=lambda e: e["ErrorCode"]) == [
+        {"ErrorCode": code, "ResponseCode": 404, "ResponsePagePath": "/404.html", "ErrorCachingMinTTL": 10}
+        for code in (403, 404)
+    ]
+    cache = properties(template, "SiteCachePolicy")["CachePolicyConfig"]
+    assert (cache["MinTTL"], cache["DefaultTTL"], cache["MaxTTL"]) == (0, 60, 31536000)
+
+
+def test_viewer_request_function_reads_aliases_from_the_key_value_store(template: dict[str, Any]) -> None:
+    props = properties(template, "ViewerRequestFunction")
+    assert props["AutoPublish"] is True
+    assert props["FunctionConfig"]["Runtime"] == "cloudfront-js-2.0"
+    assert props["FunctionConfig"]["KeyValueStoreAssociations"] == [
+        {"KeyValueStoreARN": {"Fn::GetAtt": ["AliasStore", "Arn"]}}
+    ]
+    code = viewer_request_code(template)
+    assert code.startswith("import cf from 'cloudfront';")
+    assert "async function handler(event)" in code
+
+
+# ---------------------------------------------------------------- alarms and outputs
+
+
+def test_alarms_watch_every_dlq_and_every_function(template: dict[str, Any]) -> None:
+    watched = set()
+    for alarm in of_type(template, "AWS::CloudWatch::Alarm").values():
+        props = alarm["Properties"]
+        assert props["AlarmActions"] == [{"Ref": "AlarmTopic"}]
+        assert (props["Threshold"], props["ComparisonOperator"]) == (0, "GreaterThanThreshold")
+        (dimension,) = props["Dimensions"]
+        watched.add((props["Namespace"], props["MetricName"], target(dimension["Value"])))
+    dlqs = {"IngestDLQ", "RenderDLQ", "PlanDLQ"}
+    functions = set(serverless_functions(template))
+    assert watched == {("AWS/SQS", "ApproximateNumberOfMessagesVisible", q) for q in dlqs} | {
+        ("AWS/Lambda", "Errors", f) for f in functions
+    }
+    subscription = template["Resources"]["AlarmEmailSubscription"]
+    assert subscription["Condition"] == "HasAlarmEmail"
+
+
+def test_outputs_name_the_deployed_resources(template: dict[str, Any]) -> None:
+    assert set(template["Outputs"]) >= {
+        "SiteUrl",
+        "DistributionId",
+        "ContentBucketName",
+        "SiteBucketName",
+        "IndexTableName",
+        "IngestQueueUrl",
+        "RenderQueueUrl",
+    }
+
+
+# ---------------------------------------------------------------- the reader itself
+
+
+def test_short_form_tags_load_as_long_form(tmp_path: Path) -> None:
+    path = tmp_path / "t.yaml"
+    path.write_text(
+        "Conditions:\n"
+        "  Enabled: !Not [!Equals [!Ref P, '']]\n"
+        "Resources:\n"
+        "  Q:\n"
+        "    Type: AWS::SQS::Queue\n"
+        "    Properties:\n"
+        "      A: !GetAtt B.Arn\n"
+        "      C: !Sub '${AWS::StackName}-q'\n"
+        "      D: !If [Enabled, !Select [0, !Split [',', 'x,y']], !Join ['-', [a, b]]]\n"
+        "      E: !GetAtt [B, Stream.Arn]\n"
+        "      F: !Condition Enabled\n"
+    )
+    loaded = load_template(path)
+    assert loaded["Conditions"]["Enabled"] == {"Fn::Not": [{"Fn::Equals": [{"Ref": "P"}, ""]}]}
+    assert properties(loaded, "Q") == {
+        "A": {"Fn::GetAtt": ["B", "Arn"]},
+        "C": {"Fn::Sub": "${AWS::StackName}-q"},
+        "D": {
+            "Fn::If": [
+                "Enabled",
+                {"Fn::Select": [0, {"Fn::Split": [",", "x,y"]}]},
+                {"Fn::Join": ["-", ["a", "b"]]},
+            ]
+        },
+        "E": {"Fn::GetAtt": ["B", "Stream.Arn"]},
+        "F": {"Condition": "Enabled"},
+    }
+
+
+def test_a_file_without_resources_is_not_a_template(tmp_path: Path) -> None:
+    path = tmp_path / "t.yaml"
+    path.write_text("just: text\n")
+    with pytest.raises(TemplateError):
+        load_template(path)
+
+
+def test_resolve_handles_sub_variables_literals_and_attributes() -> None:
+    value = {
+        "Fn::Sub": [
+            "${Name}/${AWS::Region}/${Bucket}/${Bucket.Arn}/${!Literal}",
+            {"Name": {"Ref": "Param"}},
+        ]
+    }
+    refs = {**REFS, "Param": "p", "Bucket": "b"}
+    attrs = {("Bucket", "Arn"): "arn:aws:s3:::b"}
+    assert resolve(value, refs, attrs) == "p/eu-west-1/b/arn:aws:s3:::b/${Literal}"
+
+
+def test_resolve_evaluates_conditions_and_drops_no_value() -> None:
+    value = {
+        "Keep": {"Fn::If": ["On", "yes", "no"]},
+        "Drop": {"Fn::If": ["On", {"Ref": "AWS::NoValue"}, "kept"]},
+        "List": ["a", {"Ref": "AWS::NoValue"}, {"Fn::Select": [1, {"Fn::Split": [",", "x,y"]}]}],
+        "Joined": {"Fn::Join": ["-", ["a", {"Ref": "P"}]]},
+    }
+    assert resolve(value, {"P": "b"}, {}, {"On": True}) == {
+        "Keep": "yes",
+        "List": ["a", "y"],
+        "Joined": "a-b",
+    }
+
+
+def test_resolve_refuses_what_it_was_not_given() -> None:
+    with pytest.raises(TemplateError, match="Ref Missing"):
+        resolve({"Ref": "Missing"}, {}, {})
+    with pytest.raises(TemplateError, match="GetAtt X.Arn"):
+        resolve({"Fn::GetAtt": ["X", "Arn"]}, {}, {})
+    with pytest.raises(TemplateError, match="condition On"):
+        resolve({"Fn::If": ["On", "a", "b"]}, {}, {})
+    with pytest.raises(TemplateError, match="not supported"):
+        resolve({"Fn::FindInMap": ["M", "a", "b"]}, {}, {})
+
+
+def test_conditions_follow_the_parameters(template: dict[str, Any]) -> None:
+    defaults = {**REFS, **parameter_defaults(template)}
+    assert evaluate_conditions(template, defaults) == {"HasSiteUrl": False, "HasAlarmEmail": False}
+    given = {**defaults, "SiteUrl": "https://news.example", "AlarmEmail": "desk@news.example"}
+    assert evaluate_conditions(template, given) == {"HasSiteUrl": True, "HasAlarmEmail": True}
+    assert parameter_defaults(template)["PageSize"] == "10"
