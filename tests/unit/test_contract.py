@@ -29,6 +29,7 @@ from aws_lambda_powertools.utilities.parser.models import (
 from broadsheet.content import FILE, parse_key, read_article, read_author, report_body
 from broadsheet.errors import FieldError, ValidationFailed
 from broadsheet.models import Article, slugify
+from broadsheet.plan import article_state
 
 ROOT = Path(__file__).resolve().parents[2]
 EVENTS = ROOT / "events"
@@ -682,8 +683,17 @@ def test_the_stream_event_inserts_a_sample_article_item() -> None:
         "pk": "article#review-of-the-week-kerry-putin",
         "sk": "article",
     }
-    assert isinstance(record.dynamodb.NewImage, dict)
-    assert record.dynamodb.NewImage["slug"] == "review-of-the-week-kerry-putin"
+    image = record.dynamodb.NewImage
+    assert isinstance(image, dict)
+    state = article_state(image)  # the planner must be able to read the sample item
+    assert state is not None
+    assert state.slug == "review-of-the-week-kerry-putin"
+    assert {
+        "home",
+        "month:2015-12",
+        "section:foreign-policy",
+        "author:gevorg-mirzayan",
+    } <= state.listings
 
 
 def test_the_render_event_is_a_fifo_batch_grouped_by_page() -> None:
