@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
+from urllib.parse import quote_plus, unquote_plus
 
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.data_classes import S3Event
@@ -27,12 +28,28 @@ from broadsheet.services import Services
 from broadsheet.site import Change, publish_page
 
 
+def s3_notification(bucket: str, key: str, event_name: str) -> str:
+    """An S3 event notification naming one key, as S3 puts it on the ingest queue.
+
+    Tools that must tell ingest about a key (reconcile, the local stack) send this shape.
+    """
+    record = {
+        "eventVersion": "2.1",
+        "eventSource": "aws:s3",
+        "awsRegion": "us-east-1",
+        "eventName": event_name,
+        "s3": {"bucket": {"name": bucket, "arn": f"arn:aws:s3:::{bucket}"}, "object": {"key": quote_plus(key)}},
+    }
+    return json.dumps({"Records": [record]})
+
+
 def s3_keys(body: str) -> list[str]:
     """The object keys an S3 notification (as an SQS message body) names; none for a test event."""
     doc = json.loads(body)
     if doc.get("Event") == "s3:TestEvent":
         return []
-    return [record.s3.get_object.key for record in S3Event(doc).records]
+    # Keys arrive URL-encoded (spaces as `+`); the object's real key is the decoded form.
+    return [unquote_plus(record.s3.get_object.key) for record in S3Event(doc).records]
 
 
 def ingest_record(record: SQSRecord, svc: Services) -> None:

@@ -1,0 +1,100 @@
+"""The `broadsheet` command: validate files, build offline, run and feed the local stack."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from broadsheet.build import build_site
+from broadsheet.content import ARTICLES, AUTHORS, read_article, read_author
+from broadsheet.errors import SkippedKey, ValidationFailed
+from broadsheet.settings import Settings
+
+
+def content_key(path: Path) -> str:
+    """The content-bucket key a local file is published under (by its folder name)."""
+    prefix = AUTHORS if path.parent.name == "authors" else ARTICLES
+    return prefix + path.name
+
+
+def validate(paths: list[Path]) -> int:
+    """Check files against the contract; print every error; 1 if any file is bad."""
+    bad = 0
+    for path in paths:
+        key = content_key(path)
+        try:
+            raw = path.read_bytes()
+            if key.startswith(AUTHORS):
+                read_author(key, raw)
+            else:
+                read_article(key, raw)
+        except OSError as exc:
+            bad += 1
+            print(f"{path}: cannot read: {exc.strerror}")
+        except ValidationFailed as failure:
+            bad += 1
+            print(f"{path}: {len(failure.errors)} error(s)")
+            for error in failure.errors:
+                print(f"  {error.field}: {error.message}")
+        except SkippedKey as skip:
+            bad += 1
+            print(f"{path}: {skip}")
+        else:
+            print(f"{path}: ok")
+    return 1 if bad else 0
+
+
+def build(content_dir: Path, out_dir: Path) -> int:
+    """Render the whole site from a folder; 1 if any file was rejected."""
+    report = build_site(content_dir, out_dir, Settings())
+    for failure in report.rejected:
+        print(f"rejected {failure.key}:")
+        for error in failure.errors:
+            print(f"  {error.field}: {error.message}")
+    print(
+        f"{report.pages} pages: {report.written} written, {report.unchanged} unchanged, "
+        f"{report.removed} removed, {len(report.rejected)} file(s) rejected"
+    )
+    return 1 if report.rejected else 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the `broadsheet` command."""
+    parser = argparse.ArgumentParser(prog="broadsheet", description="Serverless publishing for news sites.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    check = commands.add_parser("validate", help="check article or author files; exit 1 on any error")
+    check.add_argument("files", nargs="+", type=Path)
+    offline = commands.add_parser("build", help="render the whole site from a folder, no AWS")
+    offline.add_argument("content_dir", type=Path)
+    offline.add_argument("out_dir", type=Path)
+    local = commands.add_parser("local", help="run the whole pipeline locally on a moto server")
+    local.add_argument("--port", type=int, default=3000, help="where the site is served (default 3000)")
+    local.add_argument("--aws-port", type=int, default=4566, help="where the moto server listens (default 4566)")
+    local.add_argument("--content", type=Path, default=Path("events/content"), help="sample content to publish")
+    local.add_argument("--watch", type=Path, default=Path("content"), help="folder an editor saves files into")
+    publish = commands.add_parser("publish", help="upload files to the running local stack's content bucket")
+    publish.add_argument("files", nargs="+", type=Path)
+    unpublish = commands.add_parser("unpublish", help="delete articles from the running local stack")
+    unpublish.add_argument("slugs", nargs="+")
+    commands.add_parser("rebuild", help="re-render every page of the running local stack")
+    args = parser.parse_args(argv)
+
+    if args.command == "validate":
+        return validate(args.files)
+    if args.command == "build":
+        return build(args.content_dir, args.out_dir)
+    # The local stack's tools need moto and watchdog, which the Lambda layer does not ship.
+    from broadsheet.local import commands as local_commands
+
+    if args.command == "local":
+        return local_commands.run(port=args.port, aws_port=args.aws_port, content=args.content, watch=args.watch)
+    if args.command == "publish":
+        return local_commands.publish(args.files)
+    if args.command == "unpublish":
+        return local_commands.unpublish(args.slugs)
+    return local_commands.rebuild()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,147 @@
+"""`broadsheet local`, `publish`, `unpublish` and `rebuild`: the local stack from a terminal."""
+
+from __future__ import annotations
+
+import json
+import signal
+import threading
+from pathlib import Path
+from typing import Any
+
+import boto3
+from watchdog.events import FileSystemEvent, FileSystemEventHandler
+from watchdog.observers import Observer
+
+from broadsheet.content import ARTICLES, AUTHORS
+from broadsheet.local.runtime import LocalStack, StackOptions
+from broadsheet.local.stack import CREDENTIALS
+from broadsheet.pipeline import s3_notification
+
+STATE = Path(".local/stack.json")
+
+
+def content_key(path: Path) -> str:
+    """The content key a local file publishes to: `authors/` if it sits in an `authors` folder."""
+    return (AUTHORS if path.parent.name == "authors" else ARTICLES) + path.name
+
+
+class Editor:
+    """Puts files into and takes them out of the content bucket, as an editor's tool would."""
+
+    def __init__(self, bucket: str, ingest_queue_url: str, endpoint: str) -> None:
+        session = boto3.Session(region_name=CREDENTIALS["AWS_REGION"])
+        self.s3 = session.client("s3", endpoint_url=endpoint, aws_access_key_id="testing",
+                                 aws_secret_access_key="testing")  # fmt: skip
+        self.sqs = session.client("sqs", endpoint_url=endpoint, aws_access_key_id="testing",
+                                  aws_secret_access_key="testing")  # fmt: skip
+        self.bucket = bucket
+        self.ingest_queue_url = ingest_queue_url
+
+    def publish(self, path: Path) -> str:
+        """Upload one file; S3 notifies the ingest queue."""
+        key = content_key(path)
+        self.s3.put_object(
+            Bucket=self.bucket, Key=key, Body=path.read_bytes(), ContentType="application/json"
+        )
+        return key
+
+    def unpublish(self, key: str) -> None:
+        """Delete one file. moto sends no event for a delete on a versioned bucket, so the
+        local tool sends the hint S3 would have sent; on AWS the bucket does it."""
+        self.s3.delete_object(Bucket=self.bucket, Key=key)
+        body = s3_notification(self.bucket, key, "ObjectRemoved:Delete")
+        self.sqs.send_message(QueueUrl=self.ingest_queue_url, MessageBody=body)
+
+
+def _editor_from_state() -> Editor:
+    if not STATE.is_file():
+        raise SystemExit("no local stack is running here (start one with `make run`)")
+    state = json.loads(STATE.read_text())
+    return Editor(state["content_bucket"], state["ingest_queue_url"], state["endpoint"])
+
+
+class _Watcher(FileSystemEventHandler):
+    def __init__(self, editor: Editor) -> None:
+        self.editor = editor
+
+    def _key(self, event: FileSystemEvent) -> tuple[Path, str] | None:
+        path = Path(str(event.dest_path if event.event_type == "moved" else event.src_path))
+        if event.is_directory or path.suffix != ".json" or path.name.startswith("."):
+            return None
+        return path, content_key(path)
+
+    def on_any_event(self, event: FileSystemEvent) -> None:
+        if event.event_type not in {"created", "modified", "moved", "deleted", "closed"}:
+            return
+        found = self._key(event)
+        if found is None:
+            return
+        path, key = found
+        try:
+            if event.event_type == "deleted":
+                self.editor.unpublish(key)
+                print(f"unpublished {key}")
+            elif path.is_file() and path.stat().st_size > 0 or event.event_type == "closed":
+                self.editor.publish(path)
+                print(f"published {key}")
+        except Exception as exc:  # noqa: BLE001 - the watcher must keep running
+            print(f"could not publish {path}: {exc}")
+
+
+def run(*, port: int, aws_port: int, content: Path, watch: Path, root: Path | None = None) -> int:
+    """Run the local stack in the foreground until Ctrl-C."""
+    stack = LocalStack(StackOptions(root=(root or Path.cwd()), site_port=port, aws_port=aws_port)).start()
+    stopped = threading.Event()
+    signal.signal(signal.SIGINT, lambda *_: stopped.set())
+    signal.signal(signal.SIGTERM, lambda *_: stopped.set())
+    observer: Any = Observer()
+    try:
+        stack.write_state(STATE)
+        deployed = stack.stack
+        editor = Editor(deployed.content_bucket, deployed.queue_url("IngestQueue"), deployed.endpoint)
+        stack.render_static_pages()
+        files = sorted(content.glob("*/*.json")) + sorted(watch.glob("**/*.json"))
+        for path in files:
+            editor.publish(path)
+        watch.mkdir(parents=True, exist_ok=True)
+        (watch / "articles").mkdir(exist_ok=True)
+        (watch / "authors").mkdir(exist_ok=True)
+        observer.schedule(_Watcher(editor), str(watch), recursive=True)
+        observer.start()
+        print(f"Broadsheet is publishing {len(files)} sample files…")
+        stack.wait_idle(timeout=120)
+        print(f"The site is at {stack.edge.url if stack.edge else ''}/")
+        print(f"Save article files in {watch}/articles/ (authors in {watch}/authors/) to publish them.")
+        print(f"AWS APIs (moto) at {deployed.endpoint}: content bucket {deployed.content_bucket}")
+        print("Press Ctrl-C to stop.")
+        stopped.wait()
+    finally:
+        print("Stopping…")
+        if observer.is_alive():
+            observer.stop()
+            observer.join(timeout=5)
+        stack.stop()
+        STATE.unlink(missing_ok=True)
+    return 0
+
+
+def publish(files: list[Path]) -> int:
+    """Upload files to the running local stack."""
+    editor = _editor_from_state()
+    for path in files:
+        print(f"published {editor.publish(path)}")
+    return 0
+
+
+def unpublish(slugs: list[str]) -> int:
+    """Delete articles from the running local stack."""
+    editor = _editor_from_state()
+    for slug in slugs:
+        editor.unpublish(f"{ARTICLES}{slug}.json")
+        print(f"unpublished {ARTICLES}{slug}.json")
+    return 0
+
+
+def rebuild() -> int:
+    """Not yet: re-render every page of the running stack."""
+    raise SystemExit("rebuild is not available yet")

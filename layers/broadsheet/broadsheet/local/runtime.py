@@ -1,0 +1,187 @@
+"""The running local stack: moto, the template's resources, the pollers and the edge server."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import boto3
+
+from broadsheet.local.pollers import Activity, LambdaContext, Poller, SqsPoller, StreamPoller, load_handler
+from broadsheet.local.server import EdgeServer
+from broadsheet.local.stack import Deployed, deploy, start_moto, use_endpoint
+from broadsheet.local.template import load_template, response_headers
+from broadsheet.pages import STATIC_PAGES
+from broadsheet.queue import SqsRenderQueue
+from broadsheet.services import services
+from broadsheet.settings import settings
+
+if TYPE_CHECKING:
+    from mypy_boto3_sqs import SQSClient
+
+# What Lambda sets in every function's environment, and what only makes sense on AWS.
+LOCAL_ENVIRONMENT = {
+    "POWERTOOLS_TRACE_DISABLED": "true",
+    "POWERTOOLS_METRICS_DISABLED": "true",
+    "POWERTOOLS_METRICS_NAMESPACE": "Broadsheet",
+    "AWS_LAMBDA_FUNCTION_NAME": "broadsheet-local",
+}
+
+
+@dataclass(frozen=True)
+class StackOptions:
+    """How to run the local stack. Port 0 means any free loopback port."""
+
+    root: Path
+    site_port: int = 3000
+    aws_port: int = 0
+    wait_seconds: int = 1
+    retry_delay: int | None = None
+    log_level: str = "WARNING"
+    parameters: Mapping[str, str] | None = None
+
+
+class LocalStack:
+    """Everything `broadsheet local` runs, startable and stoppable from tests."""
+
+    def __init__(self, options: StackOptions) -> None:
+        self.options = options
+        self.activity = Activity()
+        self.pollers: list[Poller] = []
+        self.deployed: Deployed | None = None
+        self.edge: EdgeServer | None = None
+        self._moto: Any = None
+        self.aliases: dict[str, str] = {}
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    def start(self) -> LocalStack:
+        """Start moto, create the resources, start the pollers and the edge server."""
+        self._moto, endpoint = start_moto(self.options.aws_port)
+        use_endpoint(endpoint)
+        template_path = self.options.root / "template.yaml"
+        # The edge binds first so the site's own address is known before the functions' settings.
+        self.edge = EdgeServer("", response_headers(load_template(template_path)), lambda: self.aliases,
+                               port=self.options.site_port)  # fmt: skip
+        parameters = {"SiteUrl": self.edge.url, **(self.options.parameters or {})}
+        self.deployed = deploy(template_path, endpoint, parameters)
+        self.edge.bucket = self.deployed.site_bucket
+        os.environ.update(self.deployed.environment)
+        os.environ.update(LOCAL_ENVIRONMENT)
+        os.environ["POWERTOOLS_LOG_LEVEL"] = self.options.log_level
+        settings.cache_clear()
+        services.cache_clear()
+        self._start_pollers(self.deployed)
+        self.edge.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop everything, pollers first so no handler runs against a stopped server."""
+        for poller in self.pollers:
+            poller.stopping.set()
+        self.activity.notify()
+        for poller in self.pollers:
+            poller.stop()
+        if self.edge is not None:
+            self.edge.stop()
+        if self._moto is not None:
+            self._moto.stop()
+
+    def __enter__(self) -> LocalStack:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def _start_pollers(self, deployed: Deployed) -> None:
+        for source in deployed.sources:
+            handler = load_handler(self.options.root, source.code_uri, source.handler)
+            memory = 512
+
+            def context(name: str = source.function, timeout: int = source.timeout) -> LambdaContext:
+                return LambdaContext(name, memory_limit_in_mb=memory, timeout_ms=timeout * 1000)
+
+            poller: Poller
+            if source.type == "SQS":
+                url = deployed.queue_url(source.source)
+                delay = self.options.retry_delay
+                poller = SqsPoller(
+                    source.function, self.activity, handler, url, deployed.attrs[(source.source, "Arn")],
+                    batch_size=source.batch_size, wait_seconds=self.options.wait_seconds,
+                    context_factory=context,
+                    **({"retry_delay": lambda _receives, d=delay: d} if delay is not None else {}),
+                )  # fmt: skip
+            else:
+                on_failure = deployed.queue_url(source.on_failure) if source.on_failure else None
+                poller = StreamPoller(
+                    source.function, self.activity, handler, deployed.stream_arn,
+                    batch_size=source.batch_size, max_retries=source.maximum_retry_attempts or 5,
+                    on_failure_url=on_failure, context_factory=context,
+                    retry_delay=0.5 if self.options.retry_delay is None else self.options.retry_delay,
+                )  # fmt: skip
+            self.pollers.append(poller)
+            poller.start()
+
+    # -- using it --------------------------------------------------------------------------
+
+    @property
+    def stack(self) -> Deployed:
+        """The deployed resources (after start)."""
+        if self.deployed is None:
+            raise RuntimeError("the local stack is not started")
+        return self.deployed
+
+    def render_static_pages(self) -> None:
+        """Ask for the pages no article change ever plans: the 404 page and the stylesheet."""
+        queue = SqsRenderQueue(boto3.client("sqs"), self.stack.queue_url("RenderQueue"))
+        queue.send([page.id for page in STATIC_PAGES], cause=f"static-{time.time_ns()}")
+
+    def queue_depths(self) -> dict[str, int]:
+        """Messages waiting or in flight on every queue, by logical id."""
+        sqs: SQSClient = boto3.client("sqs")
+        depths: dict[str, int] = {}
+        for logical, url in self.stack.refs.items():
+            if not (isinstance(url, str) and url.startswith("http") and "queue" in url.lower()):
+                continue
+            attributes = sqs.get_queue_attributes(
+                QueueUrl=url,
+                AttributeNames=[
+                    "ApproximateNumberOfMessages",
+                    "ApproximateNumberOfMessagesNotVisible",
+                    "ApproximateNumberOfMessagesDelayed",
+                ],
+            )["Attributes"]
+            depths[logical] = sum(int(v) for v in attributes.values())
+        return depths
+
+    def idle(self) -> bool:
+        """Whether the pipeline has drained: every poller quiet and no message left on a work queue."""
+        if not all(p.quiet() for p in self.pollers):
+            return False
+        depths = self.queue_depths()
+        return all(count == 0 for logical, count in depths.items() if not logical.endswith("DLQ"))
+
+    def wait_idle(self, timeout: float = 60.0) -> None:
+        """Block until the pipeline has drained (a condition, not a fixed sleep)."""
+        deadline = time.monotonic() + timeout
+        # Two consecutive quiet observations: a poll that found nothing after the last work.
+        while True:
+            with self.activity.changed:
+                tick = self.activity.tick
+                self.activity.changed.wait(0.2)
+            if self.idle() and self.activity.tick == tick and self.idle():
+                return
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"the pipeline did not drain in {timeout}s: {self.queue_depths()}")
+
+    def write_state(self, path: Path) -> None:
+        """Record where this stack listens, for `broadsheet publish` in another terminal."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        state = json.loads(self.stack.to_json())
+        state["site"] = self.edge.url if self.edge else ""
+        path.write_text(json.dumps(state, indent=2) + "\n")

@@ -1,0 +1,200 @@
+"""The local stack: a moto server with the resources of `template.yaml`, and the wiring SAM does.
+
+moto's CloudFormation creates buckets, queues and the table, but knows nothing of SAM
+functions, CloudFront or bucket notifications. So the template's own resources of those
+three kinds go to `create_stack` unchanged, and everything else the template says — event
+sources, notifications, function environment — is read from it here and wired by hand.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import boto3
+from moto.server import ThreadedMotoServer
+
+from broadsheet.local.template import (
+    EventSource,
+    bucket_notifications,
+    evaluate_conditions,
+    event_sources,
+    load_template,
+    parameter_defaults,
+    pseudo_parameters,
+    resolve,
+)
+
+STACK_NAME = "broadsheet"
+REGION = "us-east-1"
+ACCOUNT_ID = "123456789012"
+LOCAL_TYPES = {"AWS::S3::Bucket", "AWS::SQS::Queue", "AWS::DynamoDB::Table"}
+# moto's CloudFormation ignores these properties or rejects their references to resources
+# it does not create; the local stack applies the notifications itself.
+_DROPPED_PROPERTIES = {"AWS::S3::Bucket": {"NotificationConfiguration"}}
+CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_DEFAULT_REGION": REGION,
+    "AWS_REGION": REGION,
+}
+
+
+@dataclass(frozen=True)
+class Deployed:
+    """What the local deployment created: physical names and the handlers' environment."""
+
+    endpoint: str
+    refs: dict[str, str]
+    attrs: dict[tuple[str, str], str]
+    sources: list[EventSource]
+    environment: dict[str, str]
+    stream_arn: str
+    dlqs: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def content_bucket(self) -> str:
+        """The content bucket's name."""
+        return self.refs["ContentBucket"]
+
+    @property
+    def site_bucket(self) -> str:
+        """The site bucket's name."""
+        return self.refs["SiteBucket"]
+
+    def queue_url(self, logical_id: str) -> str:
+        """A queue's URL by its logical id."""
+        return self.refs[logical_id]
+
+    def to_json(self) -> str:
+        """What other processes (`broadsheet publish`) need to find this stack."""
+        return json.dumps(
+            {
+                "endpoint": self.endpoint,
+                "content_bucket": self.content_bucket,
+                "site_bucket": self.site_bucket,
+                "ingest_queue_url": self.queue_url("IngestQueue"),
+                "render_queue_url": self.queue_url("RenderQueue"),
+                "table": self.refs["IndexTable"],
+                "dlqs": self.dlqs,
+            },
+            indent=2,
+        )
+
+
+def start_moto(port: int) -> tuple[ThreadedMotoServer, str]:
+    """Start a moto server on loopback (`port` 0 picks a free one); return it and its URL."""
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    host, bound = server.get_host_and_port()
+    return server, f"http://{host}:{bound}"
+
+
+def use_endpoint(endpoint: str) -> None:
+    """Point every boto3 client this process creates at `endpoint`, with dummy credentials."""
+    os.environ.update(CREDENTIALS)
+    os.environ["AWS_ENDPOINT_URL"] = endpoint
+
+
+def local_template(template: dict[str, Any]) -> dict[str, Any]:
+    """The part of the template moto's CloudFormation can create, unchanged otherwise."""
+    resources: dict[str, Any] = {}
+    for logical_id, resource in template["Resources"].items():
+        kind = resource.get("Type")
+        if kind not in LOCAL_TYPES:
+            continue
+        properties = {
+            k: v
+            for k, v in (resource.get("Properties") or {}).items()
+            if k not in _DROPPED_PROPERTIES.get(kind, set())
+        }
+        resources[logical_id] = {"Type": kind, "Properties": properties}
+    parameters = template.get("Parameters") or {}
+    return {"AWSTemplateFormatVersion": "2010-09-09", "Parameters": parameters, "Resources": resources}
+
+
+def deploy(template_path: Path, endpoint: str, overrides: dict[str, str] | None = None) -> Deployed:
+    """Create the template's buckets, queues and table on the moto server at `endpoint`.
+
+    `overrides` sets template parameters (SiteUrl, PageSize…). Returns the physical names and
+    the environment the functions would get on AWS, resolved for this stack.
+    """
+    template = load_template(template_path)
+    session = boto3.Session(region_name=REGION)
+    cfn = session.client("cloudformation", endpoint_url=endpoint)
+    parameters = {**parameter_defaults(template), **(overrides or {})}
+    cfn.create_stack(
+        StackName=STACK_NAME,
+        TemplateBody=json.dumps(local_template(template)),
+        Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in parameters.items()],
+    )
+    refs: dict[str, str] = {**parameters, **pseudo_parameters(STACK_NAME, REGION, ACCOUNT_ID)}
+    attrs: dict[tuple[str, str], str] = {}
+    sqs = session.client("sqs", endpoint_url=endpoint)
+    dynamodb = session.client("dynamodb", endpoint_url=endpoint)
+    stream_arn = ""
+    for resource in cfn.describe_stack_resources(StackName=STACK_NAME)["StackResources"]:
+        logical, physical = resource["LogicalResourceId"], resource.get("PhysicalResourceId", "")
+        kind = resource["ResourceType"]
+        if kind == "AWS::SQS::Queue":
+            # A queue's Ref is its URL; its ARN comes from its attributes.
+            url = (
+                physical if physical.startswith("http") else sqs.get_queue_url(QueueName=physical)["QueueUrl"]
+            )
+            refs[logical] = url
+            arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
+                "QueueArn"
+            ]
+            attrs[(logical, "Arn")] = arn
+            attrs[(logical, "QueueName")] = arn.rsplit(":", 1)[-1]
+        elif kind == "AWS::S3::Bucket":
+            refs[logical] = physical
+            attrs[(logical, "Arn")] = f"arn:aws:s3:::{physical}"
+        elif kind == "AWS::DynamoDB::Table":
+            refs[logical] = physical
+            table = dynamodb.describe_table(TableName=physical)["Table"]
+            attrs[(logical, "Arn")] = table["TableArn"]
+            stream_arn = table.get("LatestStreamArn", "")
+            attrs[(logical, "StreamArn")] = stream_arn
+    # No CloudFront locally: the site is served by the local edge server instead.
+    refs["Distribution"] = ""
+    attrs[("Distribution", "DomainName")] = ""
+    conditions = evaluate_conditions(template, refs, attrs)
+    _wire_notifications(template, session, endpoint, refs, attrs)
+    sources = event_sources(template)
+    environment: dict[str, str] = {}
+    for source in sources:
+        for name, value in source.environment.items():
+            resolved = resolve(value, refs, attrs, conditions)
+            if resolved not in (None, ""):
+                environment[name] = str(resolved)
+    dlqs = {
+        logical: url for logical, url in refs.items() if logical.endswith("DLQ") and url.startswith("http")
+    }
+    return Deployed(endpoint, refs, attrs, sources, environment, stream_arn, dlqs)
+
+
+def _wire_notifications(
+    template: dict[str, Any],
+    session: boto3.Session,
+    endpoint: str,
+    refs: dict[str, str],
+    attrs: dict[tuple[str, str], str],
+) -> None:
+    s3 = session.client("s3", endpoint_url=endpoint)
+    by_bucket: dict[str, list[dict[str, Any]]] = {}
+    for note in bucket_notifications(template):
+        config: dict[str, Any] = {"QueueArn": attrs[(note.queue, "Arn")], "Events": [note.event]}
+        rules = [{"Name": n, "Value": v} for n, v in (("prefix", note.prefix), ("suffix", note.suffix)) if v]
+        if rules:
+            config["Filter"] = {"Key": {"FilterRules": rules}}
+        by_bucket.setdefault(refs[note.bucket], []).append(config)
+    for bucket, configs in by_bucket.items():
+        s3.put_bucket_notification_configuration(
+            Bucket=bucket,
+            NotificationConfiguration={"QueueConfigurations": configs},  # type: ignore[typeddict-item]
+        )
