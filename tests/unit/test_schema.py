@@ -11,8 +11,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from jsonschema import Draft202012Validator
+
 from broadsheet.models import article_json_schema, author_json_schema
-from jsonschema import Draft202012Validator  # type: ignore[import-untyped]
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "scripts" / "write-schemas"
@@ -34,9 +35,7 @@ def committed(name: str) -> dict[str, Any]:
 
 
 def validator(name: str) -> Draft202012Validator:
-    return Draft202012Validator(
-        committed(name), format_checker=Draft202012Validator.FORMAT_CHECKER
-    )
+    return Draft202012Validator(committed(name), format_checker=Draft202012Validator.FORMAT_CHECKER)
 
 
 def problems(name: str, instance: Any) -> list[str]:
@@ -81,9 +80,7 @@ def test_write_schemas_detects_and_repairs_a_stale_schema(tmp_path: Path) -> Non
     shutil.copy(SCRIPT, script)
     schema_dir = tmp_path / "layers" / "broadsheet" / "broadsheet" / "schema"
     schema_dir.mkdir(parents=True)
-    (schema_dir / "article.schema.json").write_text(
-        '{"stale": true}\n', encoding="utf-8"
-    )
+    (schema_dir / "article.schema.json").write_text('{"stale": true}\n', encoding="utf-8")
 
     check = subprocess.run(
         [sys.executable, str(script), "--check"],
@@ -91,9 +88,7 @@ def test_write_schemas_detects_and_repairs_a_stale_schema(tmp_path: Path) -> Non
         text=True,
         check=False,
     )
-    write = subprocess.run(
-        [sys.executable, str(script)], capture_output=True, text=True, check=False
-    )
+    write = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, check=False)
     again = subprocess.run(
         [sys.executable, str(script), "--check"],
         capture_output=True,
@@ -102,16 +97,13 @@ def test_write_schemas_detects_and_repairs_a_stale_schema(tmp_path: Path) -> Non
     )
 
     assert check.returncode == 1
-    assert (
-        "article.schema.json" in check.stderr
-        and "scripts/write-schemas" in check.stderr
-    )
+    assert "article.schema.json" in check.stderr and "scripts/write-schemas" in check.stderr
     assert write.returncode == 0, write.stderr
     assert again.returncode == 0, again.stderr
     for name in GENERATORS:
-        assert (schema_dir / name).read_text(encoding="utf-8") == (
-            SCHEMA_DIR / name
-        ).read_text(encoding="utf-8")
+        assert (schema_dir / name).read_text(encoding="utf-8") == (SCHEMA_DIR / name).read_text(
+            encoding="utf-8"
+        )
 
 
 def test_write_schemas_is_an_executable_python_script() -> None:
@@ -130,9 +122,7 @@ def test_every_sample_profile_satisfies_the_author_schema(path: Path) -> None:
 
 
 def sample() -> dict[str, Any]:
-    data: dict[str, Any] = load(
-        CONTENT / "articles" / "review-of-the-week-kerry-putin.json"
-    )
+    data: dict[str, Any] = load(CONTENT / "articles" / "review-of-the-week-kerry-putin.json")
     return data
 
 
@@ -150,18 +140,14 @@ def test_the_schema_rejects_a_missing_title() -> None:
     doc = sample()
     del doc["title"]
 
-    assert problems("article.schema.json", doc) == [
-        "(root): 'title' is a required property"
-    ]
+    assert problems("article.schema.json", doc) == ["(root): 'title' is a required property"]
 
 
 def test_the_schema_rejects_a_timestamp_without_offset() -> None:
     doc = sample()
     doc["published_at"] = "2015-12-21T22:00:00"
 
-    assert [
-        p for p in problems("article.schema.json", doc) if p.startswith("published_at")
-    ]
+    assert [p for p in problems("article.schema.json", doc) if p.startswith("published_at")]
 
 
 @pytest.mark.parametrize(
@@ -174,9 +160,7 @@ def test_the_schema_rejects_a_timestamp_without_offset() -> None:
         ("too-many-authors", "authors"),
     ],
 )
-def test_bad_files_a_schema_can_judge_fail_it_at_the_same_field(
-    stem: str, path: str
-) -> None:
+def test_bad_files_a_schema_can_judge_fail_it_at_the_same_field(stem: str, path: str) -> None:
     found = problems("article.schema.json", load(BAD / f"{stem}.json"))
 
     assert any(p.startswith(f"{path}:") for p in found), found

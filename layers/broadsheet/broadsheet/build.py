@@ -67,7 +67,7 @@ def build_site(content_dir: Path, out_dir: Path, settings: Settings) -> BuildRep
     store = DirSiteStore(out_dir)
     report = BuildReport(rejected=rejected)
     expected = publish_all(all_pages(index, settings.page_size), index, store, settings, report)
-    for key in store.keys():
+    for key in store.list_keys():
         if key not in expected:
             store.delete(key)
             report.removed += 1

@@ -7,15 +7,9 @@ import sys
 from pathlib import Path
 
 from broadsheet.build import build_site
-from broadsheet.content import ARTICLES, AUTHORS, read_article, read_author
+from broadsheet.content import AUTHORS, content_key, read_article, read_author
 from broadsheet.errors import SkippedKey, ValidationFailed
 from broadsheet.settings import Settings
-
-
-def content_key(path: Path) -> str:
-    """The content-bucket key a local file is published under (by its folder name)."""
-    prefix = AUTHORS if path.parent.name == "authors" else ARTICLES
-    return prefix + path.name
 
 
 def validate(paths: list[Path]) -> int:
@@ -70,9 +64,15 @@ def main(argv: list[str] | None = None) -> int:
     offline.add_argument("out_dir", type=Path)
     local = commands.add_parser("local", help="run the whole pipeline locally on a moto server")
     local.add_argument("--port", type=int, default=3000, help="where the site is served (default 3000)")
-    local.add_argument("--aws-port", type=int, default=4566, help="where the moto server listens (default 4566)")
-    local.add_argument("--content", type=Path, default=Path("events/content"), help="sample content to publish")
-    local.add_argument("--watch", type=Path, default=Path("content"), help="folder an editor saves files into")
+    local.add_argument(
+        "--aws-port", type=int, default=4566, help="where the moto server listens (default 4566)"
+    )
+    local.add_argument(
+        "--content", type=Path, default=Path("events/content"), help="sample content to publish"
+    )
+    local.add_argument(
+        "--watch", type=Path, default=Path("content"), help="folder an editor saves files into"
+    )
     publish = commands.add_parser("publish", help="upload files to the running local stack's content bucket")
     publish.add_argument("files", nargs="+", type=Path)
     unpublish = commands.add_parser("unpublish", help="delete articles from the running local stack")
@@ -88,7 +88,9 @@ def main(argv: list[str] | None = None) -> int:
     from broadsheet.local import commands as local_commands
 
     if args.command == "local":
-        return local_commands.run(port=args.port, aws_port=args.aws_port, content=args.content, watch=args.watch)
+        return local_commands.run(
+            port=args.port, aws_port=args.aws_port, content=args.content, watch=args.watch
+        )
     if args.command == "publish":
         return local_commands.publish(args.files)
     if args.command == "unpublish":

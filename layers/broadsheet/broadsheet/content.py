@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import ValidationError
@@ -37,11 +38,11 @@ class ContentKey:
 
 def parse_key(key: str) -> ContentKey:
     """Classify a content-bucket key; raise SkippedKey for keys outside the contract."""
-    for kind, prefix in (("article", ARTICLES), ("author", AUTHORS)):
-        if key.startswith(prefix):
-            break
-    else:
+    kinds: dict[str, Kind] = {ARTICLES: "article", AUTHORS: "author"}
+    prefix = next((p for p in kinds if key.startswith(p)), None)
+    if prefix is None:
         raise SkippedKey(f"{key!r} is outside articles/ and authors/")
+    kind = kinds[prefix]
     name = key[len(prefix) :]
     if not name or name.endswith("/"):
         raise SkippedKey(f"{key!r} is a folder marker")
@@ -60,7 +61,12 @@ def parse_key(key: str) -> ContentKey:
                 )
             ],
         )
-    return ContentKey(kind=kind, slug=stem)  # type: ignore[arg-type]
+    return ContentKey(kind=kind, slug=stem)
+
+
+def content_key(path: Path) -> str:
+    """The content-bucket key a local file publishes to: `authors/` if it sits in an `authors` folder."""
+    return (AUTHORS if path.parent.name == "authors" else ARTICLES) + path.name
 
 
 def report_key(key: str) -> str:
@@ -125,7 +131,9 @@ def _load(key: str, raw: bytes) -> dict[str, Any]:
     except RecursionError:
         raise fail("is nested too deeply to be an article") from None
     if duplicates:
-        raise ValidationFailed(key, [FieldError(name, "appears more than once in the file") for name in duplicates])
+        raise ValidationFailed(
+            key, [FieldError(name, "appears more than once in the file") for name in duplicates]
+        )
     if not isinstance(data, dict):
         raise fail("must be a JSON object ({ ... }) with the article's fields")
     return data
@@ -178,4 +186,3 @@ def _path(loc: tuple[int | str, ...]) -> str:
         else:
             parts.append(("." if parts else "") + str(item))
     return "".join(parts)
-

@@ -192,7 +192,9 @@ class DynamoIndex:
             for listing in expected.listings:
                 key = (listing_pk(listing), expected.sort_key)
                 if key not in new_keys:
-                    actions.append({"Delete": {"TableName": self._table, "Key": _item({"pk": key[0], "sk": key[1]})}})
+                    actions.append(
+                        {"Delete": {"TableName": self._table, "Key": _item({"pk": key[0], "sk": key[1]})}}
+                    )
         return self._transact(actions)
 
     def delete_article(self, expected: IndexedArticle) -> bool:
@@ -253,7 +255,9 @@ class DynamoIndex:
 
     def _get(self, pk: str, sk: str) -> dict[str, Any] | None:
         response = self._call(
-            lambda: self._db.get_item(TableName=self._table, Key=_item({"pk": pk, "sk": sk}), ConsistentRead=True)
+            lambda: self._db.get_item(
+                TableName=self._table, Key=_item({"pk": pk, "sk": sk}), ConsistentRead=True
+            )
         )
         item = response.get("Item")
         return dict(item) if item else None
@@ -310,7 +314,11 @@ class DynamoIndex:
             condition += " AND sk BETWEEN :lo AND :hi"
             values[":lo"] = {"S": between[0]}
             values[":hi"] = {"S": between[1]}
-        return {"TableName": self._table, "KeyConditionExpression": condition, "ExpressionAttributeValues": values}
+        return {
+            "TableName": self._table,
+            "KeyConditionExpression": condition,
+            "ExpressionAttributeValues": values,
+        }
 
     @staticmethod
     def _call(fn: Any) -> Any:
@@ -318,4 +326,3 @@ class DynamoIndex:
             return fn()
         except (ClientError, BotoCoreError) as exc:
             raise TransientError(f"index request failed: {exc}") from exc
-

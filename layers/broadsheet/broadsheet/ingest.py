@@ -74,7 +74,9 @@ def _apply(
     return result
 
 
-def _apply_article(ident: ContentKey, obj: ContentObject | None, index: IndexWriter, now: datetime) -> IngestResult:
+def _apply_article(
+    ident: ContentKey, obj: ContentObject | None, index: IndexWriter, now: datetime
+) -> IngestResult:
     key = ident.key
     if obj is None:
         for _ in range(MAX_ROUNDS):

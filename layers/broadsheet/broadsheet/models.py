@@ -189,7 +189,7 @@ def _reject_repeats(values: list[str], what: str) -> None:
 class Article(ArticleFile):
     """A validated article with its identity, the slug taken from its key."""
 
-    slug: Slug  # type: ignore[assignment]
+    slug: Slug
 
     @property
     def author_slugs(self) -> list[str]:

@@ -65,7 +65,7 @@ class Listing:
                 raise BadPageId(listing_id)
         elif not SLUG_RE.match(key):
             raise BadPageId(listing_id)
-        return Listing(kind, key)  # type: ignore[arg-type]
+        return Listing(kind, key)
 
 
 @dataclass(frozen=True, order=True)

@@ -38,7 +38,10 @@ def s3_notification(bucket: str, key: str, event_name: str) -> str:
         "eventSource": "aws:s3",
         "awsRegion": "us-east-1",
         "eventName": event_name,
-        "s3": {"bucket": {"name": bucket, "arn": f"arn:aws:s3:::{bucket}"}, "object": {"key": quote_plus(key)}},
+        "s3": {
+            "bucket": {"name": bucket, "arn": f"arn:aws:s3:::{bucket}"},
+            "object": {"key": quote_plus(key)},
+        },
     }
     return json.dumps({"Records": [record]})
 
@@ -71,7 +74,9 @@ def ingest_record(record: SQSRecord, svc: Services) -> None:
         else:
             logger.info("ingested", extra={"key": key, "outcome": result.outcome.value})
             if result.outcome in {Outcome.PUBLISHED, Outcome.UNPUBLISHED}:
-                metrics.add_metric(name=f"Files{result.outcome.value.title()}", unit=MetricUnit.Count, value=1)
+                metrics.add_metric(
+                    name=f"Files{result.outcome.value.title()}", unit=MetricUnit.Count, value=1
+                )
 
 
 def plan_record(record: DynamoDBRecord, svc: Services) -> list[str]:

@@ -34,7 +34,9 @@ def article_state(image: dict[str, Any] | None) -> ArticleState | None:
     )
 
 
-def plan_article(old: ArticleState | None, new: ArticleState | None, index: IndexReader, size: int) -> list[str]:
+def plan_article(
+    old: ArticleState | None, new: ArticleState | None, index: IndexReader, size: int
+) -> list[str]:
     """Page ids to re-render after an article item changed from `old` to `new`."""
     state = new or old
     if state is None:

@@ -92,7 +92,9 @@ def render_page(page: Page, index: IndexReader, settings: Settings) -> Output | 
     return _static(page, settings)
 
 
-def _common(settings: Settings, path: str, title: str, description: str, kind: str, language: str) -> dict[str, Any]:
+def _common(
+    settings: Settings, path: str, title: str, description: str, kind: str, language: str
+) -> dict[str, Any]:
     site_url = settings.site_url.rstrip("/")
     return {
         "site": {
@@ -132,7 +134,9 @@ def _article(page: ArticlePage, index: IndexReader, settings: Settings) -> Outpu
         return None
     article = indexed.article
     language = article.language or settings.language
-    context = _common(settings, page.path, article.title, article.teaser or article.title, "article", language)
+    context = _common(
+        settings, page.path, article.title, article.teaser or article.title, "article", language
+    )
     context["article"] = _article_view(article, language)
     return _html("article.html", object_key(page.path), context)
 
@@ -163,7 +167,11 @@ def _listing(page: ListingPage, index: IndexReader, settings: Settings) -> Outpu
         if chunk.total == 0 and listing.kind != "home":
             return None
         older = older_page_of_front(chunk.total, size)
-        pagination = {"older": listing.page(older).path if older else None, "newer": None, "number": None}
+        pagination: dict[str, Any] = {
+            "older": listing.page(older).path if older else None,
+            "newer": None,
+            "number": None,
+        }
     else:
         total = index.count(listing.id)
         last = page_count(total, size)

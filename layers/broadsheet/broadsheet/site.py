@@ -16,8 +16,8 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from broadsheet.errors import TransientError
 from broadsheet.index import IndexReader
-from broadsheet.pages import ArticlePage, ListingPage, Page, StaticPage, object_key
-from broadsheet.render import NOT_FOUND_KEY, Output, render_page, stylesheet
+from broadsheet.pages import NOT_FOUND_KEY, ArticlePage, ListingPage, Page, StaticPage, object_key
+from broadsheet.render import Output, render_page, stylesheet
 from broadsheet.settings import Settings
 
 if TYPE_CHECKING:
@@ -57,7 +57,7 @@ class SiteStore(Protocol):
     def delete(self, key: str) -> None:
         """Remove a file if present."""
 
-    def keys(self) -> list[str]:
+    def list_keys(self) -> list[str]:
         """Every stored key."""
 
 
@@ -101,7 +101,7 @@ class S3SiteStore:
         except (ClientError, BotoCoreError) as exc:
             raise TransientError(f"site delete failed for {key}: {exc}") from exc
 
-    def keys(self) -> list[str]:
+    def list_keys(self) -> list[str]:
         """Every key in the site bucket."""
         found: list[str] = []
         for page in self._s3.get_paginator("list_objects_v2").paginate(Bucket=self._bucket):
@@ -140,7 +140,7 @@ class DirSiteStore:
         """Remove a file if present."""
         self._path(key).unlink(missing_ok=True)
 
-    def keys(self) -> list[str]:
+    def list_keys(self) -> list[str]:
         """Every file below the root, as keys."""
         return sorted(p.relative_to(self._root).as_posix() for p in self._root.rglob("*") if p.is_file())
 

@@ -12,7 +12,7 @@ import boto3
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 
-from broadsheet.content import ARTICLES, AUTHORS
+from broadsheet.content import ARTICLES, content_key
 from broadsheet.local.runtime import LocalStack, StackOptions
 from broadsheet.local.stack import CREDENTIALS
 from broadsheet.pipeline import s3_notification
@@ -20,20 +20,17 @@ from broadsheet.pipeline import s3_notification
 STATE = Path(".local/stack.json")
 
 
-def content_key(path: Path) -> str:
-    """The content key a local file publishes to: `authors/` if it sits in an `authors` folder."""
-    return (AUTHORS if path.parent.name == "authors" else ARTICLES) + path.name
-
-
 class Editor:
     """Puts files into and takes them out of the content bucket, as an editor's tool would."""
 
     def __init__(self, bucket: str, ingest_queue_url: str, endpoint: str) -> None:
-        session = boto3.Session(region_name=CREDENTIALS["AWS_REGION"])
-        self.s3 = session.client("s3", endpoint_url=endpoint, aws_access_key_id="testing",
-                                 aws_secret_access_key="testing")  # fmt: skip
-        self.sqs = session.client("sqs", endpoint_url=endpoint, aws_access_key_id="testing",
-                                  aws_secret_access_key="testing")  # fmt: skip
+        session = boto3.Session(
+            aws_access_key_id=CREDENTIALS["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+            region_name=CREDENTIALS["AWS_REGION"],
+        )
+        self.s3 = session.client("s3", endpoint_url=endpoint)
+        self.sqs = session.client("sqs", endpoint_url=endpoint)
         self.bucket = bucket
         self.ingest_queue_url = ingest_queue_url
 
@@ -81,7 +78,7 @@ class _Watcher(FileSystemEventHandler):
             if event.event_type == "deleted":
                 self.editor.unpublish(key)
                 print(f"unpublished {key}")
-            elif path.is_file() and path.stat().st_size > 0 or event.event_type == "closed":
+            elif (path.is_file() and path.stat().st_size > 0) or event.event_type == "closed":
                 self.editor.publish(path)
                 print(f"published {key}")
         except Exception as exc:  # noqa: BLE001 - the watcher must keep running

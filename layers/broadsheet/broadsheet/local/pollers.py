@@ -180,7 +180,7 @@ class SqsPoller(Poller):
             return 0
         self.busy = True
         try:
-            event = {"Records": [self._record(m) for m in messages]}
+            event = {"Records": [self._record(dict(m)) for m in messages]}
             try:
                 result = self.handler(event, self.context_factory()) or {}
                 failed = {f["itemIdentifier"] for f in result.get("batchItemFailures", [])}
@@ -290,7 +290,7 @@ class StreamPoller(Poller):
             return []
         response = self.streams.get_records(ShardIterator=iterator, Limit=self.batch_size)
         self._iterators[shard_id] = response.get("NextShardIterator")
-        return [self._record(r) for r in response.get("Records", [])]
+        return [self._record(dict(r)) for r in response.get("Records", [])]
 
     def _deliver(self, shard_id: str, records: list[dict[str, Any]]) -> None:
         try:
@@ -335,7 +335,7 @@ class StreamPoller(Poller):
     def _record(self, raw: dict[str, Any]) -> dict[str, Any]:
         stream = dict(raw["dynamodb"])
         created = stream.get("ApproximateCreationDateTime")
-        if hasattr(created, "timestamp"):
+        if created is not None and hasattr(created, "timestamp"):
             stream["ApproximateCreationDateTime"] = int(created.timestamp())
         for image in ("Keys", "NewImage", "OldImage"):
             if image in stream:

@@ -101,10 +101,9 @@ class LocalStack:
     def _start_pollers(self, deployed: Deployed) -> None:
         for source in deployed.sources:
             handler = load_handler(self.options.root, source.code_uri, source.handler)
-            memory = 512
 
             def context(name: str = source.function, timeout: int = source.timeout) -> LambdaContext:
-                return LambdaContext(name, memory_limit_in_mb=memory, timeout_ms=timeout * 1000)
+                return LambdaContext(name, timeout_ms=timeout * 1000)
 
             poller: Poller
             if source.type == "SQS":

@@ -40,10 +40,10 @@ class EdgeServer:
             server_version = "broadsheet-edge"
             sys_version = ""
 
-            def do_GET(self) -> None:  # noqa: N802 - the http.server protocol
+            def do_GET(self) -> None:
                 edge.respond(self, s3, head=False)
 
-            def do_HEAD(self) -> None:  # noqa: N802 - the http.server protocol
+            def do_HEAD(self) -> None:
                 edge.respond(self, s3, head=True)
 
             def log_message(self, format: str, *args: Any) -> None:  # noqa: A002

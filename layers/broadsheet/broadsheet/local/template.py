@@ -84,7 +84,7 @@ _TemplateLoader.add_multi_constructor("!", _construct_intrinsic)
 def load_template(path: Path) -> dict[str, Any]:
     """Parse a CloudFormation/SAM template, short-form tags included, into plain data."""
     with path.open(encoding="utf-8") as stream:
-        template = yaml.load(stream, Loader=_TemplateLoader)  # a SafeLoader subclass: plain data only
+        template = yaml.load(stream, Loader=_TemplateLoader)  # noqa: S506 - a SafeLoader subclass: plain data only
     if not isinstance(template, dict) or not isinstance(template.get("Resources"), dict):
         raise TemplateError(f"{path} is not a CloudFormation template (no Resources)")
     return template
