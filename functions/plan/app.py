@@ -8,22 +8,23 @@ from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from broadsheet.observability import logger, metrics, tracer
-from broadsheet.pipeline import plan_record
+from broadsheet.pipeline import plan_batch, plan_record
 from broadsheet.services import services
 
 processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
-
-
-def record_handler(record: DynamoDBRecord) -> None:
-    """Plan the pages one index change affects."""
-    plan_record(record, services())
 
 
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
-    """Process a batch of stream records, reporting the first one that must be retried."""
-    return process_partial_response(
-        event=event, record_handler=record_handler, processor=processor, context=context
-    )
+    """Plan a batch of stream records; each affected page is enqueued once for the batch."""
+    svc = services()
+    with plan_batch(svc) as batch:
+
+        def record_handler(record: DynamoDBRecord) -> None:
+            plan_record(record, svc, batch)
+
+        return process_partial_response(
+            event=event, record_handler=record_handler, processor=processor, context=context
+        )

@@ -6,6 +6,7 @@ Each takes one record of its event source and the services; the thin Lambda hand
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -79,11 +80,19 @@ def ingest_record(record: SQSRecord, svc: Services) -> None:
                 )
 
 
-def plan_record(record: DynamoDBRecord, svc: Services) -> list[str]:
-    """Enqueue renders of every page one index change affects; return the page ids."""
+@dataclass
+class PlanBatch:
+    """The pages one batch of stream records affects, sent once when the batch ends."""
+
+    pages: set[str] = field(default_factory=set)
+    causes: list[str] = field(default_factory=list)
+
+
+def plan_record(record: DynamoDBRecord, svc: Services, batch: PlanBatch) -> None:
+    """Add the pages one index change affects to the batch."""
     stream = record.dynamodb
     if stream is None:
-        return []
+        return
     keys = stream.keys or {}
     pk = str(keys.get("pk", ""))
     if pk.startswith("author#"):
@@ -92,11 +101,22 @@ def plan_record(record: DynamoDBRecord, svc: Services) -> list[str]:
         old, new = article_state(stream.old_image), article_state(stream.new_image)
         pages = plan_article(old, new, svc.index, svc.settings.page_size)
     else:
-        return []
-    svc.render_queue.send(pages, cause=str(stream.sequence_number))
-    logger.info("planned", extra={"item": pk, "pages": len(pages)})
-    metrics.add_metric(name="PagesPlanned", unit=MetricUnit.Count, value=len(pages))
-    return pages
+        return
+    batch.pages.update(pages)
+    batch.causes.append(str(stream.sequence_number))
+    logger.debug("planned", extra={"item": pk, "pages": pages})
+
+
+@contextmanager
+def plan_batch(svc: Services) -> Iterator[PlanBatch]:
+    """A plan batch; on leaving it, each affected page is enqueued once (coalesced)."""
+    batch = PlanBatch()
+    yield batch
+    if batch.pages:
+        cause = hashlib.sha256("|".join(batch.causes).encode()).hexdigest()
+        svc.render_queue.send(sorted(batch.pages), cause=cause)
+        logger.info("planned", extra={"changes": len(batch.causes), "pages": len(batch.pages)})
+        metrics.add_metric(name="PagesPlanned", unit=MetricUnit.Count, value=len(batch.pages))
 
 
 @dataclass

@@ -37,7 +37,11 @@ def article_state(image: dict[str, Any] | None) -> ArticleState | None:
 def plan_article(
     old: ArticleState | None, new: ArticleState | None, index: IndexReader, size: int
 ) -> list[str]:
-    """Page ids to re-render after an article item changed from `old` to `new`."""
+    """Page ids to re-render after an article item changed from `old` to `new`.
+
+    Positions are read from the index as it is now, which may already hold later changes;
+    those changes plan their own pages, so together every shifted page is covered.
+    """
     state = new or old
     if state is None:
         return []
@@ -58,19 +62,22 @@ def _listing_pages(
     listing = Listing.parse(listing_id)
     was = old is not None and listing_id in old.listings
     now = new is not None and listing_id in new.listings
-    keys = {s.sort_key for s, present in ((old, was), (new, now)) if s is not None and present}
     total = index.count(listing_id)
     last = page_count(total, size)
-    first = min(page_of(index.position(listing_id, key), size) for key in keys)
-    pages = {listing.page(0).id}
+    numbers: set[int] = set()
     if was and now and old is not None and new is not None and old.sort_key == new.sort_key:
-        # Changed in place: only the page holding it (and the first page, above).
-        if first <= last:
-            pages.add(listing.page(first).id)
-        return pages
-    # Added, removed or moved: every page from its position on shifts. One page beyond the
-    # end may have just emptied, and the page before the last changes its "newer" link
-    # when a last page appears or disappears.
-    for number in range(max(1, min(first, last - 1)), last + 2):
-        pages.add(listing.page(number).id)
+        # Changed in place: only the page holding it.
+        numbers.add(page_of(index.position(listing_id, new.sort_key), size))
+    else:
+        # Added or removed here: every page from its position to the end shifts by one. The
+        # page before may have been the last one, whose "newer" link changes when a page opens
+        # after it; a page after the end may have just emptied and must go.
+        for state, present in ((new, now), (old, was)):
+            if present and state is not None:
+                first = page_of(index.position(listing_id, state.sort_key), size)
+                numbers |= set(range(min(first, last) - 1, last + 1))
+        if was:
+            numbers.add(last + 1)
+    pages = {listing.page(0).id}
+    pages |= {listing.page(n).id for n in numbers if n >= 1}
     return pages

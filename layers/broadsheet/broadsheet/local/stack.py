@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import json
 import os
+import socket
+import subprocess
+import sys
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import boto3
-from moto.server import ThreadedMotoServer
 
 from broadsheet.local.template import (
     EventSource,
@@ -86,12 +89,52 @@ class Deployed:
         )
 
 
-def start_moto(port: int) -> tuple[ThreadedMotoServer, str]:
+class MotoServer:
+    """A moto server in a process of its own, so AWS emulation and handlers use both cores."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port or free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self._process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
+            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        self._wait_ready()
+
+    def _wait_ready(self, timeout: float = 30.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self._process.poll() is not None:
+                raise RuntimeError(f"moto server exited with {self._process.returncode}")
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
+                    return
+            except OSError:
+                time.sleep(0.05)  # the server is still binding its port
+        raise TimeoutError(f"moto server did not listen on port {self.port} within {timeout}s")
+
+    def stop(self) -> None:
+        """Stop the server."""
+        self._process.terminate()
+        try:
+            self._process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            self._process.wait()
+
+
+def free_port() -> int:
+    """A loopback port nobody is listening on right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def start_moto(port: int) -> tuple[MotoServer, str]:
     """Start a moto server on loopback (`port` 0 picks a free one); return it and its URL."""
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    host, bound = server.get_host_and_port()
-    return server, f"http://{host}:{bound}"
+    server = MotoServer(port)
+    return server, server.url
 
 
 def use_endpoint(endpoint: str) -> None:
