@@ -15,6 +15,7 @@ import hashlib
 import json
 import re
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,6 +27,7 @@ from aws_lambda_powertools.utilities.parser.models import (
     S3Model,
     SqsModel,
 )
+
 from broadsheet.content import FILE, parse_key, read_article, read_author, report_body
 from broadsheet.errors import FieldError, ValidationFailed
 from broadsheet.models import Article, slugify
@@ -141,17 +143,11 @@ def test_sample_content_has_the_variety_the_pipeline_tests_rely_on() -> None:
     assert {m[0] for m in months} >= {2014, 2015, 2016}
     assert any(len(a.authors) == 2 for a in articles), "no article with two authors"
     assert any(len(a.authors) == 3 for a in articles), "no article with three authors"
-    assert max(times.values()) >= 2, (
-        "no two articles share published_at (tie ordering by slug)"
-    )
+    assert max(times.values()) >= 2, "no two articles share published_at (tie ordering by slug)"
     assert any(a.aliases for a in articles), "no article with aliases"
-    assert sum(a.source is not None for a in articles) >= 3, (
-        "too few syndicated articles"
-    )
+    assert sum(a.source is not None for a in articles) >= 3, "too few syndicated articles"
     assert any(a.updated_at is not None for a in articles), "no article with updated_at"
-    assert len({a.published_at.utcoffset() for a in articles}) >= 2, (
-        "all offsets are the same"
-    )
+    assert len({a.published_at.utcoffset() for a in articles}) >= 2, "all offsets are the same"
     assert len(AUTHOR_FILES) >= 4
 
 
@@ -161,9 +157,7 @@ def test_sample_articles_are_published_in_the_past_and_never_expire() -> None:
         article = load_article(path)
         assert article.is_live(now), f"{path.name} is not live now"
         if article.updated_at is not None:
-            assert article.updated_at >= article.published_at, (
-                f"{path.name} updated before publication"
-            )
+            assert article.updated_at >= article.published_at, f"{path.name} updated before publication"
 
 
 @pytest.mark.parametrize("path", ARTICLE_FILES, ids=lambda p: p.stem)
@@ -195,21 +189,15 @@ def test_sample_aliases_do_not_shadow_an_existing_article() -> None:
 
 
 def test_every_sample_profile_belongs_to_an_author_with_articles() -> None:
-    bylines = {
-        slug for path in ARTICLE_FILES for slug in load_article(path).author_slugs
-    }
+    bylines = {slug for path in ARTICLE_FILES for slug in load_article(path).author_slugs}
 
     assert {path.stem for path in AUTHOR_FILES} <= bylines
 
 
 def test_some_sample_author_has_no_profile() -> None:
-    bylines = {
-        slug for path in ARTICLE_FILES for slug in load_article(path).author_slugs
-    }
+    bylines = {slug for path in ARTICLE_FILES for slug in load_article(path).author_slugs}
 
-    assert bylines - {path.stem for path in AUTHOR_FILES}, (
-        "an author page without a profile is untested"
-    )
+    assert bylines - {path.stem for path in AUTHOR_FILES}, "an author page without a profile is untested"
 
 
 # --------------------------------------------------------------------------------------------
@@ -301,6 +289,7 @@ RULES = [
         "authors-eleven",
         "authors",
         "at most 10",
+        "this one has 11",
         authors=[f"Author {n}" for n in range(11)],
     ),
     rule(
@@ -311,9 +300,7 @@ RULES = [
     ),
     rule("author-blank", "authors[1]", "blank", authors=["Gevorg Mirzayan", "  "]),
     rule("author-no-letters", "authors[0]", "letters or digits", authors=["---"]),
-    rule(
-        "author-twice", "authors", "twice", authors=["Anna Lebedeva", "anna lebedeva"]
-    ),
+    rule("author-twice", "authors", "twice", authors=["Anna Lebedeva", "anna lebedeva"]),
     rule("author-a-number", "authors[0]", "text", authors=[7]),
     # published_at / updated_at: RFC 3339 with an offset
     rule("published-missing", "published_at", "required", published_at=MISSING),
@@ -338,11 +325,17 @@ RULES = [
         published_at="2015-02-30T10:00:00+03:00",
     ),
     rule("updated-no-offset", "updated_at", "offset", updated_at="2015-12-22T10:15:00"),
+    rule("published-no-seconds", "published_at", "seconds", published_at="2015-12-21T22:00+03:00"),
+    rule("published-space", "published_at", "space", published_at="2015-12-21 22:00:00+03:00"),
+    # expires_at: later than published_at
+    rule("expires-before-published", "expires_at", "published_at", expires_at="2015-12-21T21:59:59+03:00"),
+    rule("expires-at-publication", "expires_at", "later", expires_at="2015-12-21T19:00:00Z"),
     # section: one slug
     rule("section-with-spaces", "section", "not a slug", section="Foreign Policy"),
     rule("section-double-hyphen", "section", "not a slug", section="foreign--policy"),
     rule("section-too-long", "section", "120", section="a" * 121),
     rule("section-a-list", "section", "text", section=["economy"]),
+    rule("section-trailing-newline", "section", "not a slug", section="economy\n"),
     # tags: at most 20, no two with the same page
     rule("tags-twenty-one", "tags", "at most 20", tags=[f"Tag {n}" for n in range(21)]),
     rule("tags-repeated", "tags", "twice", tags=["Syria", "NATO", "syria"]),
@@ -351,7 +344,7 @@ RULES = [
     # body: required, not empty, at most 200 KB
     rule("body-missing", "body", "required", body=MISSING),
     rule("body-whitespace", "body", "empty", body=" \n\n "),
-    rule("body-too-large", "body", "200 KB", body="x" * (200 * 1024 + 1)),
+    rule("body-too-large", "body", "200 KB", "204,801 bytes", body="x" * (200 * 1024 + 1)),
     rule("body-multibyte-too-large", "body", "200 KB", body="я" * (100 * 1024 + 1)),
     # source: {name, url}, http and https only
     rule(
@@ -403,9 +396,11 @@ RULES = [
         aliases=["fine-one", "Review-Of-The-Week"],
     ),
     rule("aliases-a-string", "aliases", "list", aliases="old-slug"),
+    rule("alias-own-slug", "aliases[1]", "own slug", "old address", aliases=["old-slug", "sample-article"]),
     # language: a BCP 47 tag
     rule("language-word", "language", "BCP 47", language="english"),
     rule("language-underscore", "language", "BCP 47", language="en_GB"),
+    rule("language-trailing-hyphen", "language", "BCP 47", language="en-"),
     # slug: equal to the file name's stem if given
     rule("slug-differs", "slug", "does not match", slug="another-article"),
     # unknown fields
@@ -417,16 +412,18 @@ RULES = [
         publishedAt="2015-12-21T22:00:00+03:00",
     ),
     # the file as a whole
+    raw_rule("duplicate-key", b'{"title": "One", "title": "Two"}', "title", "more than once"),
     raw_rule(
-        "duplicate-key", b'{"title": "One", "title": "Two"}', "title", "more than once"
+        "duplicate-nested-key",
+        b'{"source": {"name": "A", "url": "https://a.org/", "url": "https://b.org/"}}',
+        "source.url",
+        "more than once",
     ),
     raw_rule("invalid-utf8", b'{"title": "Caf\xe9"}', FILE, "UTF-8"),
     raw_rule("zero-bytes", b"", FILE, "empty"),
     raw_rule("ten-megabytes", b" " * (10 * 1024 * 1024) + b"{}", FILE, "MB"),
     raw_rule("deeply-nested", nested(100_000), FILE, "nested"),
-    raw_rule(
-        "broken-json", b'{"title": "No closing brace"', FILE, "not valid JSON", "line 1"
-    ),
+    raw_rule("broken-json", b'{"title": "No closing brace"', FILE, "not valid JSON", "line 1"),
     raw_rule("top-level-list", b"[]", FILE, "JSON object"),
     raw_rule("top-level-string", b'"an article"', FILE, "JSON object"),
     raw_rule("top-level-null", b"null", FILE, "JSON object"),
@@ -441,9 +438,7 @@ def test_breaking_a_field_rule_names_the_field_and_says_what_is_wrong(
 
     message = message_for(errors, case.field)
     for word in case.words:
-        assert word.lower() in message.lower(), (
-            f"{case.field}: {message!r} does not mention {word!r}"
-        )
+        assert word.lower() in message.lower(), f"{case.field}: {message!r} does not mention {word!r}"
     for error in errors:
         assert_plain(error.message)
 
@@ -464,17 +459,19 @@ ACCEPTED_EDGES = {
     "utc-z": valid_article(published_at="2015-12-21T19:00:00Z"),
     "negative-offset": valid_article(published_at="2015-12-21T14:00:00-05:00"),
     "fractional-seconds": valid_article(published_at="2015-12-21T19:00:00.250Z"),
-    "http-source": valid_article(
-        source={"name": "Russia Direct", "url": "http://www.russia-direct.org/"}
-    ),
+    "http-source": valid_article(source={"name": "Russia Direct", "url": "http://www.russia-direct.org/"}),
     "draft": valid_article(status="draft"),
     "aliases": valid_article(aliases=["old-slug", "2015-review"]),
     "language-region": valid_article(language="en-GB"),
     "language-script": valid_article(language="sr-Latn-RS"),
-    "matching-slug": valid_article(slug="sample-article"),
-    "null-optional-fields": valid_article(
-        updated_at=None, section=None, source=None, language=None
+    "language-variant": valid_article(language="de-CH-1996"),
+    "lowercase-t-and-z": valid_article(published_at="2015-12-21t19:00:00z"),
+    "expires-after-published": valid_article(expires_at="2015-12-21T22:00:01+03:00"),
+    "uppercase-url-scheme": valid_article(
+        source={"name": "Russia Direct", "url": "HTTPS://russia-direct.org/"}
     ),
+    "matching-slug": valid_article(slug="sample-article"),
+    "null-optional-fields": valid_article(updated_at=None, section=None, source=None, language=None),
 }
 
 
@@ -492,9 +489,7 @@ def test_a_byte_order_mark_is_accepted() -> None:
 
 
 def test_non_ascii_text_survives_reading() -> None:
-    doc = valid_article(
-        title="Лавров и Керри: «перезагрузка» 2.0", authors=["Zoë Marchetti"]
-    )
+    doc = valid_article(title="Лавров и Керри: «перезагрузка» 2.0", authors=["Zoë Marchetti"])
 
     article = read_article(KEY, encode(doc))
 
@@ -522,63 +517,133 @@ def test_a_slug_mismatch_is_reported_alongside_the_other_problems() -> None:
     assert sorted(fields_of(errors)) == ["slug", "titel", "title"]
 
 
-def test_an_invalid_key_is_rejected_before_the_file_is_read() -> None:
-    errors = rejection(encode(valid_article()), key="articles/Review Of The Week.json")
+@pytest.mark.parametrize("key", ["articles/Review Of The Week.json", "articles/review-of-the-week\n.json"])
+def test_an_invalid_key_is_rejected_before_the_file_is_read(key: str) -> None:
+    errors = rejection(encode(valid_article()), key=key)
 
     assert fields_of(errors) == ["(file name)"]
 
 
-# Known defects in the layer, kept visible: each turns into a failure (XPASS) once fixed,
-# so the marker is removed together with the fix.
+LENGTH_LIMITS: list[tuple[str, int, Callable[[str], dict[str, Any]]]] = [
+    ("title", 300, lambda text: valid_article(title=text)),
+    ("teaser", 600, lambda text: valid_article(teaser=text)),
+    ("authors[0]", 100, lambda text: valid_article(authors=[text])),
+    ("tags[0]", 60, lambda text: valid_article(tags=[text])),
+    ("source.name", 200, lambda text: valid_article(source={"name": text, "url": "https://a.org/"})),
+]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="string limits report pydantic's 'items' wording, not characters",
-)
-def test_length_limits_on_text_are_stated_in_characters() -> None:
-    message = message_for(rejection(encode(valid_article(title="x" * 301))), "title")
+@pytest.mark.parametrize(("field", "limit", "make"), LENGTH_LIMITS, ids=[limit[0] for limit in LENGTH_LIMITS])
+def test_length_limits_on_text_are_stated_in_characters(
+    field: str, limit: int, make: Callable[[str], dict[str, Any]]
+) -> None:
+    message = message_for(rejection(encode(make("x" * (limit + 1)))), field)
 
-    assert "characters" in message and "items" not in message
-
-
-@pytest.mark.xfail(
-    strict=True,
-    reason="body size is rounded down, so 200 KB + 1 byte reads '200 KB; the limit is 200 KB'",
-)
-def test_an_oversized_body_is_reported_with_a_size_above_the_limit() -> None:
-    message = message_for(
-        rejection(encode(valid_article(body="x" * (200 * 1024 + 1)))), "body"
-    )
-
-    assert "is 200 KB; the limit is 200 KB" not in message
+    assert message == f"must be at most {limit} characters (this one has {limit + 1})"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="duplicate keys are reported by bare name, without their parent's path",
-)
+def test_an_oversized_body_is_reported_with_its_exact_size_above_the_limit() -> None:
+    message = message_for(rejection(encode(valid_article(body="x" * (200 * 1024 + 1)))), "body")
+
+    assert "204,801 bytes" in message
+    assert "204,800 bytes" in message
+
+
 def test_a_duplicate_key_inside_source_is_reported_with_its_path() -> None:
-    raw = b'{"source": {"name": "A", "name": "B", "url": "https://a.org/"}}'
+    doc = encode(valid_article(source={"name": "A", "url": "https://a.org/"}))
+    raw = doc.replace(b'"name": "A"', b'"name": "A", "name": "B"')
 
-    assert fields_of(rejection(raw)) == ["source.name"]
+    errors = rejection(raw)
+
+    assert fields_of(errors) == ["source.name"]
+    assert "more than once" in errors[0].message
 
 
-@pytest.mark.xfail(
-    strict=True, reason="the date order check is a model validator, reported on (file)"
-)
+def test_a_duplicate_key_does_not_hide_the_other_problems() -> None:
+    raw = b'{"title": "One", "title": "Two", "authors": [{"name": "A", "name": "B"}], "body": ""}'
+
+    errors = rejection(raw)
+
+    assert fields_of(errors) == [
+        "title",
+        "authors[0].name",
+        "authors[0]",
+        "published_at",
+        "body",
+    ]
+    assert message_for(errors, "title") == "appears more than once in the file"
+    assert message_for(errors, "authors[0].name") == "appears more than once in the file"
+
+
+def test_a_duplicate_key_keeps_its_last_value_for_the_other_checks() -> None:
+    raw = encode(valid_article()).replace(b'"title": ', b'"title": "x", "title": ')
+
+    errors = rejection(raw)
+
+    assert fields_of(errors) == ["title"], "the last title is valid, so only the repeat is reported"
+
+
 def test_an_expiry_before_publication_is_reported_on_expires_at() -> None:
     doc = valid_article(expires_at="2015-12-20T22:00:00+03:00")
 
-    assert fields_of(rejection(encode(doc))) == ["expires_at"]
+    errors = rejection(encode(doc))
+
+    assert fields_of(errors) == ["expires_at"]
+    assert "later than published_at" in errors[0].message
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the timestamp pattern makes seconds optional; RFC 3339 requires them",
+def test_an_expiry_is_not_compared_with_a_publication_date_that_is_itself_wrong() -> None:
+    doc = valid_article(published_at="yesterday", expires_at="2015-12-20T22:00:00+03:00")
+
+    assert fields_of(rejection(encode(doc))) == ["published_at"]
+
+
+@pytest.mark.parametrize(
+    ("value", "words"),
+    [
+        ("2015-12-21T22:00+03:00", ("no seconds", "hh:mm:ss")),
+        ("2015-12-21T22:00Z", ("no seconds",)),
+        ("2015-12-21 22:00:00+03:00", ("space", '"T"')),
+        ("2015-12-21 22:00:00Z", ("space",)),
+        ("2015-13-21T22:00:00Z", ("month",)),
+        ("2015-12-21T24:00:00Z", ("hour",)),
+        ("2015-12-21T22:00:60Z", ("second",)),
+        ("2015-12-21T22:00:00+24:00", ("offset",)),
+        ("2015-12-21T22:00:00.Z", ("RFC 3339",)),
+        ("2015-12-21T22:00:00+03:00\n", ("RFC 3339",)),
+        ("0000-01-01T00:00:00Z", ("year",)),
+    ],
 )
-def test_a_timestamp_without_seconds_is_rejected() -> None:
-    rejection(encode(valid_article(published_at="2015-12-21T22:00+03:00")))
+def test_a_timestamp_that_is_not_rfc_3339_is_rejected_saying_why(value: str, words: tuple[str, ...]) -> None:
+    message = message_for(rejection(encode(valid_article(published_at=value))), "published_at")
+
+    for word in words:
+        assert word.lower() in message.lower(), message
+    assert_plain(message)
+
+
+def test_rfc_3339_lowercase_t_and_z_are_accepted() -> None:
+    article = read_article(KEY, encode(valid_article(published_at="2015-12-21t19:00:00z")))
+
+    assert article.published_at == datetime(2015, 12, 21, 19, tzinfo=UTC)
+
+
+def test_an_alias_equal_to_the_articles_own_slug_is_rejected() -> None:
+    errors = rejection(encode(valid_article(aliases=["sample-article"])))
+
+    assert errors == [FieldError("aliases[0]", "is this article's own slug; an alias must be an old address")]
+
+
+def test_an_article_survives_the_json_round_trip_the_index_makes() -> None:
+    doc = valid_article(
+        published_at="2015-12-21t19:00:00.250z",
+        expires_at="2030-01-01T00:00:00+03:00",
+        source={"name": "Russia Direct", "url": "HTTPS://www.russia-direct.org"},
+        aliases=["old-slug"],
+    )
+    article = read_article(KEY, encode(doc))
+
+    assert Article.model_validate_json(article.model_dump_json()) == article
 
 
 # --------------------------------------------------------------------------------------------
@@ -594,7 +659,15 @@ AUTHOR_RULES = [
         "url",
         "https://",
     ),
-    ("bio-too-long", {"name": "Anna Lebedeva", "bio": "x" * 2001}, "bio", "2000"),
+    (
+        "bio-too-long",
+        {"name": "Anna Lebedeva", "bio": "x" * 2001},
+        "bio",
+        "2000 characters (this one has 2001)",
+    ),
+    ("name-too-long", {"name": "x" * 101}, "name", "100 characters (this one has 101)"),
+    ("url-ftp", {"name": "Anna Lebedeva", "url": "ftp://a.org/"}, "url", "https://"),
+    ("name-twice", b'{"name": "Anna Lebedeva", "name": "Anna"}', "name", "more than once"),
     (
         "unknown-field",
         {"name": "Anna Lebedeva", "photo": "a.jpg"},
@@ -609,11 +682,9 @@ AUTHOR_RULES = [
     [r[1:] for r in AUTHOR_RULES],
     ids=[r[0] for r in AUTHOR_RULES],
 )
-def test_breaking_a_profile_rule_names_the_field(
-    doc: dict[str, Any], name: str, word: str
-) -> None:
+def test_breaking_a_profile_rule_names_the_field(doc: dict[str, Any] | bytes, name: str, word: str) -> None:
     with pytest.raises(ValidationFailed) as caught:
-        read_author("authors/anna-lebedeva.json", encode(doc))
+        read_author("authors/anna-lebedeva.json", doc if isinstance(doc, bytes) else encode(doc))
 
     message = message_for(caught.value.errors, name)
     assert word.lower() in message.lower()
@@ -637,9 +708,7 @@ def event(name: str) -> dict[str, Any]:
         ("ingest-sqs-s3-delete-marker.json", "ObjectRemoved:DeleteMarkerCreated"),
     ],
 )
-def test_ingest_events_carry_an_s3_notification_for_a_sample_article(
-    name: str, event_name: str
-) -> None:
+def test_ingest_events_carry_an_s3_notification_for_a_sample_article(name: str, event_name: str) -> None:
     sqs = SqsModel.model_validate(event(name))
     (record,) = sqs.Records
     assert isinstance(record.body, str)

@@ -13,6 +13,8 @@ from typing import Any
 import pytest
 from jsonschema import Draft202012Validator
 
+from broadsheet.content import read_article, read_author
+from broadsheet.errors import ValidationFailed
 from broadsheet.models import article_json_schema, author_json_schema
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -170,3 +172,131 @@ def test_the_author_schema_rejects_an_unknown_field() -> None:
     found = problems("author.schema.json", {"name": "Anna Lebedeva", "photo": "a.jpg"})
 
     assert any("'photo'" in p for p in found), found
+
+
+@pytest.mark.parametrize(
+    ("name", "id"), [("article.schema.json", "article"), ("author.schema.json", "author")]
+)
+def test_each_schema_names_its_dialect_and_its_address(name: str, id: str) -> None:
+    schema = committed(name)
+
+    assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
+    assert schema["$id"] == f"https://broadsheet.dev/schema/{id}.json"
+
+
+# Values on both sides of every rule the schema can express. The ingest function and the schema
+# must agree on each: a file an editor's tool passes must not be rejected on upload, and the
+# other way round. Rules the schema cannot express are left out: two authors or tags with the
+# same page, an alias equal to the file's own slug, expires_at not after published_at, the slug
+# field equal to the file name, the body's size in bytes, a name without letters or digits, and
+# calendar dates such as 30 February (left to the date-time format, which not every tool asserts).
+AGREEMENT: list[tuple[str, Any]] = [
+    ("published_at", "2015-12-21T22:00:00+03:00"),
+    ("published_at", "2015-12-21t22:00:00z"),
+    ("published_at", "2015-12-21T22:00:00.250Z"),
+    ("published_at", "2015-12-21T22:00:00-00:00"),
+    ("published_at", "2015-12-21T22:00:00+23:59"),
+    ("published_at", "2015-12-21T22:00+03:00"),
+    ("published_at", "2015-12-21 22:00:00+03:00"),
+    ("published_at", "2015-12-21T22:00:00"),
+    ("published_at", "2015-12-21"),
+    ("published_at", "2015-13-21T22:00:00Z"),
+    ("published_at", "2015-12-32T22:00:00Z"),
+    ("published_at", "2015-12-21T24:00:00Z"),
+    ("published_at", "2015-12-21T22:60:00Z"),
+    ("published_at", "2015-12-21T22:00:60Z"),
+    ("published_at", "2015-12-21T22:00:00+24:00"),
+    ("published_at", "2015-12-21T22:00:00.Z"),
+    ("published_at", "٢٠١٥-12-21T22:00:00Z"),
+    ("published_at", 1450724400),
+    ("section", "foreign-policy"),
+    ("section", "a" * 120),
+    ("section", "a" * 121),
+    ("section", "Foreign-Policy"),
+    ("section", "foreign--policy"),
+    ("section", "-policy"),
+    ("section", "foreign_policy"),
+    ("slug", "review-of-the-week-kerry-putin"),
+    ("slug", "Review-Of-The-Week"),
+    ("aliases", ["old-slug", "2015-review"]),
+    ("aliases", ["old slug"]),
+    ("aliases", ["old-slug-"]),
+    ("language", "en"),
+    ("language", "en-GB"),
+    ("language", "sr-Latn-RS"),
+    ("language", "zh-yue-HK"),
+    ("language", "es-419"),
+    ("language", "de-CH-1996"),
+    ("language", "en-US-x-newsroom"),
+    ("language", "english"),
+    ("language", "en_GB"),
+    ("language", "en-"),
+    ("language", "e"),
+    ("language", "en-GB-" + "x" * 30),
+    ("source", {"name": "Russia Direct", "url": "https://www.russia-direct.org/"}),
+    ("source", {"name": "Russia Direct", "url": "http://www.russia-direct.org/"}),
+    ("source", {"name": "Russia Direct", "url": "HTTPS://www.russia-direct.org/"}),
+    ("source", {"name": "Russia Direct", "url": "javascript:alert(1)"}),
+    ("source", {"name": "Russia Direct", "url": "ftp://example.org/a"}),
+    ("source", {"name": "Russia Direct", "url": "//example.org/a"}),
+    ("source", {"name": "Russia Direct", "url": " https://example.org/"}),
+    ("source", {"name": "x" * 200, "url": "https://a.org/"}),
+    ("source", {"name": "x" * 201, "url": "https://a.org/"}),
+    ("source", {"name": " ", "url": "https://a.org/"}),
+    ("title", "x" * 300),
+    ("title", "x" * 301),
+    ("title", ""),
+    ("title", " \t "),
+    ("title", "Review\nof the week"),
+    ("title", "Review\u2028of the week"),
+    ("title", "Review\tof the week"),
+    ("teaser", "x" * 600),
+    ("teaser", "x" * 601),
+    ("authors", ["x" * 100]),
+    ("authors", ["x" * 101]),
+    ("authors", []),
+    ("authors", [f"Author {n}" for n in range(11)]),
+    ("tags", ["x" * 60]),
+    ("tags", ["x" * 61]),
+    ("tags", [f"Tag {n}" for n in range(21)]),
+    ("body", "x" * (200 * 1024)),
+    ("body", "x" * (200 * 1024 + 1)),
+    ("body", " \n "),
+    ("status", "draft"),
+    ("status", "Draft"),
+]
+
+
+def accepted_by_the_model(doc: dict[str, Any]) -> bool:
+    try:
+        read_article("articles/review-of-the-week-kerry-putin.json", json.dumps(doc).encode("utf-8"))
+    except ValidationFailed:
+        return False
+    return True
+
+
+@pytest.mark.parametrize(("field", "value"), AGREEMENT, ids=[f"{f}={v!r:.40}" for f, v in AGREEMENT])
+def test_the_article_schema_and_the_ingest_function_agree(field: str, value: Any) -> None:
+    doc = sample()
+    doc[field] = value
+
+    found = problems("article.schema.json", doc)
+
+    assert accepted_by_the_model(doc) == (not found), found or "the schema accepts what ingest rejects"
+
+
+@pytest.mark.parametrize(
+    ("url", "valid"),
+    [("https://anna.example/", True), ("javascript:alert(1)", False), ("mailto:anna@example.org", False)],
+)
+def test_the_author_schema_and_the_ingest_function_agree_on_urls(url: str, valid: bool) -> None:
+    doc = {"name": "Anna Lebedeva", "bio": "A bio.", "url": url}
+    try:
+        read_author("authors/anna-lebedeva.json", json.dumps(doc).encode("utf-8"))
+    except ValidationFailed:
+        accepted = False
+    else:
+        accepted = True
+
+    assert accepted is valid
+    assert (problems("author.schema.json", doc) == []) is valid

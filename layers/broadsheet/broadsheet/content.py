@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import ValidationError
+from pydantic_core import ErrorDetails
 
 from broadsheet.errors import FieldError, SkippedKey, ValidationFailed
 from broadsheet.models import MAX_SLUG, SLUG_RE, Article, AuthorProfile
@@ -49,7 +52,7 @@ def parse_key(key: str) -> ContentKey:
     if not name.endswith(".json"):
         raise ValidationFailed(key, [FieldError(KEY, "must end in .json")])
     stem = name[: -len(".json")]
-    if len(stem) > MAX_SLUG or not SLUG_RE.match(stem):
+    if len(stem) > MAX_SLUG or not SLUG_RE.fullmatch(stem):
         raise ValidationFailed(
             key,
             [
@@ -77,8 +80,7 @@ def report_key(key: str) -> str:
 def read_article(key: str, raw: bytes) -> Article:
     """Validate an article file; raise ValidationFailed listing every problem."""
     ident = parse_key(key)
-    data = _load(key, raw)
-    errors: list[FieldError] = []
+    data, errors = _load(key, raw)
     given = data.get("slug")
     if given is not None and given != ident.slug:
         errors.append(FieldError("slug", f'"{str(given)[:80]}" does not match the file name "{ident.slug}"'))
@@ -93,11 +95,14 @@ def read_article(key: str, raw: bytes) -> Article:
 
 def read_author(key: str, raw: bytes) -> AuthorProfile:
     """Validate an author profile file; raise ValidationFailed listing every problem."""
-    data = _load(key, raw)
+    data, errors = _load(key, raw)
     try:
-        return AuthorProfile.model_validate(data)
+        profile = AuthorProfile.model_validate(data)
     except ValidationError as exc:
-        raise ValidationFailed(key, _translate(exc)) from None
+        raise ValidationFailed(key, [*errors, *_translate(exc)]) from None
+    if errors:
+        raise ValidationFailed(key, errors)
+    return profile
 
 
 def report_body(error: ValidationFailed) -> bytes:
@@ -110,7 +115,13 @@ def report_body(error: ValidationFailed) -> bytes:
     return (json.dumps(doc, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
 
 
-def _load(key: str, raw: bytes) -> dict[str, Any]:
+def _load(key: str, raw: bytes) -> tuple[dict[str, Any], list[FieldError]]:
+    """The file's JSON object, and an error for each name given twice in one of its objects.
+
+    A repeated name keeps its last value, as JSON parsers do, so that the rest of the file is
+    still checked and the editor learns of every problem at once.
+    """
+
     def fail(message: str) -> ValidationFailed:
         return ValidationFailed(key, [FieldError(FILE, message)])
 
@@ -123,57 +134,95 @@ def _load(key: str, raw: bytes) -> dict[str, Any]:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise fail(f"is not valid UTF-8 text (bad byte at position {exc.start}); save it as UTF-8") from None
-    duplicates: list[str] = []
+    repeats: list[_Repeated] = []
     try:
-        data = json.loads(text, object_pairs_hook=_no_duplicates(duplicates))
+        data = json.loads(text, object_pairs_hook=_object_hook(repeats))
     except json.JSONDecodeError as exc:
         raise fail(f"is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}") from None
     except RecursionError:
         raise fail("is nested too deeply to be an article") from None
-    if duplicates:
-        raise ValidationFailed(
-            key, [FieldError(name, "appears more than once in the file") for name in duplicates]
-        )
     if not isinstance(data, dict):
         raise fail("must be a JSON object ({ ... }) with the article's fields")
-    return data
+    if not repeats:
+        return data, []
+    return data, [FieldError(path, "appears more than once in the file") for path in _repeated_paths(data)]
 
 
-def _no_duplicates(found: list[str]) -> Any:
+class _Repeated(dict[str, Any]):
+    """A JSON object in which some names were given more than once; the last value is kept."""
+
+    def __init__(self, pairs: list[tuple[str, Any]]) -> None:
+        super().__init__(pairs)
+        counts = Counter(name for name, _ in pairs)
+        self.names = [name for name in self if counts[name] > 1]
+
+
+def _object_hook(repeats: list[_Repeated]) -> Callable[[list[tuple[str, Any]]], dict[str, Any]]:
     def hook(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-        result: dict[str, Any] = {}
-        for name, value in pairs:
-            if name in result and name not in found:
-                found.append(name)
-            result[name] = value
-        return result
+        if len({name for name, _ in pairs}) == len(pairs):
+            return dict(pairs)
+        found = _Repeated(pairs)
+        repeats.append(found)
+        return found
 
     return hook
 
 
+def _repeated_paths(data: dict[str, Any]) -> list[str]:
+    """The field path of every repeated name, in the order of the file."""
+    paths: list[str] = []
+    # A stack rather than recursion: the file may be nested as deeply as the parser allowed.
+    stack: list[tuple[str, Any]] = [("", data)]
+    while stack:
+        path, value = stack.pop()
+        children: list[tuple[str, Any]] = []
+        if isinstance(value, dict):
+            if isinstance(value, _Repeated):
+                paths.extend(_field(path, name) for name in value.names)
+            children = [(_field(path, name), item) for name, item in value.items()]
+        elif isinstance(value, list):
+            children = [(f"{path}[{index}]", item) for index, item in enumerate(value)]
+        stack.extend(reversed(children))
+    return paths
+
+
+def _field(parent: str, name: str) -> str:
+    return f"{parent}.{name}" if parent else name
+
+
 def _translate(exc: ValidationError) -> list[FieldError]:
     """Pydantic's errors, as field paths and messages an editor understands."""
-    out: list[FieldError] = []
-    for err in exc.errors(include_url=False):
-        path = _path(err["loc"])
-        kind = err["type"]
-        if kind == "extra_forbidden":
-            message = "is not a known field; check its spelling against the article format"
-        elif kind == "missing":
-            message = "is required but missing"
-        elif kind == "value_error":
-            message = str(err["msg"]).removeprefix("Value error, ")
-        elif kind in {"url_parsing", "url_scheme"}:
-            message = "must be a web address starting with https:// or http://"
-        elif kind in {"list_type", "model_type", "model_attributes_type", "dict_type"}:
-            expected = "a list [ ... ]" if kind == "list_type" else "an object { ... }"
-            message = f"must be {expected}"
-        elif kind == "literal_error":
-            message = f"must be one of {err['ctx']['expected']}"
-        else:
-            message = str(err["msg"]).removeprefix("Value error, ")
-        out.append(FieldError(path or FILE, message))
-    return out
+    return [FieldError(_path(err["loc"]) or FILE, _message(err)) for err in exc.errors(include_url=False)]
+
+
+def _message(err: ErrorDetails) -> str:
+    kind = err["type"]
+    ctx: dict[str, Any] = err.get("ctx", {})
+    if kind == "extra_forbidden":
+        return "is not a known field; check its spelling against the article format"
+    if kind == "missing":
+        return "is required but missing"
+    if kind == "value_error":
+        return str(err["msg"]).removeprefix("Value error, ")
+    if kind == "too_short":
+        least = ctx["min_length"]
+        return f"must have at least {least} {'entry' if least == 1 else 'entries'}"
+    if kind == "too_long":
+        return f"must have at most {ctx['max_length']} entries (this one has {ctx['actual_length']})"
+    if kind in {"datetime_parsing", "datetime_from_date_parsing"}:
+        problem = ctx.get("error", "not a calendar date")
+        return f'"{str(err["input"])[:60]}" is not a real date and time: {problem}'
+    if kind == "url_scheme":
+        return "must be a web address starting with https:// or http://"
+    if kind == "url_parsing":
+        return f'is not a complete web address like "https://www.example.org/" ({ctx.get("error", "")})'
+    if kind == "url_too_long":
+        return f"is longer than the {ctx['max_length']} characters a web address may have"
+    if kind in {"list_type", "model_type", "model_attributes_type", "dict_type"}:
+        return "must be a list [ ... ]" if kind == "list_type" else "must be an object { ... }"
+    if kind == "literal_error":
+        return f"must be one of {ctx['expected']}"
+    return str(err["msg"]).removeprefix("Value error, ")
 
 
 def _path(loc: tuple[int | str, ...]) -> str:

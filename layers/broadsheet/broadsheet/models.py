@@ -1,8 +1,14 @@
-"""The article contract: what editors upload, as strict pydantic models."""
+"""The article contract: what editors upload, as strict pydantic models.
+
+Each rule sits next to its field and checks a value with a message an editor understands. Where
+JSON Schema can express the rule, the same annotation states it in the schema that editors' tools
+check files against before upload, so that the schema and the ingest function agree.
+"""
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -13,26 +19,107 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    GetCoreSchemaHandler,
+    GetJsonSchemaHandler,
     HttpUrl,
-    StringConstraints,
+    ValidationInfo,
     field_validator,
-    model_validator,
 )
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema, core_schema
 from slugify import slugify as _slugify
 
 SLUG_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
 SLUG_RE = re.compile(SLUG_PATTERN)
 MAX_SLUG = 120
 MAX_BODY_BYTES = 200 * 1024
-LANGUAGE_RE = re.compile(r"^[A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8})*$")
-# Characters that have no place in a one-line field: controls other than tab, and
-# the Unicode line and paragraph separators that break JSON-in-HTML contexts.
-_CONTROL_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\u2028\u2029]")
+# BCP 47 (RFC 5646) well-formedness: language and up to three extended subtags, script, region,
+# variants, extensions, private use. Four- to eight-letter primary subtags are reserved and unused,
+# and a word like "english" is the commonest mistake, so the primary subtag has two or three letters.
+LANGUAGE_PATTERN = (
+    r"^[A-Za-z]{2,3}(?:-[A-Za-z]{3}){0,3}"
+    r"(?:-[A-Za-z]{4})?"
+    r"(?:-(?:[A-Za-z]{2}|[0-9]{3}))?"
+    r"(?:-(?:[A-Za-z0-9]{5,8}|[0-9][A-Za-z0-9]{3}))*"
+    r"(?:-[0-9A-WY-Za-wy-z](?:-[A-Za-z0-9]{2,8})+)*"
+    r"(?:-[Xx](?:-[A-Za-z0-9]{1,8})+)?$"
+)
+LANGUAGE_RE = re.compile(LANGUAGE_PATTERN)
+# RFC 3339 section 5.6: seconds required, "T" or "t" between date and time, "Z", "z" or a numeric
+# offset. Leap seconds (:60) are left out: a Python datetime cannot hold one.
+TIMESTAMP_PATTERN = (
+    r"^[0-9]{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])"
+    r"[Tt](?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](?:\.[0-9]+)?"
+    r"(?:[Zz]|[+-](?:[01][0-9]|2[0-3]):[0-5][0-9])$"
+)
+TIMESTAMP_RE = re.compile(TIMESTAMP_PATTERN)
+WEB_ADDRESS_PATTERN = r"^[Hh][Tt][Tt][Pp][Ss]?://"
+WEB_ADDRESS_RE = re.compile(WEB_ADDRESS_PATTERN)
+# Characters that have no place in a one-line field: controls other than tab (newlines included),
+# and the Unicode line and paragraph separators that break JSON-in-HTML contexts.
+_CONTROL = r"\x00-\x08\x0a-\x1f\x7f\u2028\u2029"
+_CONTROL_RE = re.compile(f"[{_CONTROL}]")
+LINE_PATTERN = rf"^[^{_CONTROL}]*[^\s{_CONTROL}][^{_CONTROL}]*$"
+EXAMPLE_TIME = '"2015-12-21T22:00:00+03:00"'
+_SHAPES = (
+    # Common near-misses, each with its own advice; checked in order, the first match explains.
+    (
+        r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(?:[Zz]|[+-]\d{2}:\d{2})?",
+        "has no seconds; write the time as hh:mm:ss",
+    ),
+    (r"\d{4}-\d{2}-\d{2} .*", 'separates the date and the time with a space; RFC 3339 needs a "T" there'),
+    (
+        r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(?:\.\d+)?",
+        "has no time zone offset; add one such as +03:00 or Z",
+    ),
+    (
+        r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:[Zz]|[+-]\d{2}:\d{2})",
+        "has a month, day, hour, minute, second or offset out of range",
+    ),
+)
 
 
 def slugify(text: str) -> str:
     """The URL slug of a name: ASCII, lowercase, words joined by hyphens."""
     return str(_slugify(text, max_length=MAX_SLUG, word_boundary=True))
+
+
+@dataclass(frozen=True)
+class Stated:
+    """JSON Schema keywords for a rule a validator enforces in code, so the schema states it too."""
+
+    pattern: str | None = None
+    max_length: int | None = None
+    description: str | None = None
+
+    def __get_pydantic_json_schema__(
+        self, schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        """The type's own schema with this rule's keywords added."""
+        keywords = {"pattern": self.pattern, "maxLength": self.max_length, "description": self.description}
+        return {**handler(schema), **{k: v for k, v in keywords.items() if v is not None}}
+
+
+@dataclass(frozen=True)
+class MaxChars:
+    """A length limit on text, checked in characters with a plain message and stated as maxLength."""
+
+    limit: int
+
+    def __get_pydantic_core_schema__(self, source: Any, handler: GetCoreSchemaHandler) -> CoreSchema:
+        """Check the limit after the type's own validation, so the value is known to be text."""
+        return core_schema.no_info_after_validator_function(self._check, handler(source))
+
+    def __get_pydantic_json_schema__(
+        self, schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        """The type's own schema with maxLength."""
+        return {**handler(schema), "maxLength": self.limit}
+
+    def _check(self, value: str) -> str:
+        if len(value) > self.limit:
+            raise ValueError(f"must be at most {self.limit} characters (this one has {len(value)})")
+        return value
 
 
 def _require_text(value: object) -> object:
@@ -45,7 +132,7 @@ def _require_text(value: object) -> object:
 def _one_line(value: str) -> str:
     if not value.strip():
         raise ValueError("must not be blank")
-    if _CONTROL_RE.search(value) or "\n" in value:
+    if _CONTROL_RE.search(value):
         raise ValueError("must be a single line without control characters")
     return value
 
@@ -53,21 +140,30 @@ def _one_line(value: str) -> str:
 def _require_timestamp(value: object) -> object:
     if not isinstance(value, str):
         raise ValueError(
-            f"must be an RFC 3339 date-time in quotes like "
-            f'"2015-12-21T22:00:00+03:00", not {_json_type(value)}'
+            f"must be an RFC 3339 date-time in quotes like {EXAMPLE_TIME}, not {_json_type(value)}"
         )
-    if not re.match(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?([Zz]|[+-]\d{2}:\d{2})$", value):
-        raise ValueError(
-            f'"{value[:60]}" is not an RFC 3339 date-time with a time zone offset, '
-            'like "2015-12-21T22:00:00+03:00" or "2015-12-21T19:00:00Z"'
-        )
+    if TIMESTAMP_RE.fullmatch(value):
+        return value
+    shown = f'"{value[:60]}"'
+    for shape, advice in _SHAPES:
+        if re.fullmatch(shape, value, re.ASCII):
+            raise ValueError(f"{shown} {advice}, like {EXAMPLE_TIME}")
+    raise ValueError(
+        f"{shown} is not an RFC 3339 date-time with a time zone offset, "
+        f'like {EXAMPLE_TIME} or "2015-12-21T19:00:00Z"'
+    )
+
+
+def _require_web_address(value: object) -> object:
+    if not isinstance(value, str) or not WEB_ADDRESS_RE.match(value):
+        raise ValueError("must be a web address starting with https:// or http://")
     return value
 
 
 def _is_slug(value: str) -> str:
     if len(value) > MAX_SLUG:
-        raise ValueError(f"must be at most {MAX_SLUG} characters")
-    if not SLUG_RE.match(value):
+        raise ValueError(f"must be at most {MAX_SLUG} characters (this one has {len(value)})")
+    if not SLUG_RE.fullmatch(value):
         raise ValueError(
             f'"{value[:60]}" is not a slug: use lowercase letters a-z, digits and '
             'single hyphens, like "foreign-policy"'
@@ -78,6 +174,18 @@ def _is_slug(value: str) -> str:
 def _has_slug(value: str) -> str:
     if not slugify(value):
         raise ValueError(f'"{value[:60]}" has no letters or digits to make a page address from')
+    return value
+
+
+def _is_language(value: str) -> str:
+    if not LANGUAGE_RE.fullmatch(value):
+        raise ValueError(f'"{value[:40]}" is not a BCP 47 language tag like "en" or "en-GB"')
+    return value
+
+
+def _not_own_slug(value: str, info: ValidationInfo) -> str:
+    if value == info.data.get("slug"):
+        raise ValueError("is this article's own slug; an alias must be an old address")
     return value
 
 
@@ -96,11 +204,23 @@ def _json_type(value: object) -> str:
 
 
 Text = Annotated[str, BeforeValidator(_require_text)]
-Line = Annotated[Text, AfterValidator(_one_line)]
-Slug = Annotated[Text, AfterValidator(_is_slug)]
-Name = Annotated[Line, StringConstraints(max_length=100), AfterValidator(_has_slug)]
-TagName = Annotated[Line, StringConstraints(max_length=60), AfterValidator(_has_slug)]
-Timestamp = Annotated[AwareDatetime, BeforeValidator(_require_timestamp)]
+Line = Annotated[Text, AfterValidator(_one_line), Stated(pattern=LINE_PATTERN)]
+Slug = Annotated[Text, AfterValidator(_is_slug), Stated(pattern=SLUG_PATTERN, max_length=MAX_SLUG)]
+Name = Annotated[Line, MaxChars(100), AfterValidator(_has_slug)]
+TagName = Annotated[Line, MaxChars(60), AfterValidator(_has_slug)]
+Alias = Annotated[Slug, AfterValidator(_not_own_slug), Stated(description="An old slug of this article.")]
+Language = Annotated[Text, MaxChars(35), AfterValidator(_is_language), Stated(pattern=LANGUAGE_PATTERN)]
+Timestamp = Annotated[AwareDatetime, BeforeValidator(_require_timestamp), Stated(pattern=TIMESTAMP_PATTERN)]
+WebAddress = Annotated[HttpUrl, BeforeValidator(_require_web_address), Stated(pattern=WEB_ADDRESS_PATTERN)]
+Body = Annotated[
+    Text,
+    Stated(
+        pattern=r"\S",
+        max_length=MAX_BODY_BYTES,
+        description=f"CommonMark, at most {MAX_BODY_BYTES:,} bytes in UTF-8.",
+    ),
+]
+SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 
 
 class Strict(BaseModel):
@@ -112,8 +232,8 @@ class Strict(BaseModel):
 class Source(Strict):
     """Where a syndicated article was first published."""
 
-    name: Annotated[Line, StringConstraints(max_length=200)]
-    url: Annotated[HttpUrl, BeforeValidator(_require_text)]
+    name: Annotated[Line, MaxChars(200)]
+    url: WebAddress
 
 
 class ArticleFile(Strict):
@@ -123,39 +243,36 @@ class ArticleFile(Strict):
         extra="forbid",
         frozen=True,
         title="Broadsheet article",
-        json_schema_extra={"$id": "https://broadsheet.dev/schema/article.json"},
+        json_schema_extra={"$schema": SCHEMA_DIALECT, "$id": "https://broadsheet.dev/schema/article.json"},
     )
 
     slug: Slug | None = Field(default=None, description="Must equal the file name's stem if given.")
-    title: Annotated[Line, StringConstraints(min_length=1, max_length=300)]
-    teaser: Annotated[Text, StringConstraints(max_length=600)] = ""
-    authors: Annotated[list[Name], Field(min_length=1, max_length=10)]
+    title: Annotated[Line, MaxChars(300)]
+    teaser: Annotated[Text, MaxChars(600)] = ""
+    authors: Annotated[
+        list[Name], Field(min_length=1, max_length=10, description="No two names with the same page.")
+    ]
     published_at: Timestamp
     updated_at: Timestamp | None = None
-    expires_at: Timestamp | None = None
+    expires_at: Annotated[Timestamp | None, Field(description="Must be later than published_at.")] = None
     section: Slug | None = None
-    tags: Annotated[list[TagName], Field(max_length=20)] = []
-    body: Text
+    tags: Annotated[list[TagName], Field(max_length=20, description="No two tags with the same page.")] = []
+    body: Body
     source: Source | None = None
     status: Literal["published", "draft"] = "published"
-    aliases: Annotated[list[Slug], Field(max_length=20)] = []
-    language: Annotated[Text, StringConstraints(max_length=35)] | None = None
+    aliases: Annotated[list[Alias], Field(max_length=20)] = []
+    language: Language | None = None
 
     @field_validator("body")
     @classmethod
     def _body_size(cls, value: str) -> str:
         size = len(value.encode("utf-8"))
         if size > MAX_BODY_BYTES:
-            raise ValueError(f"is {size // 1024} KB; the limit is {MAX_BODY_BYTES // 1024} KB")
+            raise ValueError(
+                f"is {size:,} bytes, over the limit of {MAX_BODY_BYTES:,} bytes ({MAX_BODY_BYTES // 1024} KB)"
+            )
         if not value.strip():
             raise ValueError("must not be empty")
-        return value
-
-    @field_validator("language")
-    @classmethod
-    def _bcp47(cls, value: str | None) -> str | None:
-        if value is not None and not LANGUAGE_RE.match(value):
-            raise ValueError(f'"{value[:40]}" is not a BCP 47 language tag like "en" or "en-GB"')
         return value
 
     @field_validator("authors")
@@ -170,11 +287,16 @@ class ArticleFile(Strict):
         _reject_repeats(value, "tag")
         return value
 
-    @model_validator(mode="after")
-    def _dates_in_order(self) -> ArticleFile:
-        if self.expires_at is not None and self.expires_at <= self.published_at:
-            raise ValueError("expires_at must be later than published_at")
-        return self
+    @field_validator("expires_at")
+    @classmethod
+    def _expires_after_publication(cls, value: datetime | None, info: ValidationInfo) -> datetime | None:
+        published = info.data.get("published_at")
+        if value is not None and published is not None and value <= published:
+            raise ValueError(
+                f"must be later than published_at ({published.isoformat()}): "
+                "an article cannot be taken down before it is published"
+            )
+        return value
 
 
 def _reject_repeats(values: list[str], what: str) -> None:
@@ -211,11 +333,16 @@ class Article(ArticleFile):
 class AuthorProfile(Strict):
     """An author's profile, `authors/<author-slug>.json`."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, title="Broadsheet author profile")
+    model_config = ConfigDict(
+        extra="forbid",
+        frozen=True,
+        title="Broadsheet author profile",
+        json_schema_extra={"$schema": SCHEMA_DIALECT, "$id": "https://broadsheet.dev/schema/author.json"},
+    )
 
     name: Name
-    bio: Annotated[Text, StringConstraints(max_length=2000)] = ""
-    url: Annotated[HttpUrl, BeforeValidator(_require_text)] | None = None
+    bio: Annotated[Text, MaxChars(2000)] = ""
+    url: WebAddress | None = None
 
 
 def article_json_schema() -> dict[str, Any]:
