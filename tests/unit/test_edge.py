@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from broadsheet.edge import EdgeDecision, viewer_request
 from broadsheet.local.template import load_template, viewer_request_code
 

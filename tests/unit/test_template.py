@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from broadsheet.local.template import (
     BucketNotification,
     EventSource,
@@ -430,7 +431,7 @@ def test_resolve_evaluates_conditions_and_drops_no_value() -> None:
 def test_resolve_refuses_what_it_was_not_given() -> None:
     with pytest.raises(TemplateError, match="Ref Missing"):
         resolve({"Ref": "Missing"}, {}, {})
-    with pytest.raises(TemplateError, match="GetAtt X.Arn"):
+    with pytest.raises(TemplateError, match=r"GetAtt X\.Arn"):
         resolve({"Fn::GetAtt": ["X", "Arn"]}, {}, {})
     with pytest.raises(TemplateError, match="condition On"):
         resolve({"Fn::If": ["On", "a", "b"]}, {}, {})

@@ -12,7 +12,7 @@ from pathlib import Path
 from broadsheet.clock import now
 from broadsheet.content import ARTICLES, AUTHORS, read_article, read_author
 from broadsheet.errors import SkippedKey, ValidationFailed
-from broadsheet.index import IndexReader
+from broadsheet.index import Catalog, IndexReader
 from broadsheet.memory import MemoryIndex
 from broadsheet.pages import STATIC_PAGES, ArticlePage, Listing, Page, page_count
 from broadsheet.settings import Settings
@@ -50,10 +50,10 @@ def load_content(content_dir: Path, settings: Settings) -> tuple[MemoryIndex, li
     return index, rejected
 
 
-def all_pages(index: MemoryIndex, page_size: int) -> list[Page]:
+def all_pages(index: Catalog, page_size: int) -> list[Page]:
     """Every page the site has: static pages, live articles, and every page of every listing."""
     pages: list[Page] = list(STATIC_PAGES)
-    pages += [ArticlePage(a.article.slug) for a in index.articles() if a.live]
+    pages += [ArticlePage(slug) for slug in index.live_article_slugs()]
     listing_ids = set(index.listing_ids()) | {"home"}
     for listing_id in sorted(listing_ids):
         listing = Listing.parse(listing_id)

@@ -11,6 +11,8 @@ from broadsheet.content import AUTHORS, content_key, read_article, read_author
 from broadsheet.errors import SkippedKey, ValidationFailed
 from broadsheet.settings import Settings
 
+STATE = Path(".local/stack.json")
+
 
 def validate(paths: list[Path]) -> int:
     """Check files against the contract; print every error; 1 if any file is bad."""
@@ -77,7 +79,9 @@ def main(argv: list[str] | None = None) -> int:
     publish.add_argument("files", nargs="+", type=Path)
     unpublish = commands.add_parser("unpublish", help="delete articles from the running local stack")
     unpublish.add_argument("slugs", nargs="+")
-    commands.add_parser("rebuild", help="re-render every page of the running local stack")
+    rebuild = commands.add_parser("rebuild", help="re-render every page of the running local stack")
+    for command in (local, publish, unpublish, rebuild):
+        command.add_argument("--state", type=Path, default=STATE, help="where the running stack is described")
     args = parser.parse_args(argv)
 
     if args.command == "validate":
@@ -89,13 +93,13 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.command == "local":
         return local_commands.run(
-            port=args.port, aws_port=args.aws_port, content=args.content, watch=args.watch
+            port=args.port, aws_port=args.aws_port, content=args.content, watch=args.watch, state=args.state
         )
     if args.command == "publish":
-        return local_commands.publish(args.files)
+        return local_commands.publish(args.files, args.state)
     if args.command == "unpublish":
-        return local_commands.unpublish(args.slugs)
-    return local_commands.rebuild()
+        return local_commands.unpublish(args.slugs, args.state)
+    return local_commands.rebuild(args.state)
 
 
 if __name__ == "__main__":

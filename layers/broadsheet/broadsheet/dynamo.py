@@ -159,6 +159,30 @@ class DynamoIndex:
         entries = sorted((entry_from_item(i) for i in items), key=lambda e: e.sort_key, reverse=True)
         return ListingSlice(tuple(entries), len(keys))
 
+    def live_article_slugs(self) -> list[str]:
+        """Slugs of every article readers may see, sorted."""
+        return sorted(str(item["slug"]) for item in self._article_summaries() if item.get("live"))
+
+    def listing_ids(self) -> list[str]:
+        """Every listing that has at least one entry, sorted."""
+        return sorted({str(x) for item in self._article_summaries() for x in item.get("listings", [])})
+
+    def _article_summaries(self) -> list[dict[str, Any]]:
+        params: dict[str, Any] = {
+            "TableName": self._table,
+            "FilterExpression": "sk = :sk",
+            "ProjectionExpression": "slug, live, listings",
+            "ExpressionAttributeValues": {":sk": {"S": ARTICLE_SK}},
+        }
+        found: list[dict[str, Any]] = []
+        while True:
+            response = self._call(lambda: self._db.scan(**params))
+            found += [_plain(dict(i)) for i in response.get("Items", [])]
+            last = response.get("LastEvaluatedKey")
+            if not last:
+                return found
+            params["ExclusiveStartKey"] = last
+
     # -- writes ----------------------------------------------------------------------
 
     def put_article(

@@ -64,6 +64,16 @@ class IndexReader(Protocol):
         """Entries at positions [start, stop) counted from the oldest, returned newest first."""
 
 
+class Catalog(IndexReader, Protocol):
+    """Everything the index holds, for a full rebuild."""
+
+    def live_article_slugs(self) -> list[str]:
+        """Slugs of every article readers may see, sorted."""
+
+    def listing_ids(self) -> list[str]:
+        """Every listing that has at least one entry, sorted."""
+
+
 class IndexWriter(Protocol):
     """Write access, as ingest needs it. Every write is conditional on `expected_rev`."""
 

@@ -48,6 +48,10 @@ class MemoryIndex:
         """Every indexed article, by slug."""
         return [self._articles[slug] for slug in sorted(self._articles)]
 
+    def live_article_slugs(self) -> list[str]:
+        """Slugs of every article readers may see, sorted."""
+        return sorted(slug for slug, indexed in self._articles.items() if indexed.live)
+
     def listing_ids(self) -> list[str]:
         """Every listing that has at least one entry."""
         return sorted(k for k, v in self._listings.items() if v)

@@ -63,7 +63,7 @@ class Listing:
         if kind == "month":
             if len(key) != _MONTH_LEN or not key[:4].isdigit() or key[4] != "-" or not key[5:].isdigit():
                 raise BadPageId(listing_id)
-        elif not SLUG_RE.match(key):
+        elif not SLUG_RE.fullmatch(key):
             raise BadPageId(listing_id)
         return Listing(kind, key)
 
@@ -124,7 +124,7 @@ def parse_page(page_id: str) -> Page:
     """The page a page id names; raise BadPageId for anything else."""
     if page_id.startswith("article:"):
         slug = page_id[len("article:") :]
-        if not SLUG_RE.match(slug):
+        if not SLUG_RE.fullmatch(slug):
             raise BadPageId(page_id)
         return ArticlePage(slug)
     for static in STATIC_PAGES:

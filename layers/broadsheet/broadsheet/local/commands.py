@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import signal
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -12,12 +13,13 @@ import boto3
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 
+from broadsheet.build import all_pages
 from broadsheet.content import ARTICLES, content_key
+from broadsheet.dynamo import DynamoIndex
 from broadsheet.local.runtime import LocalStack, StackOptions
 from broadsheet.local.stack import CREDENTIALS
 from broadsheet.pipeline import s3_notification
-
-STATE = Path(".local/stack.json")
+from broadsheet.queue import SqsRenderQueue
 
 
 class Editor:
@@ -29,6 +31,7 @@ class Editor:
             aws_secret_access_key=CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
             region_name=CREDENTIALS["AWS_REGION"],
         )
+        self.session = session
         self.s3 = session.client("s3", endpoint_url=endpoint)
         self.sqs = session.client("sqs", endpoint_url=endpoint)
         self.bucket = bucket
@@ -50,10 +53,10 @@ class Editor:
         self.sqs.send_message(QueueUrl=self.ingest_queue_url, MessageBody=body)
 
 
-def _editor_from_state() -> Editor:
-    if not STATE.is_file():
+def _editor_from_state(path: Path) -> Editor:
+    if not path.is_file():
         raise SystemExit("no local stack is running here (start one with `make run`)")
-    state = json.loads(STATE.read_text())
+    state = json.loads(path.read_text())
     return Editor(state["content_bucket"], state["ingest_queue_url"], state["endpoint"])
 
 
@@ -85,7 +88,9 @@ class _Watcher(FileSystemEventHandler):
             print(f"could not publish {path}: {exc}")
 
 
-def run(*, port: int, aws_port: int, content: Path, watch: Path, root: Path | None = None) -> int:
+def run(
+    *, port: int, aws_port: int, content: Path, watch: Path, state: Path, root: Path | None = None
+) -> int:
     """Run the local stack in the foreground until Ctrl-C."""
     stack = LocalStack(StackOptions(root=(root or Path.cwd()), site_port=port, aws_port=aws_port)).start()
     stopped = threading.Event()
@@ -93,7 +98,7 @@ def run(*, port: int, aws_port: int, content: Path, watch: Path, root: Path | No
     signal.signal(signal.SIGTERM, lambda *_: stopped.set())
     observer: Any = Observer()
     try:
-        stack.write_state(STATE)
+        stack.write_state(state)
         deployed = stack.stack
         editor = Editor(deployed.content_bucket, deployed.queue_url("IngestQueue"), deployed.endpoint)
         stack.render_static_pages()
@@ -118,27 +123,34 @@ def run(*, port: int, aws_port: int, content: Path, watch: Path, root: Path | No
             observer.stop()
             observer.join(timeout=5)
         stack.stop()
-        STATE.unlink(missing_ok=True)
+        state.unlink(missing_ok=True)
     return 0
 
 
-def publish(files: list[Path]) -> int:
+def publish(files: list[Path], state: Path) -> int:
     """Upload files to the running local stack."""
-    editor = _editor_from_state()
+    editor = _editor_from_state(state)
     for path in files:
         print(f"published {editor.publish(path)}")
     return 0
 
 
-def unpublish(slugs: list[str]) -> int:
+def unpublish(slugs: list[str], state: Path) -> int:
     """Delete articles from the running local stack."""
-    editor = _editor_from_state()
+    editor = _editor_from_state(state)
     for slug in slugs:
         editor.unpublish(f"{ARTICLES}{slug}.json")
         print(f"unpublished {ARTICLES}{slug}.json")
     return 0
 
 
-def rebuild() -> int:
-    """Not yet: re-render every page of the running stack."""
-    raise SystemExit("rebuild is not available yet")
+def rebuild(state: Path) -> int:
+    """Re-render every page of the running stack through the normal render queue."""
+    editor = _editor_from_state(state)
+    described = json.loads(state.read_text())
+    dynamodb = editor.session.client("dynamodb", endpoint_url=described["endpoint"])
+    index = DynamoIndex(dynamodb, described["table"])
+    pages = [page.id for page in all_pages(index, int(described["page_size"]))]
+    SqsRenderQueue(editor.sqs, described["render_queue_url"]).send(pages, cause=f"rebuild-{time.time_ns()}")
+    print(f"asked for {len(pages)} pages to be re-rendered")
+    return 0

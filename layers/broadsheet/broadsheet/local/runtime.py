@@ -16,6 +16,7 @@ from broadsheet.local.pollers import Activity, LambdaContext, Poller, SqsPoller,
 from broadsheet.local.server import EdgeServer
 from broadsheet.local.stack import Deployed, deploy, start_moto, use_endpoint
 from broadsheet.local.template import load_template, response_headers
+from broadsheet.observability import logger
 from broadsheet.pages import STATIC_PAGES
 from broadsheet.queue import SqsRenderQueue
 from broadsheet.services import services
@@ -74,6 +75,7 @@ class LocalStack:
         os.environ.update(self.deployed.environment)
         os.environ.update(LOCAL_ENVIRONMENT)
         os.environ["POWERTOOLS_LOG_LEVEL"] = self.options.log_level
+        logger.setLevel(self.options.log_level)
         settings.cache_clear()
         services.cache_clear()
         self._start_pollers(self.deployed)
@@ -144,9 +146,7 @@ class LocalStack:
         """Messages waiting or in flight on every queue, by logical id."""
         sqs: SQSClient = boto3.client("sqs")
         depths: dict[str, int] = {}
-        for logical, url in self.stack.refs.items():
-            if not (isinstance(url, str) and url.startswith("http") and "queue" in url.lower()):
-                continue
+        for logical, url in self.stack.queues.items():
             attributes = sqs.get_queue_attributes(
                 QueueUrl=url,
                 AttributeNames=[
@@ -183,4 +183,5 @@ class LocalStack:
         path.parent.mkdir(parents=True, exist_ok=True)
         state = json.loads(self.stack.to_json())
         state["site"] = self.edge.url if self.edge else ""
+        state["page_size"] = settings().page_size
         path.write_text(json.dumps(state, indent=2) + "\n")

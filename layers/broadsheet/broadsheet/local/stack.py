@@ -57,7 +57,7 @@ class Deployed:
     sources: list[EventSource]
     environment: dict[str, str]
     stream_arn: str
-    dlqs: dict[str, str] = field(default_factory=dict)
+    queues: dict[str, str] = field(default_factory=dict)
 
     @property
     def content_bucket(self) -> str:
@@ -83,7 +83,7 @@ class Deployed:
                 "ingest_queue_url": self.queue_url("IngestQueue"),
                 "render_queue_url": self.queue_url("RenderQueue"),
                 "table": self.refs["IndexTable"],
-                "dlqs": self.dlqs,
+                "queues": self.queues,
             },
             indent=2,
         )
@@ -215,10 +215,8 @@ def deploy(template_path: Path, endpoint: str, overrides: dict[str, str] | None 
             resolved = resolve(value, refs, attrs, conditions)
             if resolved not in (None, ""):
                 environment[name] = str(resolved)
-    dlqs = {
-        logical: url for logical, url in refs.items() if logical.endswith("DLQ") and url.startswith("http")
-    }
-    return Deployed(endpoint, refs, attrs, sources, environment, stream_arn, dlqs)
+    queues = {logical: refs[logical] for (logical, attr) in attrs if attr == "QueueName"}
+    return Deployed(endpoint, refs, attrs, sources, environment, stream_arn, queues)
 
 
 def _wire_notifications(

@@ -1,0 +1,52 @@
+# Broadsheet: the two commands a new user needs are `make run` and `make test`.
+# Each sets itself up (virtual environment, pinned packages, system packages for the browser tests).
+
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cat requirements-dev.txt layers/broadsheet/requirements.txt layers/broadsheet/pyproject.toml | sha256sum | cut -c1-12)
+
+.PHONY: run test lint typecheck template unit integration e2e build-site sam-build clean
+
+run: $(STAMP)  ## Run Broadsheet locally with the sample content at http://127.0.0.1:3000
+	$(BIN)/broadsheet local
+
+test: $(STAMP) system-deps lint typecheck template  ## Everything CI runs
+	$(BIN)/pytest -n 2 --dist loadgroup
+
+$(STAMP): requirements-dev.txt layers/broadsheet/requirements.txt layers/broadsheet/pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	$(BIN)/python -m pip install --quiet --no-deps -e layers/broadsheet
+	rm -f $(VENV)/.installed-* && touch $@
+
+system-deps:
+	scripts/ensure-system-deps
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy layers/broadsheet/broadsheet tests
+	for fn in functions/*/app.py; do $(BIN)/mypy "$$fn" || exit 1; done
+
+template: $(STAMP)
+	scripts/sam-check --build
+
+unit: $(STAMP)
+	$(BIN)/pytest tests/unit
+
+integration: $(STAMP)
+	$(BIN)/pytest tests/integration
+
+e2e: $(STAMP) system-deps
+	$(BIN)/pytest tests/e2e
+
+build-site: $(STAMP)  ## The offline build of the sample content into ./site
+	$(BIN)/broadsheet build events/content site
+
+clean:
+	rm -rf $(VENV) .venv-sam .aws-sam site .local .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,114 @@
+"""Helpers the integration and end-to-end tiers share: driving a local stack like an editor."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import boto3
+
+from broadsheet.build import build_site
+from broadsheet.local.runtime import LocalStack, StackOptions
+from broadsheet.pipeline import s3_notification
+from broadsheet.settings import Settings
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+    from mypy_boto3_sqs import SQSClient
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLES = ROOT / "events" / "content"
+BAD = ROOT / "events" / "bad"
+# One clock for the pipeline and the offline build it is compared with.
+CLOCK = "2026-11-30T12:00:00Z"
+
+
+def start_stack(page_size: int = 3) -> LocalStack:
+    """A local stack on free ports, with a fixed clock and small pages to exercise pagination."""
+    os.environ["BROADSHEET_NOW"] = CLOCK
+    options = StackOptions(
+        root=ROOT, site_port=0, aws_port=0, retry_delay=0, parameters={"PageSize": str(page_size)}
+    )
+    return LocalStack(options).start()
+
+
+class Editor:
+    """An editor's view of a running stack: put, delete, and look at what readers get."""
+
+    def __init__(self, stack: LocalStack) -> None:
+        self.stack = stack
+        self.s3: S3Client = boto3.client("s3")
+        self.sqs: SQSClient = boto3.client("sqs")
+        self.content = stack.stack.content_bucket
+        self.site = stack.stack.site_bucket
+
+    def put(self, key: str, body: bytes) -> None:
+        """Upload a file into the content bucket (S3 notifies ingest)."""
+        self.s3.put_object(Bucket=self.content, Key=key, Body=body)
+
+    def put_json(self, key: str, doc: dict[str, object]) -> None:
+        """Upload a document as JSON."""
+        self.put(key, json.dumps(doc).encode())
+
+    def delete(self, key: str) -> None:
+        """Delete a file. moto sends no event for deletes on a versioned bucket: send S3's hint."""
+        self.s3.delete_object(Bucket=self.content, Key=key)
+        self.hint(key, "ObjectRemoved:Delete")
+
+    def hint(self, key: str, event: str = "ObjectCreated:Put") -> None:
+        """Deliver one more notification for `key`, as a duplicate or late S3 event would."""
+        body = s3_notification(self.content, key, event)
+        self.sqs.send_message(QueueUrl=self.stack.stack.queue_url("IngestQueue"), MessageBody=body)
+
+    def publish_samples(self) -> None:
+        """Upload every sample article and author profile."""
+        for path in sorted(SAMPLES.glob("*/*.json")):
+            self.put(f"{path.parent.name}/{path.name}", path.read_bytes())
+
+    def site_files(self) -> dict[str, bytes]:
+        """Every object of the site bucket, key to bytes."""
+        keys = [
+            o["Key"]
+            for page in self.s3.get_paginator("list_objects_v2").paginate(Bucket=self.site)
+            for o in page.get("Contents", [])
+        ]
+        return {key: self.s3.get_object(Bucket=self.site, Key=key)["Body"].read() for key in keys}
+
+    def site_stamps(self) -> dict[str, str]:
+        """Every site object's ETag and modification time: what changes when a page is rewritten."""
+        return {
+            o["Key"]: f"{o['ETag']}@{o['LastModified'].isoformat()}"
+            for page in self.s3.get_paginator("list_objects_v2").paginate(Bucket=self.site)
+            for o in page.get("Contents", [])
+        }
+
+    def content_files(self) -> dict[str, bytes]:
+        """The current objects under articles/ and authors/ of the content bucket."""
+        found: dict[str, bytes] = {}
+        for prefix in ("articles/", "authors/"):
+            for page in self.s3.get_paginator("list_objects_v2").paginate(Bucket=self.content, Prefix=prefix):
+                for o in page.get("Contents", []):
+                    found[o["Key"]] = self.s3.get_object(Bucket=self.content, Key=o["Key"])["Body"].read()
+        return found
+
+    def offline_build(self, folder: Path) -> dict[str, bytes]:
+        """The offline build of the content bucket's current state, with the stack's settings."""
+        content = folder / "content"
+        for key, body in self.content_files().items():
+            path = content / key
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(body)
+        out = folder / "site"
+        build_site(content, out, Settings())
+        return {p.relative_to(out).as_posix(): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()}
+
+    def report(self, key: str) -> dict[str, object] | None:
+        """The error report for `key`, if any."""
+        try:
+            body = self.s3.get_object(Bucket=self.content, Key=f"reports/{key}.errors.json")["Body"].read()
+        except self.s3.exceptions.NoSuchKey:
+            return None
+        loaded: dict[str, object] = json.loads(body)
+        return loaded
