@@ -1,0 +1,208 @@
+"""`broadsheet local` as a new user runs it: the command, the folder an editor saves into, the
+site on loopback, a real Chromium reading it, and Ctrl-C."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from queue import Empty, Queue
+
+import boto3
+import pytest
+from playwright.sync_api import Browser, sync_playwright
+
+from broadsheet.local.stack import free_port
+from tests.support import ROOT, SAMPLES
+
+pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("command")]
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+]
+READY = "The site is at "
+# How often a condition is checked again while waiting for it (not a wait for work to finish).
+POLL = 0.05
+
+
+@dataclass
+class Running:
+    """A `broadsheet local` process and what it printed about itself."""
+
+    process: subprocess.Popen[str]
+    site: str
+    state: dict[str, object]
+    watch: Path
+    lines: Queue[str]
+
+
+def _read_lines(stream: object, into: Queue[str]) -> None:
+    for line in stream:  # type: ignore[attr-defined]
+        into.put(line)
+
+
+@pytest.fixture(scope="module")
+def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
+    folder = tmp_path_factory.mktemp("local")
+    watch, state = folder / "content", folder / "stack.json"
+    command = [
+        str(Path(sys.executable).with_name("broadsheet")), "local",
+        "--port", str(free_port()), "--aws-port", str(free_port()),
+        "--watch", str(watch), "--state", str(state),
+    ]  # fmt: skip
+    env = os.environ | {"PYTHONUNBUFFERED": "1"}
+    process = subprocess.Popen(
+        command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env
+    )
+    lines: Queue[str] = Queue()
+    threading.Thread(target=_read_lines, args=(process.stdout, lines), daemon=True).start()
+    site = ""
+    deadline = time.monotonic() + 240
+    while not site:
+        try:
+            line = lines.get(timeout=max(0.1, deadline - time.monotonic()))
+        except Empty:
+            process.kill()
+            pytest.fail("`broadsheet local` did not report its site in time")
+        if line.startswith(READY):
+            site = line[len(READY) :].strip().rstrip("/")
+    yield Running(process, site, json.loads(state.read_text()), watch, lines)
+    if process.poll() is None:
+        process.kill()
+        process.wait()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+
+
+class NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args: object, **kwargs: object) -> None:
+        return None
+
+
+def fetch(url: str) -> tuple[int, dict[str, str], bytes]:
+    opener = urllib.request.build_opener(NoRedirect)
+    try:
+        with opener.open(url, timeout=10) as response:
+            return response.status, dict(response.headers), response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, dict(error.headers), error.read()
+
+
+def site_stamps(running: Running) -> dict[str, str]:
+    s3 = boto3.client(
+        "s3",
+        endpoint_url=str(running.state["endpoint"]),
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",  # noqa: S106 - the local emulator's dummy credentials
+    )
+    bucket = str(running.state["site_bucket"])
+    return {
+        o["Key"]: f"{o['ETag']}@{o['LastModified'].isoformat()}"
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket)
+        for o in page.get("Contents", [])
+    }
+
+
+def test_the_sample_site_is_served_with_the_edge_headers(running: Running) -> None:
+    status, headers, body = fetch(running.site + "/")
+    assert status == 200
+    assert b"Review of the week" in body
+    assert headers["Content-Type"].startswith("text/html")
+    assert "default-src 'none'" in headers["Content-Security-Policy"]
+    assert headers["Strict-Transport-Security"].startswith("max-age=")
+    assert headers["X-Content-Type-Options"] == "nosniff"
+    assert headers["X-Frame-Options"] == "DENY"
+    assert "s-maxage" in headers["Cache-Control"]
+
+
+def test_the_edge_adds_the_slash_and_answers_missing_pages_with_the_404_page(running: Running) -> None:
+    status, headers, _ = fetch(running.site + "/articles/review-of-the-week-kerry-putin")
+    assert status == 301
+    assert headers["Location"] == "/articles/review-of-the-week-kerry-putin/"
+    status, headers, body = fetch(running.site + "/no/such/page/")
+    assert status == 404
+    assert b"<h1" in body
+    assert "default-src 'none'" in headers["Content-Security-Policy"]
+
+
+def test_a_reader_follows_an_author_link_from_the_home_page(running: Running, browser: Browser) -> None:
+    page = browser.new_page()
+    try:
+        page.goto(running.site + "/")
+        page.get_by_role("link", name="Gevorg Mirzayan").first.click()
+        page.wait_for_url("**/authors/gevorg-mirzayan/")
+        assert page.locator("h1").inner_text().strip() == "Gevorg Mirzayan"
+        page.get_by_role("link", name="Review of the week", exact=False).first.click()
+        page.wait_for_url("**/articles/review-of-the-week-kerry-putin/")
+        assert page.get_by_text("Continue reading at Russia Direct").count() == 1
+    finally:
+        page.close()
+
+
+def test_saving_a_file_publishes_it_within_five_seconds_touching_only_its_pages(running: Running) -> None:
+    before = site_stamps(running)
+    doc = json.loads((SAMPLES / "articles" / "un-at-seventy.json").read_text())
+    doc |= {
+        "title": "Saved from the editor's folder",
+        "authors": ["Gevorg Mirzayan", "Anna Lebedeva"],
+        "published_at": "2026-11-29T09:00:00+03:00",
+        "section": "analysis",
+        "tags": ["United Nations"],
+    }
+    started = time.monotonic()
+    (running.watch / "articles" / "saved-from-the-folder.json").write_text(json.dumps(doc))
+
+    def live() -> bool:
+        pages = ["/", "/authors/gevorg-mirzayan/", "/authors/anna-lebedeva/"]
+        return all(b"Saved from the editor" in fetch(running.site + p)[2] for p in pages)
+
+    while not live():
+        assert time.monotonic() - started < 5.0, "not on the home and author pages within 5 s"
+        time.sleep(POLL)
+    # Drain: the rest of the article's pages follow; then nothing it does not affect has changed.
+    affected = (
+        "articles/saved-from-the-folder/",
+        "index.html",
+        "page/",
+        "authors/gevorg-mirzayan/",
+        "authors/anna-lebedeva/",
+        "sections/analysis/",
+        "tags/united-nations/",
+        "archive/2026/11/",
+    )
+    deadline = time.monotonic() + 30
+    while "archive/2026/11/index.html" not in site_stamps(running):
+        assert time.monotonic() < deadline
+        time.sleep(POLL)
+    after = site_stamps(running)
+    changed = sorted(k for k in after if before.get(k) != after[k])
+    assert changed, "nothing was written"
+    assert [k for k in changed if not k.startswith(affected)] == []
+
+
+def test_ctrl_c_stops_the_stack_cleanly(running: Running) -> None:
+    running.process.send_signal(signal.SIGINT)
+    assert running.process.wait(timeout=60) == 0
