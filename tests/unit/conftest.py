@@ -1,0 +1,81 @@
+"""Shared fixtures of the unit tier: settings at a fixed clock, fakes, sample content and corpora."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from broadsheet.clock import now as clock_now
+from broadsheet.settings import Settings
+from tests.unit.fakes import FakeContentStore, FakeIndex
+
+ROOT = Path(__file__).resolve().parents[2]
+CORPORA = Path("/work/shared/corpora")
+TRAVERSAL_SAMPLE = 400
+PAYLOADBOX_SAMPLE = 400
+
+
+def _lines(paths: list[Path]) -> list[str]:
+    found: list[str] = []
+    for path in paths:
+        text = path.read_bytes().decode("utf-8", errors="replace")
+        found += [line for line in text.splitlines() if line.strip()]
+    return found
+
+
+def _spread(lines: list[str], count: int) -> list[str]:
+    """About `count` lines taken evenly from the whole list, so every file is represented."""
+    return lines[:: max(1, len(lines) // count)]
+
+
+def _corpus(pattern: str) -> list[Path]:
+    paths = sorted(CORPORA.glob(pattern))
+    if not paths:
+        pytest.skip(f"corpus {pattern} is not available")
+    return paths
+
+
+@pytest.fixture
+def settings() -> Settings:
+    """Small pages and a fixed clock, so listings paginate early and output is reproducible."""
+    return Settings(site_url="http://example.test", page_size=3, now="2026-01-01T00:00:00Z")
+
+
+@pytest.fixture
+def now(settings: Settings) -> datetime:
+    """The clock the settings fix."""
+    return clock_now(settings)
+
+
+@pytest.fixture
+def content() -> FakeContentStore:
+    """An empty versioned content bucket."""
+    return FakeContentStore()
+
+
+@pytest.fixture
+def index() -> FakeIndex:
+    """An empty index with conditional writes."""
+    return FakeIndex()
+
+
+@pytest.fixture(scope="session")
+def sample_content() -> Path:
+    """The sample content folder (`articles/`, `authors/`) shipped in events/."""
+    return ROOT / "events" / "content"
+
+
+@pytest.fixture(scope="session")
+def traversal_lines() -> list[str]:
+    """A spread of path traversal payloads from every file, and all of the short directory list."""
+    sample = _spread(_lines(_corpus("traversal/payloadsallthethings/*.txt")), TRAVERSAL_SAMPLE)
+    return sorted(set(sample) | set(_lines(_corpus("traversal/payloadsallthethings/directory_*.txt"))))
+
+
+@pytest.fixture(scope="session")
+def xss_lines() -> list[str]:
+    """Every XSS payload of PayloadsAllTheThings and a spread of payloadbox's list."""
+    box = _spread(_lines(_corpus("xss/payloadbox/*.txt")), PAYLOADBOX_SAMPLE)
+    return _lines(_corpus("xss/payloadsallthethings/*.txt")) + box

@@ -1,0 +1,290 @@
+"""In-memory test doubles for the content bucket and the index; builders; an HTML reader.
+
+`FakeContentStore` keeps every version of every key, as a versioned bucket does, and can be
+told to let a "concurrent" upload land between ingest's read and its final version check.
+`FakeIndex` is an `IndexWriter` and a `Catalog` (an `IndexReader`) with DynamoIndex's revision rules:
+`put_article` and `delete_article` return False when `expected` is not what the index holds,
+and can be told to lose a race a number of times. `elements` reads rendered HTML the way a
+browser's parser would, so tests check tags and attributes rather than substrings.
+"""
+
+from __future__ import annotations
+
+import bisect
+import json
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from html.parser import HTMLParser
+from typing import Any
+
+from broadsheet.content import report_key
+from broadsheet.entries import Entry, entries_of, sort_key
+from broadsheet.index import IndexedArticle, ListingSlice, SourceVersion
+from broadsheet.models import Article, AuthorProfile
+from broadsheet.storage import ContentObject
+
+BASE_TIME_MS = 1_450_000_000_000
+
+
+# -- builders --------------------------------------------------------------------------------
+
+
+def article_doc(slug: str, **changes: Any) -> dict[str, Any]:
+    """A valid article file's fields (the slug is not among them), with some replaced."""
+    doc: dict[str, Any] = {
+        "title": f"Title of {slug}",
+        "teaser": f"Teaser of {slug}.",
+        "authors": ["Anna Writer"],
+        "published_at": "2015-12-21T22:00:00+03:00",
+        "body": f"Body of {slug}.\n\n## A sub-heading\n\nMore text.\n",
+    }
+    doc.update(changes)
+    return doc
+
+
+def article_bytes(slug: str, **changes: Any) -> bytes:
+    """A valid article file, as an editor would upload it."""
+    return json.dumps(article_doc(slug, **changes), ensure_ascii=False).encode("utf-8")
+
+
+def make_article(slug: str, **changes: Any) -> Article:
+    """A validated article, as the reader would produce it from its file."""
+    return Article.model_validate({**article_doc(slug, **changes), "slug": slug})
+
+
+# -- the content bucket ----------------------------------------------------------------------
+
+
+@dataclass
+class FakeContentStore:
+    """A versioned content bucket in memory, with its reports."""
+
+    objects: dict[str, ContentObject] = field(default_factory=dict)
+    reports: dict[str, bytes] = field(default_factory=dict)
+    gets: int = 0
+    # Called after every `get`, before ingest checks the version: a concurrent editor.
+    after_get: Callable[[str], object] | None = None
+    _versions: int = 0
+    _clock_ms: int = BASE_TIME_MS
+
+    def upload(self, key: str, body: bytes, modified_ms: int | None = None) -> ContentObject:
+        """Store a new current version of `key` (later than every earlier one unless told)."""
+        self._versions += 1
+        self._clock_ms += 1000
+        obj = ContentObject(key, body, f"v{self._versions}", modified_ms or self._clock_ms)
+        self.objects[key] = obj
+        return obj
+
+    def remove(self, key: str) -> None:
+        """Delete `key` (a delete marker: the key no longer has a current version)."""
+        self.objects.pop(key, None)
+
+    def report(self, key: str) -> dict[str, Any] | None:
+        """The parsed error report for `key`, if one is stored."""
+        body = self.reports.get(report_key(key))
+        return None if body is None else dict(json.loads(body))
+
+    # ContentStore
+
+    def get(self, key: str) -> ContentObject | None:
+        """The current version of a file, or None."""
+        self.gets += 1
+        obj = self.objects.get(key)
+        if self.after_get is not None:
+            self.after_get(key)
+        return obj
+
+    def current_version(self, key: str) -> str | None:
+        """The current version id of a file, or None."""
+        obj = self.objects.get(key)
+        return obj.version_id if obj else None
+
+    def put_report(self, key: str, body: bytes) -> None:
+        """Write the error report for `key`."""
+        self.reports[report_key(key)] = body
+
+    def clear_report(self, key: str) -> None:
+        """Remove the error report for `key`, if any."""
+        self.reports.pop(report_key(key), None)
+
+    def keys(self, prefix: str) -> list[str]:
+        """Every key under a prefix."""
+        return sorted(k for k in self.objects if k.startswith(prefix))
+
+
+# -- the index -------------------------------------------------------------------------------
+
+
+@dataclass
+class FakeIndex:
+    """The index in memory, with DynamoIndex's conditional writes."""
+
+    articles: dict[str, IndexedArticle] = field(default_factory=dict)
+    profiles: dict[str, tuple[AuthorProfile, SourceVersion]] = field(default_factory=dict)
+    listings: dict[str, list[Entry]] = field(default_factory=lambda: defaultdict(list))
+    # How many of the next conditional writes lose a race (return False without writing).
+    lose_races: int = 0
+    attempts: int = 0
+    writes: int = 0
+
+    # IndexWriter
+
+    def get_article(self, slug: str) -> IndexedArticle | None:
+        """The indexed article, or None."""
+        return self.articles.get(slug)
+
+    def put_article(
+        self, article: Article, source: SourceVersion, now: datetime, expected: IndexedArticle | None
+    ) -> bool:
+        """Store an article and its entries if the index still holds `expected`."""
+        if not self._may_write(article.slug, expected):
+            return False
+        if expected is not None:
+            self._drop_entries(expected)
+        entries = entries_of(article, now)
+        self.articles[article.slug] = IndexedArticle(
+            article=article,
+            live=bool(entries),
+            sort_key=sort_key(article),
+            listings=tuple(e.listing for e in entries),
+            source=source,
+            rev=(expected.rev if expected else 0) + 1,
+        )
+        for entry in entries:
+            bisect.insort(self.listings[entry.listing], entry, key=lambda e: e.sort_key)
+        self.writes += 1
+        return True
+
+    def delete_article(self, expected: IndexedArticle) -> bool:
+        """Remove an article and its entries if the index still holds `expected`."""
+        if not self._may_write(expected.article.slug, expected):
+            return False
+        self._drop_entries(expected)
+        del self.articles[expected.article.slug]
+        self.writes += 1
+        return True
+
+    def get_profile_source(self, author_slug: str) -> SourceVersion | None:
+        """Which version of a profile file the index holds, if any."""
+        held = self.profiles.get(author_slug)
+        return held[1] if held else None
+
+    def put_profile(self, author_slug: str, profile: AuthorProfile, source: SourceVersion) -> None:
+        """Store an author's profile."""
+        self.profiles[author_slug] = (profile, source)
+        self.writes += 1
+
+    def delete_profile(self, author_slug: str) -> None:
+        """Remove an author's profile."""
+        self.profiles.pop(author_slug, None)
+        self.writes += 1
+
+    # IndexReader
+
+    def get_profile(self, author_slug: str) -> AuthorProfile | None:
+        """An author's profile, or None."""
+        held = self.profiles.get(author_slug)
+        return held[0] if held else None
+
+    def count(self, listing: str) -> int:
+        """How many entries a listing holds."""
+        return len(self.listings.get(listing, ()))
+
+    def position(self, listing: str, sort_key: str) -> int:
+        """How many entries of a listing sort before `sort_key`."""
+        return bisect.bisect_left(self.listings.get(listing, []), sort_key, key=lambda e: e.sort_key)
+
+    def newest(self, listing: str, limit: int) -> ListingSlice:
+        """The newest `limit` entries of a listing."""
+        entries = self.listings.get(listing, [])
+        return ListingSlice(tuple(reversed(entries[-limit:])), len(entries))
+
+    def span(self, listing: str, start: int, stop: int) -> ListingSlice:
+        """Entries at positions [start, stop) counted from the oldest, newest first."""
+        entries = self.listings.get(listing, [])
+        return ListingSlice(tuple(reversed(entries[start:stop])), len(entries))
+
+    # Catalog
+
+    def live_article_slugs(self) -> list[str]:
+        """Slugs of every article readers may see, sorted."""
+        return sorted(slug for slug, held in self.articles.items() if held.live)
+
+    def listing_ids(self) -> list[str]:
+        """Every listing that has at least one entry, sorted."""
+        return sorted(listing for listing, entries in self.listings.items() if entries)
+
+    # plumbing
+
+    def _may_write(self, slug: str, expected: IndexedArticle | None) -> bool:
+        self.attempts += 1
+        if self.lose_races > 0:
+            self.lose_races -= 1
+            return False
+        held = self.articles.get(slug)
+        if expected is None:
+            return held is None
+        return held is not None and held.rev == expected.rev
+
+    def _drop_entries(self, indexed: IndexedArticle) -> None:
+        for listing in indexed.listings:
+            self.listings[listing] = [e for e in self.listings[listing] if e.sort_key != indexed.sort_key]
+
+
+# -- reading rendered HTML -------------------------------------------------------------------
+
+_VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
+
+
+@dataclass
+class Element:
+    """One element of a rendered page: its tag, attributes and the text inside it."""
+
+    tag: str
+    attrs: dict[str, str]
+    text: str = ""
+
+    def has_class(self, name: str) -> bool:
+        """Whether the element carries the class `name`."""
+        return name in self.attrs.get("class", "").split()
+
+
+class _Collector(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.elements: list[Element] = []
+        self._open: list[Element] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        element = Element(tag, {name: value or "" for name, value in attrs})
+        self.elements.append(element)
+        if tag not in _VOID:
+            self._open.append(element)
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.elements.append(Element(tag, {name: value or "" for name, value in attrs}))
+
+    def handle_endtag(self, tag: str) -> None:
+        for depth in range(len(self._open) - 1, -1, -1):
+            if self._open[depth].tag == tag:
+                del self._open[depth:]
+                return
+
+    def handle_data(self, data: str) -> None:
+        for element in self._open:
+            element.text += data
+
+
+def elements(html: bytes | str) -> list[Element]:
+    """Every element of an HTML document or fragment, in document order, with its text."""
+    collector = _Collector()
+    collector.feed(html.decode("utf-8") if isinstance(html, bytes) else html)
+    collector.close()
+    return collector.elements
+
+
+def select(html: bytes | str, tag: str, css_class: str | None = None) -> list[Element]:
+    """The elements with a tag (and a class, if given)."""
+    return [e for e in elements(html) if e.tag == tag and (css_class is None or e.has_class(css_class))]
