@@ -13,6 +13,7 @@ from broadsheet.build import build_site
 from broadsheet.local.runtime import LocalStack, StackOptions
 from broadsheet.pipeline import s3_notification
 from broadsheet.settings import Settings
+from broadsheet.site import DirSiteStore
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -102,7 +103,7 @@ class Editor:
             path.write_bytes(body)
         out = folder / "site"
         build_site(content, out, Settings())
-        return {p.relative_to(out).as_posix(): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()}
+        return {key: (out / key).read_bytes() for key in DirSiteStore(out).list_keys()}
 
     def report(self, key: str) -> dict[str, object] | None:
         """The error report for `key`, if any."""

@@ -13,10 +13,11 @@ from typing import Any
 
 import pytest
 
-from broadsheet.build import BuildReport, build_site
+from broadsheet.build import BuildReport, NotABuildFolder, build_site
 from broadsheet.clock import now as clock_now
 from broadsheet.models import slugify
 from broadsheet.settings import Settings
+from broadsheet.site import DirSiteStore
 from tests.unit.fakes import article_doc
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -35,7 +36,7 @@ JOINED = {
 
 
 def snapshot(site: Path) -> dict[str, bytes]:
-    return {p.relative_to(site).as_posix(): p.read_bytes() for p in sorted(site.rglob("*")) if p.is_file()}
+    return {key: (site / key).read_bytes() for key in DirSiteStore(site).list_keys()}
 
 
 def listing_keys(base: str, count: int, size: int) -> set[str]:
@@ -111,11 +112,19 @@ def test_a_rebuild_of_unchanged_content_writes_nothing(
     sample_content: Path, sample_site: tuple[Path, BuildReport]
 ) -> None:
     site, first = sample_site
-    before = {p: p.stat().st_mtime_ns for p in site.rglob("*") if p.is_file()}
+    pages = [site / key for key in DirSiteStore(site).list_keys()]
+    before = {p: p.stat().st_mtime_ns for p in pages}
     again = build(sample_content, site, SETTINGS)
     assert (again.written, again.removed) == (0, 0)
     assert again.unchanged == first.written
-    assert {p: p.stat().st_mtime_ns for p in site.rglob("*") if p.is_file()} == before
+    assert {p: p.stat().st_mtime_ns for p in pages} == before
+
+
+def test_a_build_refuses_a_folder_it_did_not_build(sample_content: Path, tmp_path: Path) -> None:
+    (tmp_path / "notes.txt").write_text("an editor's own file")
+    with pytest.raises(NotABuildFolder):
+        build(sample_content, tmp_path, SETTINGS)
+    assert (tmp_path / "notes.txt").read_text() == "an editor's own file"
 
 
 def test_rejected_files_are_reported_and_do_not_stop_the_build(

@@ -15,6 +15,7 @@ from broadsheet.ingest import MAX_ROUNDS, Outcome, ingest_key
 from broadsheet.pages import ArticlePage
 from broadsheet.render import render_page
 from broadsheet.settings import Settings
+from broadsheet.storage import ContentObject
 from tests.unit.fakes import FakeContentStore, FakeIndex, article_bytes
 
 KEY_A = "articles/kerry-putin.json"
@@ -103,14 +104,36 @@ def test_the_same_upload_ingested_twice_is_unchanged_the_second_time(
 def test_an_older_version_never_overwrites_a_newer_one(
     content: FakeContentStore, index: FakeIndex, now: datetime
 ) -> None:
-    newer = content.upload(KEY_A, article_bytes("kerry-putin", title="Newer"), modified_ms=2_000_000)
+    content.upload(KEY_A, article_bytes("kerry-putin", title="Older"))
+    newer: list[ContentObject] = []
+
+    def editor_saves_again(key: str) -> None:
+        # A newer version lands after ingest read the older one, before it checks the key.
+        if not newer:
+            newer.append(content.upload(key, article_bytes("kerry-putin", title="Newer")))
+
+    content.after_get = editor_saves_again
     assert ingest_key(KEY_A, content, index, now).outcome is Outcome.PUBLISHED
-    # The content store now answers with an older version, as a lagging read would.
-    content.upload(KEY_A, article_bytes("kerry-putin", title="Older"), modified_ms=1_000_000)
-    assert ingest_key(KEY_A, content, index, now).outcome is Outcome.STALE
     held = index.get_article("kerry-putin")
     assert held is not None
-    assert (held.article.title, held.source.version_id) == ("Newer", newer.version_id)
+    assert (held.article.title, held.source.version_id) == ("Newer", newer[0].version_id)
+    # A late event for the older version reads the current object, which is the newer one.
+    content.after_get = None
+    assert ingest_key(KEY_A, content, index, now).outcome is Outcome.UNCHANGED
+
+
+def test_a_rolled_back_object_replaces_the_deleted_newer_version(
+    content: FakeContentStore, index: FakeIndex, now: datetime
+) -> None:
+    older = content.upload(KEY_A, article_bytes("kerry-putin", title="Older"))
+    content.upload(KEY_A, article_bytes("kerry-putin", title="Newer"))
+    assert ingest_key(KEY_A, content, index, now).outcome is Outcome.PUBLISHED
+    # The newer version is deleted by its version id: the older one is current again.
+    content.objects[KEY_A] = older
+    assert ingest_key(KEY_A, content, index, now).outcome is Outcome.PUBLISHED
+    held = index.get_article("kerry-putin")
+    assert held is not None
+    assert (held.article.title, held.source.version_id) == ("Older", older.version_id)
 
 
 def test_a_missing_object_unpublishes_the_article(
@@ -276,7 +299,7 @@ def test_an_index_that_keeps_changing_is_a_transient_error(
     assert index.get_article("kerry-putin") is None
 
 
-def test_author_profiles_are_published_unchanged_stale_and_unpublished(
+def test_author_profiles_are_published_unchanged_rolled_back_and_unpublished(
     content: FakeContentStore, index: FakeIndex, now: datetime
 ) -> None:
     profile = {"name": "Anna Writer", "bio": "Writes about diplomacy."}
@@ -285,8 +308,11 @@ def test_author_profiles_are_published_unchanged_stale_and_unpublished(
     held = index.get_profile("anna-writer")
     assert held is not None and held.bio == "Writes about diplomacy."
     assert ingest_key(PROFILE, content, index, now).outcome is Outcome.UNCHANGED
+    # The current object is older than the one indexed (the newer version was deleted): it wins.
     content.upload(PROFILE, json.dumps({**profile, "bio": "Old"}).encode(), modified_ms=1_000_000)
-    assert ingest_key(PROFILE, content, index, now).outcome is Outcome.STALE
+    assert ingest_key(PROFILE, content, index, now).outcome is Outcome.PUBLISHED
+    rolled_back = index.get_profile("anna-writer")
+    assert rolled_back is not None and rolled_back.bio == "Old"
     content.remove(PROFILE)
     assert ingest_key(PROFILE, content, index, now).outcome is Outcome.UNPUBLISHED
     assert index.get_profile("anna-writer") is None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import nh3
 import pyromark
 from markupsafe import Markup
@@ -20,15 +22,24 @@ _TAGS = {
 _ATTRIBUTES = {
     "a": {"href", "title"},
     "img": {"src", "alt", "title", "width", "height"},
-    "th": {"align"},
-    "td": {"align"},
     "ol": {"start"},
-    "div": {"class"},
-    "li": {"id"},
-    "sup": {"class", "id"},
+    "div": {"id"},
     "abbr": {"title"},
 }
+_ALIGN = {"align-left", "align-center", "align-right"}
+# Classes are kept only where the CommonMark engine writes them, with the values it writes.
+_CLASSES = {
+    "th": {"class": _ALIGN},
+    "td": {"class": _ALIGN},
+    "div": {"class": {"footnote-definition"}},
+    "sup": {"class": {"footnote-reference", "footnote-definition-label"}},
+}
 _SCHEMES = {"http", "https", "mailto"}
+# Every id in a body gets this prefix, so no editor's id can clash with the page's own.
+ID_PREFIX = "fn-"
+# The CSP forbids inline styles: column alignment becomes a class the stylesheet knows.
+_STYLE_ALIGN = re.compile(r' style="text-align: (left|center|right)"')
+_FOOTNOTE_LINK = re.compile(r'<sup class="footnote-reference"><a href="#')
 
 
 def render_body(markdown: str) -> Markup:
@@ -36,12 +47,16 @@ def render_body(markdown: str) -> Markup:
     raw = pyromark.html(markdown, options=_OPTIONS)
     # The page's own <h1> is the title; a body's top-level heading becomes a sub-heading.
     raw = raw.replace("<h1>", "<h2>").replace("</h1>", "</h2>")
+    raw = _STYLE_ALIGN.sub(r' class="align-\1"', raw)
+    raw = _FOOTNOTE_LINK.sub(f'<sup class="footnote-reference"><a href="#{ID_PREFIX}', raw)
     clean = nh3.clean(
         raw,
         tags=_TAGS,
         attributes=_ATTRIBUTES,
+        tag_attribute_values=_CLASSES,
         url_schemes=_SCHEMES,
         link_rel="noopener noreferrer nofollow",
         strip_comments=True,
+        id_prefix=ID_PREFIX,
     )
     return Markup(clean)  # noqa: S704 - this is the sanitiser's output

@@ -16,7 +16,11 @@ from broadsheet.index import Catalog, IndexReader
 from broadsheet.memory import MemoryIndex
 from broadsheet.pages import STATIC_PAGES, ArticlePage, Listing, Page, page_count
 from broadsheet.settings import Settings
-from broadsheet.site import Change, DirSiteStore, SiteStore, publish_page
+from broadsheet.site import BUILD_MARKER, Change, DirSiteStore, SiteStore, publish_page
+
+
+class NotABuildFolder(Exception):
+    """The output folder holds files that no earlier build wrote; a build would delete them."""
 
 
 @dataclass
@@ -63,6 +67,8 @@ def all_pages(index: Catalog, page_size: int) -> list[Page]:
 
 def build_site(content_dir: Path, out_dir: Path, settings: Settings) -> BuildReport:
     """Render the whole site into `out_dir`, writing only files whose bytes changed."""
+    if out_dir.is_dir() and any(out_dir.iterdir()) and not (out_dir / BUILD_MARKER).is_file():
+        raise NotABuildFolder(f"{out_dir} is not empty and holds no earlier build; choose an empty folder")
     index, rejected = load_content(content_dir, settings)
     store = DirSiteStore(out_dir)
     report = BuildReport(rejected=rejected)
@@ -71,6 +77,7 @@ def build_site(content_dir: Path, out_dir: Path, settings: Settings) -> BuildRep
         if key not in expected:
             store.delete(key)
             report.removed += 1
+    (out_dir / BUILD_MARKER).touch()
     return report
 
 

@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from broadsheet.build import build_site
+from broadsheet.build import NotABuildFolder, build_site
 from broadsheet.content import AUTHORS, content_key, read_article, read_author
 from broadsheet.errors import SkippedKey, ValidationFailed
 from broadsheet.settings import Settings
@@ -43,7 +43,11 @@ def validate(paths: list[Path]) -> int:
 
 def build(content_dir: Path, out_dir: Path) -> int:
     """Render the whole site from a folder; 1 if any file was rejected."""
-    report = build_site(content_dir, out_dir, Settings())
+    try:
+        report = build_site(content_dir, out_dir, Settings())
+    except NotABuildFolder as refusal:
+        print(f"refused: {refusal}")
+        return 2
     for failure in report.rejected:
         print(f"rejected {failure.key}:")
         for error in failure.errors:

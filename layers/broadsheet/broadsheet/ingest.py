@@ -50,22 +50,34 @@ def ingest_key(key: str, content: ContentStore, index: IndexWriter, now: datetim
     except ValidationFailed as rejection:
         content.put_report(key, report_body(rejection))
         return IngestResult(key, Outcome.REJECTED, rejection)
+    trust_current = False
     for _ in range(MAX_ROUNDS):
         obj = content.get(key)
-        result = _apply(ident, obj, content, index, now)
-        if content.current_version(key) == (obj.version_id if obj else None):
+        result = _apply(ident, obj, content, index, now, trust_current=trust_current)
+        if content.current_version(key) != (obj.version_id if obj else None):
+            continue
+        if result.outcome is not Outcome.STALE:
             return result
+        # The index holds a version newer than the object that is still current: that version
+        # was deleted (a rollback). The current object is the truth; write it.
+        trust_current = True
     raise TransientError(f"{key} kept changing while it was ingested")
 
 
 def _apply(
-    ident: ContentKey, obj: ContentObject | None, content: ContentStore, index: IndexWriter, now: datetime
+    ident: ContentKey,
+    obj: ContentObject | None,
+    content: ContentStore,
+    index: IndexWriter,
+    now: datetime,
+    *,
+    trust_current: bool,
 ) -> IngestResult:
     try:
         if ident.kind == "author":
-            result = _apply_profile(ident, obj, index)
+            result = _apply_profile(ident, obj, index, trust_current)
         else:
-            result = _apply_article(ident, obj, index, now)
+            result = _apply_article(ident, obj, index, now, trust_current)
     except ValidationFailed as rejection:
         content.put_report(ident.key, report_body(rejection))
         return IngestResult(ident.key, Outcome.REJECTED, rejection)
@@ -75,7 +87,7 @@ def _apply(
 
 
 def _apply_article(
-    ident: ContentKey, obj: ContentObject | None, index: IndexWriter, now: datetime
+    ident: ContentKey, obj: ContentObject | None, index: IndexWriter, now: datetime, trust_current: bool
 ) -> IngestResult:
     key = ident.key
     if obj is None:
@@ -91,7 +103,7 @@ def _apply_article(
     for _ in range(MAX_ROUNDS):
         current = index.get_article(ident.slug)
         if current is not None:
-            if current.source.modified_ms > source.modified_ms:
+            if current.source.modified_ms > source.modified_ms and not trust_current:
                 return IngestResult(key, Outcome.STALE)
             if current.article == article and current.live == article.is_live(now):
                 return IngestResult(key, Outcome.UNCHANGED)
@@ -100,7 +112,9 @@ def _apply_article(
     raise TransientError(f"{key}: the index kept changing while publishing")
 
 
-def _apply_profile(ident: ContentKey, obj: ContentObject | None, index: IndexWriter) -> IngestResult:
+def _apply_profile(
+    ident: ContentKey, obj: ContentObject | None, index: IndexWriter, trust_current: bool
+) -> IngestResult:
     key = ident.key
     if obj is None:
         if index.get_profile_source(ident.slug) is None:
@@ -109,7 +123,7 @@ def _apply_profile(ident: ContentKey, obj: ContentObject | None, index: IndexWri
         return IngestResult(key, Outcome.UNPUBLISHED)
     profile = read_author(key, obj.body)
     held = index.get_profile_source(ident.slug)
-    if held is not None and held.modified_ms > obj.modified_ms:
+    if held is not None and held.modified_ms > obj.modified_ms and not trust_current:
         return IngestResult(key, Outcome.STALE)
     if held is not None and held.version_id == obj.version_id:
         return IngestResult(key, Outcome.UNCHANGED)

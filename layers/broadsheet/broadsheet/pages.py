@@ -9,6 +9,7 @@ oldest articles and `n = 0` is the listing's first page, which shows the newest 
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from typing import Literal
 
@@ -18,7 +19,9 @@ ListingKind = Literal["home", "author", "section", "tag", "month"]
 LISTING_KINDS: tuple[ListingKind, ...] = ("home", "author", "section", "tag", "month")
 NOT_FOUND = "404"
 NOT_FOUND_KEY = "404.html"
-_MONTH_LEN = len("2015-12")
+# ASCII digits only, one spelling per page: no leading zeros, no other scripts' digits.
+_NUMBER = re.compile(r"0|[1-9][0-9]{0,5}")
+_MONTH = re.compile(r"[0-9]{4}-(?:0[1-9]|1[0-2])")
 
 
 class BadPageId(ValueError):
@@ -61,7 +64,7 @@ class Listing:
         if kind not in LISTING_KINDS or kind == "home" or not key:
             raise BadPageId(listing_id)
         if kind == "month":
-            if len(key) != _MONTH_LEN or not key[:4].isdigit() or key[4] != "-" or not key[5:].isdigit():
+            if not _MONTH.fullmatch(key):
                 raise BadPageId(listing_id)
         elif not SLUG_RE.fullmatch(key):
             raise BadPageId(listing_id)
@@ -131,7 +134,7 @@ def parse_page(page_id: str) -> Page:
         if page_id == static.id:
             return static
     listing_id, sep, number = page_id.rpartition(":")
-    if not sep or not number.isdigit() or len(number) > 6:
+    if not sep or not _NUMBER.fullmatch(number):
         raise BadPageId(page_id)
     return ListingPage(Listing.parse(listing_id), int(number))
 

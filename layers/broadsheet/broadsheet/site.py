@@ -24,6 +24,11 @@ if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
 DIGEST_META = "sha256"
+# S3 allows 1,024 bytes per key; file systems 255 bytes per path segment.
+MAX_KEY_BYTES = 1024
+MAX_SEGMENT_BYTES = 255
+# Marks a folder as an offline build, so a rebuild may remove files no page produces.
+BUILD_MARKER = ".broadsheet-build"
 
 
 class UnsafeKey(ValueError):
@@ -36,6 +41,10 @@ def check_key(key: str) -> str:
     if not key or key.startswith("/") or "\\" in key or any(p in {"", ".", ".."} for p in parts):
         raise UnsafeKey(key)
     if any(ord(c) < 0x20 or c == "\x7f" for c in key):
+        raise UnsafeKey(key)
+    if len(key.encode("utf-8")) > MAX_KEY_BYTES or any(
+        len(p.encode("utf-8")) > MAX_SEGMENT_BYTES for p in parts
+    ):
         raise UnsafeKey(key)
     return key
 
@@ -142,7 +151,11 @@ class DirSiteStore:
 
     def list_keys(self) -> list[str]:
         """Every file below the root, as keys."""
-        return sorted(p.relative_to(self._root).as_posix() for p in self._root.rglob("*") if p.is_file())
+        return sorted(
+            p.relative_to(self._root).as_posix()
+            for p in self._root.rglob("*")
+            if p.is_file() and p.name != BUILD_MARKER
+        )
 
 
 class Change(Enum):
