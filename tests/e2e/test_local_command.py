@@ -203,6 +203,28 @@ def test_saving_a_file_publishes_it_within_five_seconds_touching_only_its_pages(
     assert [k for k in changed if not k.startswith(affected)] == []
 
 
+def test_broadsheet_publish_and_unpublish_reach_the_running_stack(running: Running, tmp_path: Path) -> None:
+    doc = json.loads((SAMPLES / "articles" / "un-at-seventy.json").read_text())
+    doc |= {"title": "Published from the command line", "published_at": "2026-11-29T11:00:00+03:00"}
+    path = tmp_path / "from-the-command-line.json"
+    path.write_text(json.dumps(doc))
+    broadsheet = str(Path(sys.executable).with_name("broadsheet"))
+    state = ["--state", str(running.watch.parent / "stack.json")]
+    subprocess.run([broadsheet, "publish", str(path), *state], check=True, capture_output=True)
+    deadline = time.monotonic() + 30
+    while b"Published from the command line" not in fetch(running.site + "/")[2]:
+        assert time.monotonic() < deadline
+        time.sleep(POLL)
+    assert fetch(running.site + "/articles/from-the-command-line/")[0] == 200
+
+    subprocess.run(
+        [broadsheet, "unpublish", "from-the-command-line", *state], check=True, capture_output=True
+    )
+    while fetch(running.site + "/articles/from-the-command-line/")[0] != 404:
+        assert time.monotonic() < deadline
+        time.sleep(POLL)
+
+
 def test_ctrl_c_stops_the_stack_cleanly(running: Running) -> None:
     running.process.send_signal(signal.SIGINT)
     assert running.process.wait(timeout=60) == 0
