@@ -97,6 +97,10 @@ class Poller:
         self.quiet_since = -1
         self.stopping = threading.Event()
         self.errors = 0
+        self.handler: Handler = lambda event, context: {}
+        self.context_factory: Callable[[], LambdaContext] = lambda: LambdaContext(name)
+        # Runs after every invocation, as the end of a Lambda invocation would (e.g. flush metrics).
+        self.after_invoke: Callable[[], None] | None = None
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
 
     def start(self) -> None:
@@ -116,6 +120,15 @@ class Poller:
     def poll_once(self) -> int:
         """Fetch and process one batch; return how many records it held."""
         raise NotImplementedError
+
+    def invoke(self, event: dict[str, Any]) -> dict[str, Any]:
+        """Call the handler with an event, as Lambda would; return its response."""
+        try:
+            response: dict[str, Any] = self.handler(event, self.context_factory()) or {}
+            return response
+        finally:
+            if self.after_invoke is not None:
+                self.after_invoke()
 
     def _run(self) -> None:
         while not self.stopping.is_set():
@@ -160,7 +173,8 @@ class SqsPoller(Poller):
         self.batch_size = batch_size
         self.wait_seconds = wait_seconds
         self.retry_delay = retry_delay
-        self.context_factory = context_factory or (lambda: LambdaContext(name))
+        if context_factory is not None:
+            self.context_factory = context_factory
         self.sqs: SQSClient = boto3.client("sqs")
         self.delivered = 0
         self.failed = 0
@@ -182,7 +196,7 @@ class SqsPoller(Poller):
         try:
             event = {"Records": [self._record(dict(m)) for m in messages]}
             try:
-                result = self.handler(event, self.context_factory()) or {}
+                result = self.invoke(event)
                 failed = {f["itemIdentifier"] for f in result.get("batchItemFailures", [])}
             except Exception:  # noqa: BLE001 - a crashed invocation fails the whole batch
                 failed = {m["MessageId"] for m in messages}
@@ -249,7 +263,8 @@ class StreamPoller(Poller):
         self.on_failure_url = on_failure_url
         self.retry_delay = retry_delay
         self.idle_seconds = idle_seconds
-        self.context_factory = context_factory or (lambda: LambdaContext(name))
+        if context_factory is not None:
+            self.context_factory = context_factory
         self.streams: DynamoDBStreamsClient = boto3.client("dynamodbstreams")
         self.sqs: SQSClient = boto3.client("sqs")
         self._iterators: dict[str, str | None] = {}
@@ -294,7 +309,7 @@ class StreamPoller(Poller):
 
     def _deliver(self, shard_id: str, records: list[dict[str, Any]]) -> None:
         try:
-            result = self.handler({"Records": records}, self.context_factory()) or {}
+            result = self.invoke({"Records": records})
             failures = [f["itemIdentifier"] for f in result.get("batchItemFailures", [])]
         except Exception:  # noqa: BLE001 - a crashed invocation retries the whole batch
             failures = [records[0]["dynamodb"]["SequenceNumber"]]

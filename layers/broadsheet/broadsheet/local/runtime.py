@@ -16,7 +16,7 @@ from broadsheet.local.pollers import Activity, LambdaContext, Poller, SqsPoller,
 from broadsheet.local.server import EdgeServer
 from broadsheet.local.stack import Deployed, deploy, start_moto, use_endpoint
 from broadsheet.local.template import load_template, response_headers
-from broadsheet.observability import logger
+from broadsheet.observability import logger, metrics
 from broadsheet.pages import STATIC_PAGES
 from broadsheet.queue import SqsRenderQueue
 from broadsheet.services import services
@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 # What Lambda sets in every function's environment, and what only makes sense on AWS.
 LOCAL_ENVIRONMENT = {
     "POWERTOOLS_TRACE_DISABLED": "true",
+    # Metrics go nowhere locally; the pollers discard them after each invocation.
     "POWERTOOLS_METRICS_DISABLED": "true",
     "POWERTOOLS_METRICS_NAMESPACE": "Broadsheet",
     "AWS_LAMBDA_FUNCTION_NAME": "broadsheet-local",
@@ -125,6 +126,7 @@ class LocalStack:
                     on_failure_url=on_failure, context_factory=context,
                     retry_delay=0.5 if self.options.retry_delay is None else self.options.retry_delay,
                 )  # fmt: skip
+            poller.after_invoke = metrics.clear_metrics
             self.pollers.append(poller)
             poller.start()
 

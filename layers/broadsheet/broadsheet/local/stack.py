@@ -8,8 +8,10 @@ sources, notifications, function environment — is read from it here and wired 
 
 from __future__ import annotations
 
+import ctypes
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -34,6 +36,7 @@ from broadsheet.local.template import (
 STACK_NAME = "broadsheet"
 REGION = "us-east-1"
 ACCOUNT_ID = "123456789012"
+_PR_SET_PDEATHSIG = 1
 LOCAL_TYPES = {"AWS::S3::Bucket", "AWS::SQS::Queue", "AWS::DynamoDB::Table"}
 # moto's CloudFormation ignores these properties or rejects their references to resources
 # it does not create; the local stack applies the notifications itself.
@@ -99,6 +102,7 @@ class MotoServer:
             [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
+            preexec_fn=_die_with_parent,  # noqa: PLW1509 - only sets a signal, no locks
         )
         self._wait_ready()
 
@@ -122,6 +126,14 @@ class MotoServer:
         except subprocess.TimeoutExpired:
             self._process.kill()
             self._process.wait()
+
+
+def _die_with_parent() -> None:
+    """In the child: ask Linux to end it when the stack's process dies, however that happens."""
+    try:
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+    except OSError:
+        return  # not Linux: the stack's stop() still ends the server
 
 
 def free_port() -> int:
