@@ -188,6 +188,23 @@ class FakeIndex:
         held = self.profiles.get(author_slug)
         return held[0] if held else None
 
+    def get_articles(self, slugs: list[str]) -> dict[str, IndexedArticle]:
+        """The indexed articles among `slugs`, by slug."""
+        return {slug: self.articles[slug] for slug in slugs if slug in self.articles}
+
+    def months(self) -> list[tuple[str, int]]:
+        """Every archive month with live articles and how many, oldest first."""
+        return sorted(
+            (listing.removeprefix("month:"), len(entries))
+            for listing, entries in self.listings.items()
+            if listing.startswith("month:") and entries
+        )
+
+    def alias_target(self, old_slug: str) -> str | None:
+        """The slug an old address leads to (the last article, by slug, that claims it)."""
+        claims = [slug for slug, held in sorted(self.articles.items()) if old_slug in held.article.aliases]
+        return claims[-1] if claims else None
+
     def count(self, listing: str) -> int:
         """How many entries a listing holds."""
         return len(self.listings.get(listing, ()))

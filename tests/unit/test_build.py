@@ -25,6 +25,13 @@ BAD = ROOT / "events" / "bad"
 START = datetime(2015, 12, 1, tzinfo=UTC)
 # The conftest `settings`, for module-scoped fixtures.
 SETTINGS = Settings(site_url="http://example.test", page_size=3, now="2026-01-01T00:00:00Z")
+# Besides its listings' pages, a new article changes the feeds of the home page, its authors and
+# its section, its month's sitemap shard and the archive index's count: a fixed number of files.
+SITE_WIDE = {
+    f"{base}{name}"
+    for base in ("", "authors/anna-writer/", "sections/world/")
+    for name in ("feed.xml", "rss.xml", "feed.json")
+} | {"sitemaps/2015-12.xml", "archive/index.html"}
 # The listings the newest generated article joins; each holds every generated article.
 JOINED = {
     "": "home",
@@ -88,10 +95,17 @@ def test_build_of_the_samples_produces_every_page_of_the_site(
         assert f"authors/{name}/index.html" in keys
     stylesheets = [key for key in keys if key.startswith("assets/")]
     assert len(stylesheets) == 1 and re.fullmatch(r"assets/site\.[0-9a-f]{12}\.css", stylesheets[0])
-    # Exactly these files and no others: every page of every listing, the articles, 404, the stylesheet.
-    expected = {f"articles/{slug}/index.html" for slug in slugs} | {"404.html", stylesheets[0]}
+    # Exactly these files and no others: every page of every listing, the feeds of the home page,
+    # authors and sections, a sitemap shard per month, the articles and the site-wide files.
+    expected = {f"articles/{slug}/index.html" for slug in slugs} | {stylesheets[0]}
+    expected |= {"404.html", "robots.txt", "sitemap.xml", "archive/index.html"}
     for base, count in sample_listings(sample_content, clock_now(SETTINGS)).items():
         expected |= listing_keys(base, count, SETTINGS.page_size)
+        if base == "" or base.startswith(("authors/", "sections/")):
+            expected |= {f"{base}feed.xml", f"{base}rss.xml", f"{base}feed.json"}
+        if base.startswith("archive/"):
+            year, month = base.split("/")[1:3]
+            expected.add(f"sitemaps/{year}-{month}.xml")
     assert keys == expected
     assert report.written == len(keys) and report.removed == 0
 
@@ -215,7 +229,7 @@ def test_publishing_the_newest_article_writes_the_same_few_files_at_any_site_siz
     # joins, so the first page, the new last page and the former last page (whose "newer" link
     # now leads to the new one) change there, and nothing else but the article itself.
     old_last = size // page_size
-    expected = {"articles/newest/index.html"}
+    expected = {"articles/newest/index.html"} | SITE_WIDE
     for base in JOINED:
         expected |= {
             f"{base}index.html",
@@ -223,7 +237,7 @@ def test_publishing_the_newest_article_writes_the_same_few_files_at_any_site_siz
             f"{base}page/{old_last + 1}/index.html",
         }
     assert changed == expected
-    assert report.written == 16
+    assert report.written == 16 + len(SITE_WIDE)
     assert report.removed == 0
     for base in JOINED:
         for number in range(1, old_last):
@@ -244,7 +258,7 @@ def test_publishing_the_newest_article_into_a_partly_filled_page_writes_two_page
     after = snapshot(site)
     changed = {key for key in before.keys() | after.keys() if before.get(key) != after.get(key)}
     # 22 entries fill pages 1-4 and two of page 5; the newest joins page 5.
-    expected = {"articles/newest/index.html"}
+    expected = {"articles/newest/index.html"} | SITE_WIDE
     for base in JOINED:
         expected |= {f"{base}index.html", f"{base}page/5/index.html"}
-    assert changed == expected and report.written == 11
+    assert changed == expected and report.written == 11 + len(SITE_WIDE)

@@ -166,6 +166,10 @@ def test_an_in_place_change_plans_only_its_own_page_and_the_first(
     planned = plan_article(state(before, target.slug), state(after, target.slug), after, settings.page_size)
     own = page_of(position, settings.page_size)
     expected = {f"article:{target.slug}"} | {f"{listing}:{n}" for listing in LISTINGS for n in (0, own)}
+    # Its text also shows in the feeds of its listings that have feeds, its month's sitemap shard
+    # and the news sitemap; the archive and sitemap indexes only count and list months.
+    expected |= {f"feed:{listing}:{form}" for listing in ("home", AUTHOR) for form in ("atom", "rss", "json")}
+    expected |= {"sitemap:2015-12", "news-sitemap"}
     assert set(planned) == expected
     assert changed(rendered(before, settings), rendered(after, settings)) <= set(planned)
 

@@ -181,7 +181,7 @@ def test_every_function_runs_python313_on_arm_with_the_layer(template: dict[str,
     assert functions["RenderFunction"]["MemorySize"] == 1024
 
 
-def test_functions_get_the_settings_environment_and_only_render_knows_the_distribution(
+def test_functions_get_the_settings_environment_and_only_render_knows_the_edge(
     template: dict[str, Any],
 ) -> None:
     shared = {
@@ -199,11 +199,93 @@ def test_functions_get_the_settings_environment_and_only_render_knows_the_distri
         "POWERTOOLS_METRICS_NAMESPACE",
         "POWERTOOLS_LOG_LEVEL",
     }
+    own = {
+        "IngestFunction": {
+            "BROADSHEET_SCHEDULE_GROUP",
+            "BROADSHEET_SCHEDULER_ROLE_ARN",
+            "BROADSHEET_INGEST_QUEUE_ARN",
+        },
+        "PlanFunction": set(),
+        "RenderFunction": {"BROADSHEET_DISTRIBUTION_ID", "BROADSHEET_ALIAS_STORE_ARN"},
+    }
     for source in event_sources(template):
-        extra = {"BROADSHEET_DISTRIBUTION_ID"} if source.function == "RenderFunction" else set()
-        assert set(source.environment) == shared | extra, source.function
+        assert set(source.environment) == shared | own[source.function], source.function
     render = next(s for s in event_sources(template) if s.function == "RenderFunction")
     assert render.environment["BROADSHEET_DISTRIBUTION_ID"] == {"Ref": "Distribution"}
+    assert render.environment["BROADSHEET_ALIAS_STORE_ARN"] == {"Fn::GetAtt": ["AliasStore", "Arn"]}
+    ingest = next(s for s in event_sources(template) if s.function == "IngestFunction")
+    assert ingest.environment["BROADSHEET_SCHEDULE_GROUP"] == {"Ref": "ArticleSchedules"}
+    assert ingest.environment["BROADSHEET_SCHEDULER_ROLE_ARN"] == {"Fn::GetAtt": ["SchedulerRole", "Arn"]}
+    assert ingest.environment["BROADSHEET_INGEST_QUEUE_ARN"] == {"Fn::GetAtt": ["IngestQueue", "Arn"]}
+
+
+def statement(template: dict[str, Any], function: str, sid: str) -> dict[str, Any]:
+    """One statement of a function's inline policy, by its Sid."""
+    for policy in serverless_functions(template)[function]["Policies"]:
+        for found in (policy.get("Statement") or []) if isinstance(policy, dict) else []:
+            if found.get("Sid") == sid:
+                return dict(found)
+    raise AssertionError(f"{function} has no statement {sid}")
+
+
+def test_schedules_live_in_their_own_group_and_send_only_to_the_ingest_queue(
+    template: dict[str, Any],
+) -> None:
+    assert template["Resources"]["ArticleSchedules"]["Type"] == "AWS::Scheduler::ScheduleGroup"
+    role = properties(template, "SchedulerRole")
+    (trust,) = role["AssumeRolePolicyDocument"]["Statement"]
+    assert (trust["Effect"], trust["Principal"], trust["Action"]) == (
+        "Allow",
+        {"Service": "scheduler.amazonaws.com"},
+        "sts:AssumeRole",
+    )
+    assert trust["Condition"] == {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}}
+    statements = [s for policy in role["Policies"] for s in policy["PolicyDocument"]["Statement"]]
+    assert statements == [
+        {"Effect": "Allow", "Action": "sqs:SendMessage", "Resource": {"Fn::GetAtt": ["IngestQueue", "Arn"]}}
+    ]
+
+
+def test_ingest_manages_schedules_of_its_group_and_passes_only_the_scheduler_role(
+    template: dict[str, Any],
+) -> None:
+    manage = statement(template, "IngestFunction", "ScheduleArticles")
+    assert manage["Effect"] == "Allow"
+    assert sorted(manage["Action"]) == [
+        "scheduler:CreateSchedule",
+        "scheduler:DeleteSchedule",
+        "scheduler:GetSchedule",
+        "scheduler:UpdateSchedule",
+    ]
+    resource = resolve(manage["Resource"], {**REFS, "ArticleSchedules": "articles"}, {})
+    assert resource == "arn:aws:scheduler:eu-west-1:123456789012:schedule/articles/*"
+    passing = statement(template, "IngestFunction", "PassSchedulerRole")
+    assert (passing["Action"], passing["Resource"]) == (
+        "iam:PassRole",
+        {"Fn::GetAtt": ["SchedulerRole", "Arn"]},
+    )
+    assert passing["Condition"] == {"StringEquals": {"iam:PassedToService": "scheduler.amazonaws.com"}}
+    granted = {
+        action
+        for function in serverless_functions(template)
+        for policy in serverless_functions(template)[function]["Policies"]
+        if isinstance(policy, dict)
+        for s in policy.get("Statement") or []
+        for action in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])
+    }
+    assert {a for a in granted if a.startswith(("scheduler:", "iam:"))} == {
+        *manage["Action"],
+        "iam:PassRole",
+    }
+
+
+def test_render_may_read_and_write_the_alias_store_only(template: dict[str, Any]) -> None:
+    aliases = statement(template, "RenderFunction", "Aliases")
+    assert aliases["Resource"] == {"Fn::GetAtt": ["AliasStore", "Arn"]}
+    assert sorted(aliases["Action"]) == [
+        f"cloudfront-keyvaluestore:{action}"
+        for action in ("DeleteKey", "DescribeKeyValueStore", "GetKey", "ListKeys", "PutKey")
+    ]
 
 
 def test_site_url_is_the_parameter_or_else_the_distribution_domain(template: dict[str, Any]) -> None:

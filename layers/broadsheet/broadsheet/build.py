@@ -14,7 +14,7 @@ from broadsheet.content import ARTICLES, AUTHORS, read_article, read_author
 from broadsheet.errors import SkippedKey, ValidationFailed
 from broadsheet.index import Catalog, IndexReader
 from broadsheet.memory import MemoryIndex
-from broadsheet.pages import STATIC_PAGES, ArticlePage, Listing, Page, page_count
+from broadsheet.pages import STATIC_PAGES, ArticlePage, Listing, Page, SitemapPage, feeds_of, page_count
 from broadsheet.settings import Settings
 from broadsheet.site import BUILD_MARKER, Change, DirSiteStore, SiteStore, publish_page
 
@@ -62,6 +62,8 @@ def all_pages(index: Catalog, page_size: int) -> list[Page]:
     for listing_id in sorted(listing_ids):
         listing = Listing.parse(listing_id)
         pages += [listing.page(n) for n in range(page_count(index.count(listing_id), page_size) + 1)]
+        pages += feeds_of(listing)
+    pages += [SitemapPage(month) for month, _ in index.months()]
     return pages
 
 

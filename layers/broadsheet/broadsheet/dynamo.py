@@ -6,6 +6,8 @@ Item layout (single table, keys `pk` and `sk`):
   live, its sort key, the listings it has entries in, the source version and a revision.
 - listing entry: `pk = listing#<listing id>`, `sk = <sort key>`; what a listing shows.
 - author profile: `pk = author#<slug>`, `sk = profile`.
+- archive month: `pk = months`, `sk = <yyyy-mm>`; how many live articles the month holds.
+- alias: `pk = alias#<old slug>`, `sk = alias`; the article an old address leads to.
 
 An article and its entries change in one transaction conditioned on the article item's
 revision, so concurrent ingests of one key can never leave entries of a lost write behind.
@@ -30,6 +32,10 @@ if TYPE_CHECKING:
 
 ARTICLE_SK = "article"
 PROFILE_SK = "profile"
+MONTHS_PK = "months"
+ALIAS_SK = "alias"
+_BATCH_GET = 100
+_TRANSACTION_LIMIT = 100
 _ser = TypeSerializer()
 _de = TypeDeserializer()
 
@@ -42,6 +48,11 @@ def article_pk(slug: str) -> str:
 def listing_pk(listing: str) -> str:
     """The partition key of a listing's entries."""
     return f"listing#{listing}"
+
+
+def alias_pk(old_slug: str) -> str:
+    """The partition key of an alias item."""
+    return f"alias#{old_slug}"
 
 
 def profile_pk(author_slug: str) -> str:
@@ -78,6 +89,7 @@ def entry_item(entry: Entry) -> dict[str, Any]:
             "teaser": entry.teaser,
             "authors": [{"name": b.name, "slug": b.slug} for b in entry.authors],
             "published": entry.published,
+            "modified": entry.modified,
         }
     )
 
@@ -93,6 +105,7 @@ def entry_from_item(item: dict[str, Any]) -> Entry:
         teaser=str(plain.get("teaser", "")),
         authors=tuple(Byline(str(a["name"]), str(a["slug"])) for a in plain["authors"]),
         published=str(plain["published"]),
+        modified=str(plain.get("modified") or plain["published"]),
     )
 
 
@@ -135,6 +148,46 @@ class DynamoIndex:
             return None
         plain = _plain(item)
         return SourceVersion(str(plain["source_version"]), int(plain["source_modified"]))
+
+    def get_articles(self, slugs: list[str]) -> dict[str, IndexedArticle]:
+        """The indexed articles among `slugs`, by slug, read in batches."""
+        found: dict[str, IndexedArticle] = {}
+        wanted = list(dict.fromkeys(slugs))
+        for start in range(0, len(wanted), _BATCH_GET):
+            chunk = wanted[start : start + _BATCH_GET]
+            keys = [_item({"pk": article_pk(s), "sk": ARTICLE_SK}) for s in chunk]
+            request: dict[str, Any] = {self._table: {"Keys": keys, "ConsistentRead": True}}
+            while request:
+                response = self._call(lambda r=request: self._db.batch_get_item(RequestItems=r))
+                for item in response.get("Responses", {}).get(self._table, []):
+                    indexed = article_from_item(dict(item))
+                    found[indexed.article.slug] = indexed
+                request = dict(response.get("UnprocessedKeys") or {})
+        return found
+
+    def months(self) -> list[tuple[str, int]]:
+        """Every archive month with live articles and how many, oldest first."""
+        params: dict[str, Any] = {
+            "TableName": self._table,
+            "KeyConditionExpression": "pk = :pk",
+            "ExpressionAttributeValues": {":pk": {"S": MONTHS_PK}},
+        }
+        months: list[tuple[str, int]] = []
+        while True:
+            response = self._call(lambda: self._db.query(ConsistentRead=True, **params))
+            for item in response.get("Items", []):
+                plain = _plain(dict(item))
+                if int(plain.get("count", 0)) > 0:
+                    months.append((str(plain["sk"]), int(plain["count"])))
+            last = response.get("LastEvaluatedKey")
+            if not last:
+                return months
+            params["ExclusiveStartKey"] = last
+
+    def alias_target(self, old_slug: str) -> str | None:
+        """The slug an old address leads to, or None."""
+        item = self._get(alias_pk(old_slug), ALIAS_SK)
+        return str(_plain(item)["target"]) if item else None
 
     def count(self, listing: str) -> int:
         """How many entries a listing holds."""
@@ -219,7 +272,50 @@ class DynamoIndex:
                     actions.append(
                         {"Delete": {"TableName": self._table, "Key": _item({"pk": key[0], "sk": key[1]})}}
                     )
-        return self._transact(actions)
+        actions += self._month_counts(expected, [e.listing for e in entries])
+        held = expected.article.aliases if expected else []
+        aliases = self._alias_changes(article.slug, held, article.aliases)
+        return self._transact_with_aliases(actions, aliases)
+
+    def _month_counts(self, expected: IndexedArticle | None, listings: list[str]) -> list[dict[str, Any]]:
+        """Counter updates for the archive months an article leaves and joins."""
+        old = {x for x in (expected.listings if expected else ()) if x.startswith("month:")}
+        new = {x for x in listings if x.startswith("month:")}
+        return [
+            {
+                "Update": {
+                    "TableName": self._table,
+                    "Key": _item({"pk": MONTHS_PK, "sk": listing.removeprefix("month:")}),
+                    "UpdateExpression": "ADD #count :n",
+                    "ExpressionAttributeNames": {"#count": "count"},
+                    "ExpressionAttributeValues": {":n": {"N": str(delta)}},
+                }
+            }
+            for listing, delta in sorted([(x, -1) for x in old - new] + [(x, 1) for x in new - old])
+        ]
+
+    def _alias_changes(self, slug: str, old: list[str], new: list[str]) -> list[dict[str, Any]]:
+        """Alias items to add and remove. An alias another article claims later moves to it."""
+        actions: list[dict[str, Any]] = []
+        for added in sorted(set(new) - set(old)):
+            item = _item({"pk": alias_pk(added), "sk": ALIAS_SK, "target": slug})
+            actions.append({"Put": {"TableName": self._table, "Item": item}})
+        for gone in sorted(set(old) - set(new)):
+            # Only drop an alias this article still holds: another may have claimed it since.
+            if self.alias_target(gone) == slug:
+                key = _item({"pk": alias_pk(gone), "sk": ALIAS_SK})
+                actions.append({"Delete": {"TableName": self._table, "Key": key}})
+        return actions
+
+    def _transact_with_aliases(self, actions: list[dict[str, Any]], aliases: list[dict[str, Any]]) -> bool:
+        """One transaction when it fits DynamoDB's limit; else the aliases follow in their own."""
+        if len(actions) + len(aliases) <= _TRANSACTION_LIMIT:
+            return self._transact(actions + aliases)
+        if not self._transact(actions):
+            return False
+        if aliases:
+            self._transact(aliases)
+        return True
 
     def delete_article(self, expected: IndexedArticle) -> bool:
         """Remove an article and its entries atomically; False if `expected` is stale."""
@@ -232,7 +328,9 @@ class DynamoIndex:
         for listing in expected.listings:
             key = _item({"pk": listing_pk(listing), "sk": expected.sort_key})
             actions.append({"Delete": {"TableName": self._table, "Key": key}})
-        return self._transact(actions)
+        actions += self._month_counts(expected, [])
+        aliases = self._alias_changes(expected.article.slug, expected.article.aliases, [])
+        return self._transact_with_aliases(actions, aliases)
 
     def put_profile(self, author_slug: str, profile: AuthorProfile, source: SourceVersion) -> None:
         """Store an author's profile."""

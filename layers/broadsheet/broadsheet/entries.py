@@ -32,12 +32,19 @@ class Entry:
     teaser: str
     authors: tuple[Byline, ...]
     published: str
+    modified: str
 
 
 def sort_key(article: Article) -> str:
     """The listing order key: UTC publication time at fixed width, then the slug for ties."""
     utc = article.published_at.astimezone(UTC).replace(tzinfo=None)
     return f"{utc.isoformat(timespec='microseconds')}Z#{article.slug}"
+
+
+def month_of(article: Article) -> str:
+    """The archive month of an article (`2015-12`), in its own offset, as readers see its date."""
+    published = article.published_at
+    return f"{published.year:04d}-{published.month:02d}"
 
 
 def listings_of(article: Article) -> list[Listing]:
@@ -47,8 +54,7 @@ def listings_of(article: Article) -> list[Listing]:
     if article.section:
         found.append(Listing("section", article.section))
     found += [Listing("tag", slug) for slug in article.tag_slugs]
-    published = article.published_at
-    found.append(Listing("month", f"{published.year:04d}-{published.month:02d}"))
+    found.append(Listing("month", month_of(article)))
     return found
 
 
@@ -59,6 +65,7 @@ def entries_of(article: Article, now: datetime) -> list[Entry]:
     key = sort_key(article)
     bylines = tuple(Byline(name, slugify(name)) for name in article.authors)
     published = article.published_at.isoformat()
+    modified = (article.updated_at or article.published_at).isoformat()
     return [
         Entry(
             listing=listing.id,
@@ -68,6 +75,7 @@ def entries_of(article: Article, now: datetime) -> list[Entry]:
             teaser=article.teaser,
             authors=bylines,
             published=published,
+            modified=modified,
         )
         for listing in listings_of(article)
     ]

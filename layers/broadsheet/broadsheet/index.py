@@ -51,6 +51,12 @@ class IndexReader(Protocol):
     def get_profile(self, author_slug: str) -> AuthorProfile | None:
         """An author's profile, or None."""
 
+    def get_articles(self, slugs: list[str]) -> dict[str, IndexedArticle]:
+        """The indexed articles among `slugs`, by slug (missing ones left out)."""
+
+    def months(self) -> list[tuple[str, int]]:
+        """Every archive month with live articles (`2015-12`) and how many, oldest first."""
+
     def count(self, listing: str) -> int:
         """How many entries a listing holds."""
 

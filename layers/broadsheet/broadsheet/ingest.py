@@ -2,18 +2,23 @@
 
 The event is only a hint. Duplicates and reordering are harmless because every run reads
 the object as it is now, writes the index conditionally on the revision it read, and then
-checks that the object has not moved on meanwhile; if it has, it goes round again.
+checks that the object has not moved on meanwhile; if it has, it goes round again. An
+article's embargo and expiry schedules are brought in line inside the same round, so they too
+end up matching the version that stayed current.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import Enum
 
 from broadsheet.content import ContentKey, parse_key, read_article, read_author, report_body
 from broadsheet.errors import TransientError, ValidationFailed
 from broadsheet.index import IndexWriter, SourceVersion
+from broadsheet.models import Article
+from broadsheet.schedule import Schedules
 from broadsheet.storage import ContentObject, ContentStore
 
 MAX_ROUNDS = 5
@@ -30,17 +35,27 @@ class Outcome(Enum):
     REJECTED = "rejected"
 
 
+# Outcomes after which the index holds what the key now holds (the article, or nothing): its
+# schedules follow. A rejected file leaves the last good version, and its schedules, in place.
+_SETTLED = frozenset({Outcome.PUBLISHED, Outcome.UNCHANGED, Outcome.UNPUBLISHED, Outcome.ABSENT})
+
+
 @dataclass(frozen=True)
 class IngestResult:
-    """The outcome for one key, and the report when the file was rejected."""
+    """The outcome for one key, the report when the file was rejected, the article as indexed."""
 
     key: str
     outcome: Outcome
     rejection: ValidationFailed | None = None
+    article: Article | None = None
+    # Schedule name to the moment it is due, for an article published later or expiring.
+    scheduled: Mapping[str, datetime] = field(default_factory=dict)
 
 
-def ingest_key(key: str, content: ContentStore, index: IndexWriter, now: datetime) -> IngestResult:
-    """Bring the index in line with the current state of one content-bucket key.
+def ingest_key(
+    key: str, content: ContentStore, index: IndexWriter, now: datetime, schedules: Schedules | None = None
+) -> IngestResult:
+    """Bring the index (and, given `schedules`, an article's schedules) in line with one key.
 
     Raises SkippedKey for keys outside the contract and TransientError when a dependency
     fails or the key keeps changing; a bad file is reported and returned, not raised.
@@ -54,6 +69,9 @@ def ingest_key(key: str, content: ContentStore, index: IndexWriter, now: datetim
     for _ in range(MAX_ROUNDS):
         obj = content.get(key)
         result = _apply(ident, obj, content, index, now, trust_current=trust_current)
+        if schedules is not None and ident.kind == "article" and result.outcome in _SETTLED:
+            kept = schedules.sync(key, ident.slug, result.article, now)
+            result = replace(result, scheduled=kept)
         if content.current_version(key) != (obj.version_id if obj else None):
             continue
         if result.outcome is not Outcome.STALE:
@@ -106,9 +124,9 @@ def _apply_article(
             if current.source.modified_ms > source.modified_ms and not trust_current:
                 return IngestResult(key, Outcome.STALE)
             if current.article == article and current.live == article.is_live(now):
-                return IngestResult(key, Outcome.UNCHANGED)
+                return IngestResult(key, Outcome.UNCHANGED, article=article)
         if index.put_article(article, source, now, current):
-            return IngestResult(key, Outcome.PUBLISHED)
+            return IngestResult(key, Outcome.PUBLISHED, article=article)
     raise TransientError(f"{key}: the index kept changing while publishing")
 
 

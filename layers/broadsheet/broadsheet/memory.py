@@ -64,6 +64,26 @@ class MemoryIndex:
         """An author's profile, or None."""
         return self._profiles.get(author_slug)
 
+    def alias_target(self, old_slug: str) -> str | None:
+        """The slug an old address leads to (the last article, by slug, that claims it)."""
+        claims = [
+            slug for slug, indexed in sorted(self._articles.items()) if old_slug in indexed.article.aliases
+        ]
+        return claims[-1] if claims else None
+
+    def get_articles(self, slugs: list[str]) -> dict[str, IndexedArticle]:
+        """The indexed articles among `slugs`, by slug."""
+        return {slug: self._articles[slug] for slug in slugs if slug in self._articles}
+
+    def months(self) -> list[tuple[str, int]]:
+        """Every archive month with live articles and how many, oldest first."""
+        prefix = "month:"
+        return sorted(
+            (listing[len(prefix) :], len(keys))
+            for listing, keys in self._keys.items()
+            if listing.startswith(prefix) and keys
+        )
+
     def count(self, listing: str) -> int:
         """How many entries a listing holds."""
         return len(self._keys.get(listing, ()))

@@ -107,9 +107,78 @@ class ArticlePage:
         return article_path(self.slug)
 
 
+FeedFormat = Literal["atom", "rss", "json"]
+FEED_FORMATS: tuple[FeedFormat, ...] = ("atom", "rss", "json")
+FEED_FILES: dict[FeedFormat, str] = {"atom": "feed.xml", "rss": "rss.xml", "json": "feed.json"}
+FEED_KINDS = ("home", "author", "section")
+
+
+@dataclass(frozen=True, order=True)
+class FeedPage:
+    """A feed of a listing's newest articles: Atom, RSS 2.0 or JSON Feed 1.1."""
+
+    listing: Listing
+    format: FeedFormat
+
+    @property
+    def id(self) -> str:
+        """The page id used on the render queue."""
+        return f"feed:{self.listing.id}:{self.format}"
+
+    @property
+    def path(self) -> str:
+        """The public URL path of this feed."""
+        return self.listing.base_path + FEED_FILES[self.format]
+
+    @property
+    def key(self) -> str:
+        """The site-bucket key of this feed."""
+        return self.path.lstrip("/")
+
+
+@dataclass(frozen=True, order=True)
+class SitemapPage:
+    """The sitemap shard of one month's articles."""
+
+    month: str
+
+    @property
+    def id(self) -> str:
+        """The page id used on the render queue."""
+        return f"sitemap:{self.month}"
+
+    @property
+    def path(self) -> str:
+        """The public URL path of this shard."""
+        return f"/sitemaps/{self.month}.xml"
+
+    @property
+    def key(self) -> str:
+        """The site-bucket key of this shard."""
+        return self.path.lstrip("/")
+
+
+@dataclass(frozen=True, order=True)
+class AliasPage:
+    """An old article address that answers with a 301 (kept in the edge's alias store)."""
+
+    slug: str
+
+    @property
+    def id(self) -> str:
+        """The page id used on the render queue."""
+        return f"alias:{self.slug}"
+
+    @property
+    def path(self) -> str:
+        """The old public URL path."""
+        return article_path(self.slug)
+
+
 @dataclass(frozen=True, order=True)
 class StaticPage:
-    """A page that depends on no article: the 404 page and the stylesheet."""
+    """A page with a fixed address: the 404 page, the stylesheet, robots.txt, the sitemap
+    index, the news sitemap and the archive index."""
 
     name: str
 
@@ -119,8 +188,22 @@ class StaticPage:
         return self.name
 
 
-Page = ListingPage | ArticlePage | StaticPage
-STATIC_PAGES = (StaticPage(NOT_FOUND), StaticPage("asset:site.css"))
+SITEMAP_INDEX = StaticPage("sitemap-index")
+NEWS_SITEMAP = StaticPage("news-sitemap")
+ROBOTS = StaticPage("robots")
+ARCHIVE = StaticPage("archive")
+STYLESHEET = StaticPage("asset:site.css")
+STATIC_PAGES = (StaticPage(NOT_FOUND), STYLESHEET, ROBOTS, SITEMAP_INDEX, NEWS_SITEMAP, ARCHIVE)
+# Where each fixed page lives (the stylesheet's name carries its content hash instead).
+STATIC_KEYS = {
+    NOT_FOUND: NOT_FOUND_KEY,
+    "robots": "robots.txt",
+    "sitemap-index": "sitemap.xml",
+    "news-sitemap": "news-sitemap.xml",
+    "archive": "archive/index.html",
+}
+
+Page = ListingPage | ArticlePage | StaticPage | FeedPage | SitemapPage | AliasPage
 
 
 def parse_page(page_id: str) -> Page:
@@ -133,10 +216,33 @@ def parse_page(page_id: str) -> Page:
     for static in STATIC_PAGES:
         if page_id == static.id:
             return static
+    if page_id.startswith("feed:"):
+        listing_id, _, form = page_id[len("feed:") :].rpartition(":")
+        listing = Listing.parse(listing_id)
+        if listing.kind not in FEED_KINDS or form not in FEED_FORMATS:
+            raise BadPageId(page_id)
+        return FeedPage(listing, form)
+    if page_id.startswith("sitemap:"):
+        month = page_id[len("sitemap:") :]
+        if not _MONTH.fullmatch(month):
+            raise BadPageId(page_id)
+        return SitemapPage(month)
+    if page_id.startswith("alias:"):
+        slug = page_id[len("alias:") :]
+        if not SLUG_RE.fullmatch(slug):
+            raise BadPageId(page_id)
+        return AliasPage(slug)
     listing_id, sep, number = page_id.rpartition(":")
     if not sep or not _NUMBER.fullmatch(number):
         raise BadPageId(page_id)
     return ListingPage(Listing.parse(listing_id), int(number))
+
+
+def feeds_of(listing: Listing) -> list[FeedPage]:
+    """The feeds a listing has (home, authors and sections have them)."""
+    if listing.kind not in FEED_KINDS:
+        return []
+    return [FeedPage(listing, form) for form in FEED_FORMATS]
 
 
 def article_path(slug: str) -> str:

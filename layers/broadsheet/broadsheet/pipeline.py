@@ -19,14 +19,19 @@ from aws_lambda_powertools.utilities.data_classes import S3Event
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
+from broadsheet.aliases import sync_alias
 from broadsheet.clock import now
 from broadsheet.errors import SkippedKey
 from broadsheet.ingest import Outcome, ingest_key
 from broadsheet.observability import logger, metrics
-from broadsheet.pages import ArticlePage, BadPageId, parse_page
-from broadsheet.plan import article_state, plan_article, plan_profile
+from broadsheet.pages import AliasPage, ArticlePage, BadPageId, parse_page
+from broadsheet.plan import article_state, plan_alias, plan_article, plan_profile
+from broadsheet.schedule import Schedules
 from broadsheet.services import Services
 from broadsheet.site import Change, publish_page
+
+# The event name on the notification an embargo or expiry schedule sends when it is due.
+SCHEDULED_EVENT = "Scheduled"
 
 
 def s3_notification(bucket: str, key: str, event_name: str) -> str:
@@ -61,9 +66,11 @@ def ingest_record(record: SQSRecord, svc: Services) -> None:
     keys = s3_keys(record.body)
     if not keys:
         logger.info("skipped a notification without objects (s3:TestEvent)")
+    bucket = svc.settings.content_bucket
+    schedules = Schedules(svc.scheduler, lambda key: s3_notification(bucket, key, SCHEDULED_EVENT))
     for key in keys:
         try:
-            result = ingest_key(key, svc.content, svc.index, now(svc.settings))
+            result = ingest_key(key, svc.content, svc.index, now(svc.settings), schedules)
         except SkippedKey as skip:
             logger.info("skipped key", extra={"key": key, "reason": str(skip)})
             metrics.add_metric(name="KeysSkipped", unit=MetricUnit.Count, value=1)
@@ -73,7 +80,10 @@ def ingest_record(record: SQSRecord, svc: Services) -> None:
             logger.warning("rejected file", extra={"key": key, "errors": errors})
             metrics.add_metric(name="FilesRejected", unit=MetricUnit.Count, value=1)
         else:
-            logger.info("ingested", extra={"key": key, "outcome": result.outcome.value})
+            scheduled = {name: at.isoformat() for name, at in result.scheduled.items()}
+            logger.info(
+                "ingested", extra={"key": key, "outcome": result.outcome.value, "scheduled": scheduled}
+            )
             if result.outcome in {Outcome.PUBLISHED, Outcome.UNPUBLISHED}:
                 metrics.add_metric(
                     name=f"Files{result.outcome.value.title()}", unit=MetricUnit.Count, value=1
@@ -97,6 +107,8 @@ def plan_record(record: DynamoDBRecord, svc: Services, batch: PlanBatch) -> None
     pk = str(keys.get("pk", ""))
     if pk.startswith("author#"):
         pages = plan_profile(pk.removeprefix("author#"))
+    elif pk.startswith("alias#"):
+        pages = plan_alias(pk.removeprefix("alias#"))
     elif pk.startswith("article#"):
         old, new = article_state(stream.old_image), article_state(stream.new_image)
         pages = plan_article(old, new, svc.index, svc.settings.page_size)
@@ -137,6 +149,11 @@ def render_record(record: SQSRecord, svc: Services, batch: RenderBatch) -> None:
         page = parse_page(page_id)
     except BadPageId:
         logger.error("dropped a render request for an unknown page", extra={"page": page_id})
+        return
+    if isinstance(page, AliasPage):
+        target = sync_alias(page, svc.index, svc.aliases)
+        batch.done.add(page_id)
+        logger.info("alias", extra={"path": page.path, "target": target})
         return
     result = publish_page(page, svc.index, svc.site, svc.settings)
     batch.done.add(page_id)

@@ -11,7 +11,18 @@ from dataclasses import dataclass
 from typing import Any
 
 from broadsheet.index import IndexReader
-from broadsheet.pages import ArticlePage, Listing, page_count, page_of
+from broadsheet.pages import (
+    ARCHIVE,
+    NEWS_SITEMAP,
+    SITEMAP_INDEX,
+    AliasPage,
+    ArticlePage,
+    Listing,
+    SitemapPage,
+    feeds_of,
+    page_count,
+    page_of,
+)
 
 
 @dataclass(frozen=True)
@@ -46,9 +57,34 @@ def plan_article(
     if state is None:
         return []
     pages = {ArticlePage(state.slug).id}
-    for listing_id in sorted((old.listings if old else frozenset()) | (new.listings if new else frozenset())):
+    listing_ids = (old.listings if old else frozenset()) | (new.listings if new else frozenset())
+    for listing_id in sorted(listing_ids):
         pages |= _listing_pages(listing_id, old, new, index, size)
+        listing = Listing.parse(listing_id)
+        pages |= {feed.id for feed in feeds_of(listing)}
+        if listing.kind == "month":
+            pages.add(SitemapPage(listing.key).id)
+    if listing_ids:
+        # The news sitemap shows recent titles; each site-wide page is one page, whatever the
+        # size of the site.
+        pages.add(NEWS_SITEMAP.id)
+    if _moved(old, new):
+        # Joining or leaving a month changes the archive's counts and maybe the shard list.
+        pages |= {ARCHIVE.id, SITEMAP_INDEX.id}
     return sorted(pages)
+
+
+def _moved(old: ArticleState | None, new: ArticleState | None) -> bool:
+    """Whether the change added, removed or re-dated the article's entries."""
+    if old is None or new is None:
+        present = old or new
+        return present is not None and bool(present.listings)
+    return old.sort_key != new.sort_key or old.listings != new.listings
+
+
+def plan_alias(old_slug: str) -> list[str]:
+    """Page ids to sync after an alias item changed: the alias itself, in the edge's store."""
+    return [AliasPage(old_slug).id]
 
 
 def plan_profile(author_slug: str) -> list[str]:

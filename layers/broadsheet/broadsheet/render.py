@@ -2,20 +2,17 @@
 
 Rendering is a pure function of the indexed content and the settings (which hold the
 clock): no build stamps, entries ordered by sort key, so the incremental pipeline and the
-offline build produce identical bytes.
+offline build produce identical bytes. HTML pages are rendered here; feeds and sitemaps in
+their own modules.
 """
 
 from __future__ import annotations
 
-import hashlib
-from dataclasses import dataclass
 from datetime import datetime
-from functools import lru_cache
-from importlib import resources
+from itertools import groupby
 from typing import Any
 
-from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
-
+from broadsheet import feeds, seo, sitemaps
 from broadsheet.body import render_body
 from broadsheet.entries import Byline, Entry
 from broadsheet.index import IndexReader
@@ -23,64 +20,35 @@ from broadsheet.models import Article, slugify
 from broadsheet.pages import (
     NOT_FOUND,
     NOT_FOUND_KEY,
+    STATIC_KEYS,
+    AliasPage,
     ArticlePage,
+    FeedPage,
     Listing,
     ListingPage,
     Page,
+    SitemapPage,
     StaticPage,
     article_path,
+    feeds_of,
     object_key,
     older_page_of_front,
     page_count,
 )
 from broadsheet.settings import Settings
+from broadsheet.templating import (
+    HTML,
+    HTML_CACHE,
+    MONTHS,
+    NOT_FOUND_CACHE,
+    Output,
+    display_time,
+    month_name,
+    render_template,
+    stylesheet,
+)
 
-HTML = "text/html; charset=utf-8"
-CSS = "text/css; charset=utf-8"
-# Listings go stale for seconds at the edge, not hours; browsers always revalidate.
-HTML_CACHE = "public, max-age=0, s-maxage=60, stale-while-revalidate=30"
-NOT_FOUND_CACHE = "public, max-age=0, s-maxage=10"
-ASSET_CACHE = "public, max-age=31536000, immutable"
-_MONTHS = (
-    "January", "February", "March", "April", "May", "June",
-    "July", "August", "September", "October", "November", "December",
-)  # fmt: skip
-
-
-@dataclass(frozen=True)
-class Output:
-    """One file of the site: where it goes, its bytes and how it is served."""
-
-    key: str
-    body: bytes
-    content_type: str
-    cache_control: str
-
-
-@lru_cache(maxsize=1)
-def environment() -> Environment:
-    """The one Jinja environment every page is rendered with."""
-    return Environment(
-        loader=PackageLoader("broadsheet", "templates"),
-        autoescape=select_autoescape(),
-        undefined=StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-    )
-
-
-@lru_cache(maxsize=1)
-def stylesheet() -> Output:
-    """The stylesheet, under a name that carries its content hash."""
-    body = resources.files("broadsheet").joinpath("static/site.css").read_bytes()
-    digest = hashlib.sha256(body).hexdigest()[:12]
-    return Output(f"assets/site.{digest}.css", body, CSS, ASSET_CACHE)
-
-
-def display_time(value: datetime) -> str:
-    """A date and time as readers see it: `21 December 2015 | 22:00`, in the article's offset."""
-    return f"{value.day} {_MONTHS[value.month - 1]} {value.year} | {value:%H:%M}"
+__all__ = ["HTML", "HTML_CACHE", "Output", "display_time", "render_page", "stylesheet"]
 
 
 def render_page(page: Page, index: IndexReader, settings: Settings) -> Output | None:
@@ -89,13 +57,32 @@ def render_page(page: Page, index: IndexReader, settings: Settings) -> Output | 
         return _article(page, index, settings)
     if isinstance(page, ListingPage):
         return _listing(page, index, settings)
-    return _static(page, settings)
+    if isinstance(page, FeedPage):
+        return feeds.render_feed(page, index, settings)
+    if isinstance(page, SitemapPage):
+        return sitemaps.render_shard(page, index, settings)
+    if isinstance(page, AliasPage):
+        raise ValueError(f"{page.id} is kept in the alias store, not rendered")
+    return _static(page, index, settings)
 
 
 def _common(
-    settings: Settings, path: str, title: str, description: str, kind: str, language: str
+    settings: Settings,
+    path: str,
+    title: str,
+    description: str,
+    kind: str,
+    language: str,
+    *,
+    feeds_from: Listing | None = None,
+    breadcrumbs: list[tuple[str, str]] | None = None,
+    jsonld: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     site_url = settings.site_url.rstrip("/")
+    crumbs = breadcrumbs or []
+    structured = list(jsonld or [])
+    if crumbs:
+        structured.append(seo.breadcrumb_list([(name, site_url + url) for name, url in crumbs]))
     return {
         "site": {
             "name": settings.site_name,
@@ -110,14 +97,37 @@ def _common(
             "path": path,
             "kind": kind,
             "language": language,
+            "feeds": _feed_links(feeds_from, settings),
+            "jsonld": [seo.script_json(data) for data in structured],
+            "og_type": "article" if kind == "article" else "website",
+            "breadcrumbs": [{"name": name, "url": url} for name, url in crumbs],
+            "robots": None,
         },
         "css_href": "/" + stylesheet().key,
     }
 
 
+def _feed_links(listing: Listing | None, settings: Settings) -> list[dict[str, str]]:
+    """The site's feeds, and the listing's own when it has them, for discovery links."""
+    titles = {"atom": "Atom", "rss": "RSS", "json": "JSON Feed"}
+    links = []
+    sources = [(Listing("home"), settings.site_name)]
+    if listing is not None and listing.kind != "home" and feeds_of(listing):
+        sources.append((listing, f"{settings.site_name}: {_humanise(listing.key)}"))
+    for source, name in sources:
+        for feed in feeds_of(source):
+            links.append(
+                {
+                    "title": f"{name} ({titles[feed.format]})",
+                    "url": feed.path,
+                    "type": feeds.TYPES[feed.format],
+                }
+            )
+    return links
+
+
 def _html(template: str, key: str, context: dict[str, Any], cache: str = HTML_CACHE) -> Output:
-    text = environment().get_template(template).render(**context)
-    return Output(key, text.encode("utf-8"), HTML, cache)
+    return render_template(template, key, context, HTML, cache)
 
 
 def _stamp(value: datetime) -> dict[str, str]:
@@ -134,10 +144,38 @@ def _article(page: ArticlePage, index: IndexReader, settings: Settings) -> Outpu
         return None
     article = indexed.article
     language = article.language or settings.language
-    context = _common(
-        settings, page.path, article.title, article.teaser or article.title, "article", language
+    site_url = settings.site_url.rstrip("/")
+    view = _article_view(article, language)
+    crumbs = [("Home", "/")]
+    if view["section"]:
+        crumbs.append((view["section"]["name"], view["section"]["url"]))
+    crumbs.append((article.title, page.path))
+    structured = seo.news_article(
+        url=site_url + page.path,
+        headline=article.title,
+        description=article.teaser,
+        published=article.published_at,
+        modified=article.updated_at,
+        authors=[(a["name"], site_url + a["url"]) for a in view["authors"]],
+        section=view["section"]["name"] if view["section"] else None,
+        keywords=list(article.tags),
+        language=language,
+        source_url=str(article.source.url) if article.source else None,
+        site_name=settings.site_name,
+        site_url=site_url + "/",
     )
-    context["article"] = _article_view(article, language)
+    description = article.teaser or article.title
+    context = _common(
+        settings,
+        page.path,
+        article.title,
+        description,
+        "article",
+        language,
+        breadcrumbs=crumbs,
+        jsonld=[structured],
+    )
+    context["article"] = view
     return _html("article.html", object_key(page.path), context)
 
 
@@ -187,7 +225,25 @@ def _listing(page: ListingPage, index: IndexReader, settings: Settings) -> Outpu
     if listing.kind != "home" or page.number:
         title = f"{title} — {settings.site_name}"
     description = intro or f"{heading}: articles from {settings.site_name}, newest first."
-    context = _common(settings, page.path, title, description, "listing", settings.language)
+    crumbs: list[tuple[str, str]] = []
+    jsonld: list[dict[str, Any]] = []
+    if listing.kind == "home" and page.number == 0:
+        jsonld.append(
+            seo.website(settings.site_name, settings.site_url.rstrip("/") + "/", settings.site_description)
+        )
+    elif listing.kind == "home":
+        crumbs = [("Home", "/"), (f"Page {page.number}", page.path)]
+    else:
+        crumbs = [("Home", "/")]
+        if listing.kind == "month":
+            crumbs.append(("Archive", "/archive/"))
+        crumbs.append((heading, listing.base_path))
+        if page.number:
+            crumbs.append((f"Page {page.number}", page.path))
+    context = _common(
+        settings, page.path, title, description, "listing", settings.language,
+        feeds_from=listing, breadcrumbs=crumbs, jsonld=jsonld,
+    )  # fmt: skip
     context["listing"] = {"heading": heading, "intro": intro, "link": link, "kind": listing.kind}
     context["items"] = [_item_view(e) for e in chunk.entries]
     context["pagination"] = pagination
@@ -201,8 +257,7 @@ def _listing_heading(
     if listing.kind == "home":
         return settings.site_name, settings.site_description if number == 0 else "", None
     if listing.kind == "month":
-        year, month = listing.key.split("-")
-        return f"{_MONTHS[int(month) - 1]} {int(year)}", "", None
+        return month_name(listing.key), "", None
     if listing.kind == "section":
         return _humanise(listing.key), "", None
     if listing.kind == "tag":
@@ -238,13 +293,48 @@ def _item_view(entry: Entry) -> dict[str, Any]:
     }
 
 
-def _static(page: StaticPage, settings: Settings) -> Output:
+def _archive(index: IndexReader, settings: Settings) -> Output:
+    """The archive index: every month with articles, newest first, grouped by year."""
+    months = sorted(index.months(), reverse=True)
+    years = []
+    for year, group in groupby(months, key=lambda m: int(m[0][:4])):
+        years.append(
+            {
+                "year": year,
+                "months": [
+                    {
+                        "name": MONTHS[int(month[5:]) - 1],
+                        "url": Listing("month", month).base_path,
+                        "count": count,
+                    }
+                    for month, count in group
+                ],
+            }
+        )
+    path = "/archive/"
+    context = _common(
+        settings, path, f"Archive — {settings.site_name}", f"Every month of {settings.site_name}'s articles.",
+        "archive", settings.language, breadcrumbs=[("Home", "/"), ("Archive", path)],
+    )  # fmt: skip
+    context["archive"] = {"years": years}
+    return _html("archive.html", STATIC_KEYS["archive"], context)
+
+
+def _static(page: StaticPage, index: IndexReader, settings: Settings) -> Output | None:
     if page.name == NOT_FOUND:
         context = _common(
             settings, "/404.html", f"Page not found — {settings.site_name}", "This page does not exist.",
             "not_found", settings.language,
         )  # fmt: skip
         return _html("404.html", NOT_FOUND_KEY, context, NOT_FOUND_CACHE)
+    if page.name == "archive":
+        return _archive(index, settings)
+    if page.name == "robots":
+        return sitemaps.render_robots(settings)
+    if page.name == "sitemap-index":
+        return sitemaps.render_index(index, settings)
+    if page.name == "news-sitemap":
+        return sitemaps.render_news(index, settings)
     return stylesheet()
 
 

@@ -7,12 +7,18 @@ from functools import lru_cache
 
 import boto3
 
+from broadsheet.aliases import AliasStore, KeyValueStoreAliases, MemoryAliases
 from broadsheet.dynamo import DynamoIndex
 from broadsheet.invalidate import CloudFrontInvalidator, Invalidator, NoInvalidation
 from broadsheet.queue import RenderRequests, SqsRenderQueue
+from broadsheet.schedule import EventBridgeScheduler, NoScheduler, Scheduler
 from broadsheet.settings import Settings, settings
 from broadsheet.site import S3SiteStore
 from broadsheet.storage import S3ContentStore
+
+# Without an edge (the local stack, tests), redirects live in this process's memory, where the
+# local edge server reads them.
+LOCAL_ALIASES = MemoryAliases()
 
 
 @dataclass(frozen=True)
@@ -25,6 +31,8 @@ class Services:
     site: S3SiteStore
     render_queue: RenderRequests
     invalidator: Invalidator
+    scheduler: Scheduler
+    aliases: AliasStore
 
 
 def build_services(config: Settings, session: boto3.Session | None = None) -> Services:
@@ -42,13 +50,26 @@ def build_services(config: Settings, session: boto3.Session | None = None) -> Se
             budget=config.invalidation_budget,
             threshold=config.invalidation_wildcard_threshold,
         )
+    aliases: AliasStore = LOCAL_ALIASES
+    if config.alias_store_arn:
+        aliases = KeyValueStoreAliases(session.client("cloudfront-keyvaluestore"), config.alias_store_arn)
+    scheduler: Scheduler = NoScheduler()
+    if config.schedule_group:
+        scheduler = EventBridgeScheduler(
+            session.client("scheduler"),
+            group=config.schedule_group,
+            role_arn=config.scheduler_role_arn,
+            queue_arn=config.ingest_queue_arn,
+        )
     return Services(
+        aliases=aliases,
         settings=config,
         index=DynamoIndex(dynamodb, config.table_name),
         content=S3ContentStore(s3, config.content_bucket),
         site=S3SiteStore(s3, config.site_bucket),
         render_queue=SqsRenderQueue(session.client("sqs"), config.render_queue_url),
         invalidator=invalidator,
+        scheduler=scheduler,
     )
 
 

@@ -19,6 +19,13 @@ class Settings(BaseSettings):
     render_queue_url: str = ""
     ingest_queue_url: str = ""
     distribution_id: str = ""
+    # Embargo and expiry: the EventBridge Scheduler group, the role its schedules send with and
+    # the queue they send to. No group means nothing is scheduled (the offline build).
+    schedule_group: str = ""
+    scheduler_role_arn: str = ""
+    ingest_queue_arn: str = ""
+    # The CloudFront KeyValueStore holding alias redirects; empty keeps them in memory (local).
+    alias_store_arn: str = ""
 
     site_name: str = "Broadsheet"
     site_url: str = "http://127.0.0.1:3000"

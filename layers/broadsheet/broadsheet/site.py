@@ -16,7 +16,17 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from broadsheet.errors import TransientError
 from broadsheet.index import IndexReader
-from broadsheet.pages import NOT_FOUND_KEY, ArticlePage, ListingPage, Page, StaticPage, object_key
+from broadsheet.pages import (
+    STATIC_KEYS,
+    STYLESHEET,
+    ArticlePage,
+    FeedPage,
+    ListingPage,
+    Page,
+    SitemapPage,
+    StaticPage,
+    object_key,
+)
 from broadsheet.render import Output, render_page, stylesheet
 from broadsheet.settings import Settings
 
@@ -181,9 +191,13 @@ def page_key(page: Page) -> str:
     """The key a page is stored under, whether or not it exists now."""
     if isinstance(page, (ArticlePage, ListingPage)):
         return object_key(page.path)
-    if page == StaticPage("404"):
-        return NOT_FOUND_KEY
-    return stylesheet().key
+    if isinstance(page, (FeedPage, SitemapPage)):
+        return page.key
+    if isinstance(page, StaticPage) and page.name in STATIC_KEYS:
+        return STATIC_KEYS[page.name]
+    if page == STYLESHEET:
+        return stylesheet().key
+    raise ValueError(f"{page.id} is not stored in the site")
 
 
 def publish_page(page: Page, index: IndexReader, store: SiteStore, settings: Settings) -> PageResult:

@@ -12,7 +12,9 @@ from typing import TYPE_CHECKING, Any
 
 import boto3
 
+from broadsheet.clock import now
 from broadsheet.local.pollers import Activity, LambdaContext, Poller, SqsPoller, StreamPoller, load_handler
+from broadsheet.local.scheduler import SchedulePoller
 from broadsheet.local.server import EdgeServer
 from broadsheet.local.stack import Deployed, deploy, start_moto, use_endpoint
 from broadsheet.local.template import load_template, response_headers
@@ -58,7 +60,6 @@ class LocalStack:
         self.deployed: Deployed | None = None
         self.edge: EdgeServer | None = None
         self._moto: Any = None
-        self.aliases: dict[str, str] = {}
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -68,8 +69,11 @@ class LocalStack:
         use_endpoint(endpoint)
         template_path = self.options.root / "template.yaml"
         # The edge binds first so the site's own address is known before the functions' settings.
-        self.edge = EdgeServer("", response_headers(load_template(template_path)), lambda: self.aliases,
-                               port=self.options.site_port)  # fmt: skip
+        # Read lazily: the services only exist once the functions' environment is set below.
+        aliases = lambda: services().aliases.mapping()  # noqa: E731, PLW0108
+        self.edge = EdgeServer(
+            "", response_headers(load_template(template_path)), aliases, port=self.options.site_port
+        )
         parameters = {"SiteUrl": self.edge.url, **(self.options.parameters or {})}
         self.deployed = deploy(template_path, endpoint, parameters)
         self.edge.bucket = self.deployed.site_bucket
@@ -79,6 +83,7 @@ class LocalStack:
         logger.setLevel(self.options.log_level)
         settings.cache_clear()
         services.cache_clear()
+        self._start_scheduler(self.deployed)
         self._start_pollers(self.deployed)
         self.edge.start()
         return self
@@ -100,6 +105,18 @@ class LocalStack:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+    def _start_scheduler(self, deployed: Deployed) -> None:
+        """Create the schedule group ingest schedules articles in, and run them when due."""
+        group = deployed.environment.get("BROADSHEET_SCHEDULE_GROUP")
+        if not group:
+            return
+        boto3.client("scheduler").create_schedule_group(Name=group)
+        # The stack's own clock, as its functions read it, even if the process settings change.
+        config = settings()
+        poller = SchedulePoller("Scheduler", self.activity, group, clock=lambda: now(config))
+        self.pollers.append(poller)
+        poller.start()
 
     def _start_pollers(self, deployed: Deployed) -> None:
         for source in deployed.sources:

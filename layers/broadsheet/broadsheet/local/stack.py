@@ -36,6 +36,7 @@ from broadsheet.local.template import (
 STACK_NAME = "broadsheet"
 REGION = "us-east-1"
 ACCOUNT_ID = "123456789012"
+SCHEDULE_GROUP = f"{STACK_NAME}-articles"
 _PR_SET_PDEATHSIG = 1
 LOCAL_TYPES = {"AWS::S3::Bucket", "AWS::SQS::Queue", "AWS::DynamoDB::Table"}
 # moto's CloudFormation ignores these properties or rejects their references to resources
@@ -215,9 +216,15 @@ def deploy(template_path: Path, endpoint: str, overrides: dict[str, str] | None 
             attrs[(logical, "Arn")] = table["TableArn"]
             stream_arn = table.get("LatestStreamArn", "")
             attrs[(logical, "StreamArn")] = stream_arn
-    # No CloudFront locally: the site is served by the local edge server instead.
+    # No CloudFront locally: the site is served by the local edge server instead, which reads
+    # the aliases from memory (an empty store ARN leaves them there).
     refs["Distribution"] = ""
     attrs[("Distribution", "DomainName")] = ""
+    attrs[("AliasStore", "Arn")] = ""
+    # Nor IAM or EventBridge Scheduler: the local stack creates the schedule group by this name
+    # itself (moto's scheduler does not check roles).
+    refs["ArticleSchedules"] = SCHEDULE_GROUP
+    attrs[("SchedulerRole", "Arn")] = f"arn:aws:iam::{ACCOUNT_ID}:role/{STACK_NAME}-scheduler"
     conditions = evaluate_conditions(template, refs, attrs)
     _wire_notifications(template, session, endpoint, refs, attrs)
     sources = event_sources(template)

@@ -1,0 +1,117 @@
+"""Old article addresses that answer with a 301: the edge's alias store.
+
+On AWS the store is a CloudFront KeyValueStore read by the viewer-request function (key: the
+old path, value: the new one). The local stack keeps the same map in memory and its edge
+server reads it. Either way the render stage keeps the store in line with the index's alias
+items, through the same queue as every page.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import TYPE_CHECKING, Protocol
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from broadsheet.errors import TransientError
+from broadsheet.pages import AliasPage, article_path
+
+if TYPE_CHECKING:
+    from mypy_boto3_cloudfront_keyvaluestore import CloudFrontKeyValueStoreClient
+
+_ATTEMPTS = 5
+
+
+class AliasReader(Protocol):
+    """What the index says about an old address."""
+
+    def alias_target(self, old_slug: str) -> str | None:
+        """The slug an old address leads to, or None."""
+
+
+class AliasStore(Protocol):
+    """The map the edge answers redirects from."""
+
+    def put(self, path: str, target: str) -> None:
+        """Redirect `path` to `target`."""
+
+    def delete(self, path: str) -> None:
+        """Stop redirecting `path`."""
+
+    def mapping(self) -> dict[str, str]:
+        """The whole map, path to target."""
+
+
+class MemoryAliases:
+    """The alias store of the local stack and the tests."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._map: dict[str, str] = {}
+
+    def put(self, path: str, target: str) -> None:
+        """Redirect `path` to `target`."""
+        with self._lock:
+            self._map[path] = target
+
+    def delete(self, path: str) -> None:
+        """Stop redirecting `path`."""
+        with self._lock:
+            self._map.pop(path, None)
+
+    def mapping(self) -> dict[str, str]:
+        """A copy of the whole map."""
+        with self._lock:
+            return dict(self._map)
+
+
+class KeyValueStoreAliases:
+    """The CloudFront KeyValueStore the viewer-request function reads."""
+
+    def __init__(self, client: CloudFrontKeyValueStoreClient, arn: str) -> None:
+        self._kvs = client
+        self._arn = arn
+
+    def put(self, path: str, target: str) -> None:
+        """Redirect `path` to `target`."""
+        self._write(lambda etag: self._kvs.put_key(KvsARN=self._arn, Key=path, Value=target, IfMatch=etag))
+
+    def delete(self, path: str) -> None:
+        """Stop redirecting `path` (a missing key is fine)."""
+        try:
+            self._kvs.get_key(KvsARN=self._arn, Key=path)
+        except self._kvs.exceptions.ResourceNotFoundException:
+            return
+        except (ClientError, BotoCoreError) as exc:
+            raise TransientError(f"alias store read failed: {exc}") from exc
+        self._write(lambda etag: self._kvs.delete_key(KvsARN=self._arn, Key=path, IfMatch=etag))
+
+    def mapping(self) -> dict[str, str]:
+        """The whole map, path to target."""
+        found: dict[str, str] = {}
+        for page in self._kvs.get_paginator("list_keys").paginate(KvsARN=self._arn):
+            found |= {item["Key"]: item["Value"] for item in page.get("Items", [])}
+        return found
+
+    def _write(self, write: object) -> None:
+        # Writes are conditional on the store's ETag; a concurrent writer means read it again.
+        for _ in range(_ATTEMPTS):
+            try:
+                etag = self._kvs.describe_key_value_store(KvsARN=self._arn)["ETag"]
+                write(etag)  # type: ignore[operator]
+                return
+            except self._kvs.exceptions.ConflictException:
+                continue
+            except (ClientError, BotoCoreError) as exc:
+                raise TransientError(f"alias store write failed: {exc}") from exc
+        raise TransientError("alias store kept changing")
+
+
+def sync_alias(page: AliasPage, index: AliasReader, store: AliasStore) -> str | None:
+    """Bring the store's entry for an old address in line with the index; return its target."""
+    target = index.alias_target(page.slug)
+    if target is None or target == page.slug:
+        store.delete(page.path)
+        return None
+    store.put(page.path, article_path(target))
+    return article_path(target)

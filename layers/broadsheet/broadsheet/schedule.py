@@ -1,0 +1,202 @@
+"""Embargo and expiry: one-time schedules that send an article's key back to ingest when it is due.
+
+Ingest decides an article's liveness with the clock it reads, so a `published_at` or an
+`expires_at` still ahead needs ingest to run again at that moment. Each such moment gets one
+EventBridge Scheduler schedule, named after the slug and the moment, which puts the same
+notification an upload would on the ingest queue and then deletes itself. Ingest keeps the set
+in line with the article as it reads it, every time: the schedules the current version needs
+are created or moved, the others cancelled. A schedule left over from a version that was
+replaced meanwhile only causes one more ingest, which changes nothing and tidies up.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from typing import TYPE_CHECKING, Protocol
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from broadsheet.errors import TransientError
+from broadsheet.models import Article
+
+if TYPE_CHECKING:
+    from mypy_boto3_scheduler import EventBridgeSchedulerClient
+    from mypy_boto3_scheduler.type_defs import CreateScheduleInputTypeDef
+
+# EventBridge Scheduler's limit on a schedule's name ([0-9a-zA-Z-_.]+).
+MAX_NAME = 64
+_DIGEST_CHARS = 16
+_AT_FORMAT = "%Y-%m-%dT%H:%M:%S"
+_ATTEMPTS = 3
+
+
+class Moment(StrEnum):
+    """A time at which an article's liveness changes by itself."""
+
+    PUBLISH = "publish"
+    EXPIRE = "expire"
+
+
+def schedule_name(slug: str, moment: Moment) -> str:
+    """The schedule's name: `<slug>-<moment>`, or a shortened slug and its hash when too long."""
+    name = f"{slug}-{moment}"
+    if len(name) <= MAX_NAME:
+        return name
+    # Slugs may be 120 characters; the name may be 64. Keep a readable prefix, stay unique.
+    digest = hashlib.sha256(slug.encode()).hexdigest()[:_DIGEST_CHARS]
+    keep = MAX_NAME - len(moment) - _DIGEST_CHARS - 2
+    return f"{slug[:keep].rstrip('-')}-{digest}-{moment}"
+
+
+def at_expression(when: datetime) -> str:
+    """The one-time schedule expression for `when`, in UTC, rounded up to a whole second.
+
+    Rounding up matters: a schedule must never fire before the moment, or ingest would find the
+    article still embargoed.
+    """
+    utc = when.astimezone(UTC)
+    if utc.microsecond:
+        utc = utc.replace(microsecond=0) + timedelta(seconds=1)
+    return f"at({utc.strftime(_AT_FORMAT)})"
+
+
+def parse_at(expression: str) -> datetime | None:
+    """The time an `at(...)` expression names (UTC), or None for rate and cron expressions."""
+    if not (expression.startswith("at(") and expression.endswith(")")):
+        return None
+    try:
+        return datetime.strptime(expression[3:-1], _AT_FORMAT).replace(tzinfo=UTC)
+    except ValueError:
+        return None
+
+
+def moments_ahead(article: Article | None, now: datetime) -> dict[Moment, datetime]:
+    """The moments after `now` at which the article's liveness changes by itself.
+
+    None for a missing article or a draft: a draft is never rendered, so nothing is due for it.
+    """
+    if article is None or article.status != "published":
+        return {}
+    ahead: dict[Moment, datetime] = {}
+    if article.published_at > now:
+        ahead[Moment.PUBLISH] = article.published_at
+    if article.expires_at is not None and article.expires_at > now:
+        ahead[Moment.EXPIRE] = article.expires_at
+    return ahead
+
+
+class Scheduler(Protocol):
+    """One-time schedules that put a message on the ingest queue."""
+
+    def ensure(self, name: str, at: datetime, message: str) -> None:
+        """Make schedule `name` send `message` at `at`, creating it or moving it."""
+
+    def cancel(self, name: str) -> None:
+        """Delete schedule `name`; one that does not exist (fired, never made) is no error."""
+
+
+class NoScheduler:
+    """For the offline build and tools without a queue: nothing is ever scheduled."""
+
+    def ensure(self, name: str, at: datetime, message: str) -> None:
+        """Do nothing."""
+
+    def cancel(self, name: str) -> None:
+        """Do nothing."""
+
+
+@dataclass(frozen=True)
+class Schedules:
+    """What ingest needs to keep an article's schedules in line: the scheduler, and the message
+    that makes ingest read a key again (an S3 notification naming it)."""
+
+    scheduler: Scheduler
+    message: Callable[[str], str]
+
+    def sync(self, key: str, slug: str, article: Article | None, now: datetime) -> dict[str, datetime]:
+        """Ensure the schedules `article` needs at `now` and cancel the others; return those kept."""
+        ahead = moments_ahead(article, now)
+        kept: dict[str, datetime] = {}
+        for moment in Moment:
+            name = schedule_name(slug, moment)
+            if moment in ahead:
+                self.scheduler.ensure(name, ahead[moment], self.message(key))
+                kept[name] = ahead[moment]
+            else:
+                self.scheduler.cancel(name)
+        return kept
+
+
+class EventBridgeScheduler:
+    """Schedules in one EventBridge Scheduler group, each sending to the ingest queue once.
+
+    The schedule runs at the second it names (no flexible window) with the role the template
+    grants `sqs:SendMessage` on the ingest queue, and deletes itself after it has run.
+    """
+
+    def __init__(
+        self, client: EventBridgeSchedulerClient, *, group: str, role_arn: str, queue_arn: str
+    ) -> None:
+        if not (group and role_arn and queue_arn):
+            raise ValueError("scheduling needs a schedule group, a role ARN and the ingest queue ARN")
+        self._client = client
+        self._group = group
+        self._role_arn = role_arn
+        self._queue_arn = queue_arn
+
+    def ensure(self, name: str, at: datetime, message: str) -> None:
+        """Create schedule `name`, or update it if it exists (create-or-update, idempotent)."""
+        request: CreateScheduleInputTypeDef = {
+            "Name": name,
+            "GroupName": self._group,
+            "ScheduleExpression": at_expression(at),
+            "ScheduleExpressionTimezone": "UTC",
+            "FlexibleTimeWindow": {"Mode": "OFF"},
+            "Target": {"Arn": self._queue_arn, "RoleArn": self._role_arn, "Input": message},
+            "ActionAfterCompletion": "DELETE",
+            "State": "ENABLED",
+            "Description": f"Ingest again at {at.astimezone(UTC).isoformat()}",
+        }
+        # Create, or update what exists; the schedule may fire and delete itself in between.
+        for _ in range(_ATTEMPTS):
+            try:
+                self._client.create_schedule(**request)
+                return
+            except ClientError as exc:
+                if _code(exc) != "ConflictException":
+                    raise _transient(f"creating schedule {name}", exc) from exc
+            except BotoCoreError as exc:
+                raise _transient(f"creating schedule {name}", exc) from exc
+            try:
+                self._client.update_schedule(**request)
+                return
+            except ClientError as exc:
+                if _code(exc) != "ResourceNotFoundException":
+                    raise _transient(f"updating schedule {name}", exc) from exc
+            except BotoCoreError as exc:
+                raise _transient(f"updating schedule {name}", exc) from exc
+        raise TransientError(f"schedule {name} kept appearing and disappearing")
+
+    def cancel(self, name: str) -> None:
+        """Delete schedule `name` if it exists."""
+        try:
+            self._client.delete_schedule(Name=name, GroupName=self._group)
+        except ClientError as exc:
+            if _code(exc) != "ResourceNotFoundException":
+                raise _transient(f"deleting schedule {name}", exc) from exc
+        except BotoCoreError as exc:
+            raise _transient(f"deleting schedule {name}", exc) from exc
+
+
+def _code(exc: ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Code", ""))
+
+
+def _transient(doing: str, exc: Exception) -> TransientError:
+    # A moment that passes while it is being scheduled is refused (ValidationException) like
+    # any other failure: the retry finds the article live and needs no schedule.
+    return TransientError(f"{doing} failed: {exc}")
