@@ -116,7 +116,7 @@ def site_stamps(running: Running) -> dict[str, str]:
         endpoint_url=str(running.state["endpoint"]),
         region_name="us-east-1",
         aws_access_key_id="testing",
-        aws_secret_access_key="testing",  # noqa: S106 - the local emulator's dummy credentials
+        aws_secret_access_key="testing",
     )
     bucket = str(running.state["site_bucket"])
     return {

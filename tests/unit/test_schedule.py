@@ -263,7 +263,7 @@ def test_the_offline_build_schedules_nothing_but_knows_what_would_be(now: dateti
 
 @pytest.fixture
 def stubbed() -> Iterator[tuple[EventBridgeScheduler, Stubber]]:
-    session = boto3.Session(aws_access_key_id="x", aws_secret_access_key="x", region_name="us-east-1")  # noqa: S106
+    session = boto3.Session(aws_access_key_id="x", aws_secret_access_key="x", region_name="us-east-1")
     client = session.client("scheduler")
     with Stubber(client) as stubber:
         yield EventBridgeScheduler(client, group=GROUP, role_arn=ROLE, queue_arn=QUEUE), stubber
@@ -355,7 +355,7 @@ def test_other_failures_are_transient(
 
 
 def test_services_schedule_only_where_a_group_is_configured() -> None:
-    session = boto3.Session(aws_access_key_id="x", aws_secret_access_key="x", region_name="us-east-1")  # noqa: S106
+    session = boto3.Session(aws_access_key_id="x", aws_secret_access_key="x", region_name="us-east-1")
     assert isinstance(build_services(Settings(), session).scheduler, NoScheduler)
     configured = Settings(schedule_group=GROUP, scheduler_role_arn=ROLE, ingest_queue_arn=QUEUE)
     assert isinstance(build_services(configured, session).scheduler, EventBridgeScheduler)
