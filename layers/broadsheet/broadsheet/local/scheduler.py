@@ -6,7 +6,8 @@ and then deletes it if it asks to be deleted after completion, as the service do
 the stack's clock, the one ingest reads: with a fixed clock nothing ever falls due.
 
 It never spins: between polls it waits for the time until the next schedule is due (at most a
-few seconds, so that schedules created meanwhile are seen) or until another poller does work.
+few seconds, so that schedules created meanwhile are seen) or until another poller does work
+(ingest creates schedules), but looks no more than twice a second, however busy the pipeline.
 A schedule that is not yet due is not pending work, so `wait_idle()` still drains.
 """
 
@@ -28,8 +29,10 @@ if TYPE_CHECKING:
     from mypy_boto3_scheduler import EventBridgeSchedulerClient
     from mypy_boto3_sqs import SQSClient
 
-# The longest wait between looks at the schedules when none is about to fall due.
+# The longest wait between looks at the schedules when none is about to fall due, and the
+# shortest between two looks prompted by other pollers' work.
 MAX_WAIT = 5.0
+MIN_INTERVAL = 0.5
 
 
 @dataclass(frozen=True)
@@ -63,15 +66,18 @@ class SchedulePoller(Poller):
         clock: Callable[[], datetime],
         *,
         max_wait: float = MAX_WAIT,
+        min_interval: float = MIN_INTERVAL,
     ) -> None:
         super().__init__(name, activity)
         self.group = group
         self.clock = clock
         self.max_wait = max_wait
+        self.min_interval = min_interval
         self.scheduler: EventBridgeSchedulerClient = boto3.client("scheduler")
         self.sqs: SQSClient = boto3.client("sqs")
         self.fired = 0
         self._wait = 0.0
+        self._polled = 0.0
         self._known: dict[str, Schedule] = {}
         # Schedules that stay after they ran (ActionAfterCompletion NONE) must not run again.
         self._done: set[tuple[str, datetime]] = set()
@@ -80,6 +86,7 @@ class SchedulePoller(Poller):
     def poll_once(self) -> int:
         """Run every schedule that is due; return how many ran."""
         self.busy = False
+        self._polled = time.monotonic()
         now = self.clock()
         ready, upcoming = due(self._schedules(), now)
         ready = [s for s in ready if (s.name, s.modified) not in self._done]
@@ -98,14 +105,16 @@ class SchedulePoller(Poller):
     def idle_wait(self) -> None:
         """Sleep until the next schedule is due, new work happens elsewhere, or the stack stops."""
         deadline = time.monotonic() + self._wait
+        earliest = self._polled + self.min_interval
         with self.activity.changed:
-            # Other pollers notify after every empty poll; only real work (a new tick) or the
-            # deadline ends the wait, so the schedules are not listed many times a second.
-            while not self.stopping.is_set() and self.activity.tick == self.quiet_since:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
+            # Other pollers notify after every empty poll: only real work (a new tick) ends the
+            # wait early, and not before the minimum interval since the last look.
+            while not self.stopping.is_set():
+                moment = time.monotonic()
+                worked = self.activity.tick != self.quiet_since
+                if moment >= deadline or (worked and moment >= earliest):
                     return
-                self.activity.changed.wait(remaining)
+                self.activity.changed.wait((min(deadline, earliest) if worked else deadline) - moment)
 
     def _schedules(self) -> list[Schedule]:
         found: list[Schedule] = []
