@@ -41,6 +41,11 @@ CHROMIUM_FLAGS = (
 LIGHTHOUSE_CATEGORIES = ("performance", "accessibility", "best-practices", "seo")
 
 
+def missing_tools() -> list[str]:
+    """The checkers that are not installed (scripts/ensure-quality-tools installs them)."""
+    return [str(path.relative_to(ROOT)) for path in (AXE, LIGHTHOUSE, VNU) if not path.exists()]
+
+
 @dataclass(frozen=True)
 class PageType:
     """One kind of page the site publishes, and a sample URL path of it."""

@@ -37,6 +37,7 @@ from tests.e2e.quality import (
     fetch,
     json_feed_errors,
     lighthouse_scores,
+    missing_tools,
     run_axe,
     run_vnu,
     vnu_errors,
@@ -81,6 +82,8 @@ JSON_FEEDS = [f"{listing}feed.json" for listing in FEED_LISTINGS]
 @pytest.fixture(scope="module")
 def site(stack: LocalStack) -> str:
     """The edge's base URL, serving exactly the sample content (whatever ran on the stack before)."""
+    missing = missing_tools()
+    assert not missing, f"not installed: {missing}; run scripts/ensure-quality-tools (make test does)"
     editor = Editor(stack)
     samples = {f"{path.parent.name}/{path.name}" for path in SAMPLES.glob("*/*.json")}
     for key in editor.content_files():
