@@ -11,7 +11,7 @@ import boto3
 
 from broadsheet.build import build_site
 from broadsheet.local.runtime import LocalStack, StackOptions
-from broadsheet.pipeline import s3_notification
+from broadsheet.queue import s3_notification
 from broadsheet.settings import Settings
 from broadsheet.site import DirSiteStore
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from broadsheet.build import NotABuildFolder, build_site
@@ -84,7 +85,10 @@ def main(argv: list[str] | None = None) -> int:
     unpublish = commands.add_parser("unpublish", help="delete articles from the running local stack")
     unpublish.add_argument("slugs", nargs="+")
     rebuild = commands.add_parser("rebuild", help="re-render every page of the running local stack")
-    for command in (local, publish, unpublish, rebuild):
+    status = commands.add_parser("status", help="queue depths, dead letters and the latest error reports")
+    redrive = commands.add_parser("redrive", help="send dead-lettered messages back to their queues")
+    reconcile = commands.add_parser("reconcile", help="find and repair drift between content, index and site")
+    for command in (local, publish, unpublish, rebuild, status, redrive, reconcile):
         command.add_argument("--state", type=Path, default=STATE, help="where the running stack is described")
     args = parser.parse_args(argv)
 
@@ -103,7 +107,13 @@ def main(argv: list[str] | None = None) -> int:
         return local_commands.publish(args.files, args.state)
     if args.command == "unpublish":
         return local_commands.unpublish(args.slugs, args.state)
-    return local_commands.rebuild(args.state)
+    chosen: dict[str, Callable[[Path], int]] = {
+        "rebuild": local_commands.rebuild,
+        "status": local_commands.status,
+        "redrive": local_commands.redrive,
+        "reconcile": local_commands.reconcile,
+    }
+    return chosen[args.command](args.state)
 
 
 if __name__ == "__main__":

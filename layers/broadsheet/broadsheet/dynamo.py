@@ -220,12 +220,25 @@ class DynamoIndex:
         """Every listing that has at least one entry, sorted."""
         return sorted({str(x) for item in self._article_summaries() for x in item.get("listings", [])})
 
+    def sources(self) -> dict[str, str]:
+        """The content key and source version of every indexed article and profile."""
+        found: dict[str, str] = {}
+        for item in self._scan("sk IN (:article, :profile)", "pk, source_version"):
+            pk = str(item["pk"])
+            prefix = "articles/" if pk.startswith("article#") else "authors/"
+            found[f"{prefix}{pk.split('#', 1)[1]}.json"] = str(item["source_version"])
+        return found
+
     def _article_summaries(self) -> list[dict[str, Any]]:
+        return self._scan("sk = :article", "slug, live, listings")
+
+    def _scan(self, condition: str, projection: str) -> list[dict[str, Any]]:
+        values = {":article": {"S": ARTICLE_SK}, ":profile": {"S": PROFILE_SK}}
         params: dict[str, Any] = {
             "TableName": self._table,
-            "FilterExpression": "sk = :sk",
-            "ProjectionExpression": "slug, live, listings",
-            "ExpressionAttributeValues": {":sk": {"S": ARTICLE_SK}},
+            "FilterExpression": condition,
+            "ProjectionExpression": projection,
+            "ExpressionAttributeValues": {k: v for k, v in values.items() if k in condition},
         }
         found: list[dict[str, Any]] = []
         while True:

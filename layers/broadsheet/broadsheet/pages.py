@@ -18,6 +18,7 @@ from broadsheet.models import SLUG_RE
 ListingKind = Literal["home", "author", "section", "tag", "month"]
 LISTING_KINDS: tuple[ListingKind, ...] = ("home", "author", "section", "tag", "month")
 NOT_FOUND = "404"
+ASSETS_PREFIX = "assets/"
 NOT_FOUND_KEY = "404.html"
 # ASCII digits only, one spelling per page: no leading zeros, no other scripts' digits.
 _NUMBER = re.compile(r"0|[1-9][0-9]{0,5}")
@@ -243,6 +244,46 @@ def feeds_of(listing: Listing) -> list[FeedPage]:
     if listing.kind not in FEED_KINDS:
         return []
     return [FeedPage(listing, form) for form in FEED_FORMATS]
+
+
+_KEY_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
+    (re.compile(pattern), template)
+    for pattern, template in (
+        (r"articles/([^/]+)/index\.html", "article:{0}"),
+        (r"(?:page/([0-9]+)/)?index\.html", "home:{0}"),
+        (r"(authors|sections|tags)/([^/]+)/(?:page/([0-9]+)/)?index\.html", "{0}:{1}:{2}"),
+        (r"archive/([0-9]{4})/([0-9]{2})/(?:page/([0-9]+)/)?index\.html", "month:{0}-{1}:{2}"),
+        (r"(?:(authors|sections)/([^/]+)/)?(feed\.xml|rss\.xml|feed\.json)", "feed:{0}:{1}:{2}"),
+        (r"sitemaps/([0-9]{4}-[0-9]{2})\.xml", "sitemap:{0}"),
+    )
+)
+_KIND_OF_FOLDER = {"authors": "author", "sections": "section", "tags": "tag"}
+_FORMAT_OF_FILE = {file: form for form, file in FEED_FILES.items()}
+
+
+def page_for_key(key: str) -> Page | None:
+    """The page a site-bucket key belongs to, or None for a key no page writes."""
+    for static in STATIC_PAGES:
+        if STATIC_KEYS.get(static.name) == key:
+            return static
+    for pattern, template in _KEY_PATTERNS:
+        match = pattern.fullmatch(key)
+        if match is None:
+            continue
+        parts = list(match.groups())
+        if template.startswith("feed:"):
+            folder, name, file = parts
+            listing = f"{_KIND_OF_FOLDER[folder]}:{name}" if folder else "home"
+            page_id = f"feed:{listing}:{_FORMAT_OF_FILE[file]}"
+        elif template.startswith("{0}"):
+            page_id = f"{_KIND_OF_FOLDER[parts[0]]}:{parts[1]}:{parts[2] or 0}"
+        else:
+            page_id = template.format(*[p if p is not None else "0" for p in parts])
+        try:
+            return parse_page(page_id)
+        except BadPageId:
+            return None
+    return None
 
 
 def article_path(slug: str) -> str:

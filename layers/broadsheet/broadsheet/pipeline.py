@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
-from urllib.parse import quote_plus, unquote_plus
+from urllib.parse import unquote_plus
 
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.data_classes import S3Event
@@ -26,30 +26,14 @@ from broadsheet.ingest import Outcome, ingest_key
 from broadsheet.observability import logger, metrics
 from broadsheet.pages import AliasPage, ArticlePage, BadPageId, parse_page
 from broadsheet.plan import article_state, plan_alias, plan_article, plan_profile
+from broadsheet.queue import s3_notification
+from broadsheet.reconcile import ReconcileReport, reconcile
 from broadsheet.schedule import Schedules
 from broadsheet.services import Services
 from broadsheet.site import Change, publish_page
 
 # The event name on the notification an embargo or expiry schedule sends when it is due.
 SCHEDULED_EVENT = "Scheduled"
-
-
-def s3_notification(bucket: str, key: str, event_name: str) -> str:
-    """An S3 event notification naming one key, as S3 puts it on the ingest queue.
-
-    Tools that must tell ingest about a key (reconcile, the local stack) send this shape.
-    """
-    record = {
-        "eventVersion": "2.1",
-        "eventSource": "aws:s3",
-        "awsRegion": "us-east-1",
-        "eventName": event_name,
-        "s3": {
-            "bucket": {"name": bucket, "arn": f"arn:aws:s3:::{bucket}"},
-            "object": {"key": quote_plus(key)},
-        },
-    }
-    return json.dumps({"Records": [record]})
 
 
 def s3_keys(body: str) -> list[str]:
@@ -172,3 +156,17 @@ def render_batch(svc: Services) -> Iterator[RenderBatch]:
     charged = svc.invalidator.invalidate(batch.invalidate, batch.at)
     if charged:
         metrics.add_metric(name="InvalidationPaths", unit=MetricUnit.Count, value=charged)
+
+
+def run_reconcile(svc: Services) -> ReconcileReport:
+    """Run reconcile for this deployment (the scheduled function and `broadsheet reconcile`)."""
+    config = svc.settings
+    cause = f"reconcile-{now(config).isoformat()}"
+    report = reconcile(svc.content, svc.index, svc.site, svc.hints, svc.render_queue, config.page_size, cause)
+    logger.info(
+        "reconciled",
+        extra={"hinted": report.hinted, "rendered": len(report.rendered), "deleted": report.deleted},
+    )
+    metrics.add_metric(name="DriftKeysHinted", unit=MetricUnit.Count, value=len(report.hinted))
+    metrics.add_metric(name="DriftPagesRendered", unit=MetricUnit.Count, value=len(report.rendered))
+    return report

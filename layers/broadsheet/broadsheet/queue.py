@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from typing import TYPE_CHECKING, Protocol
+from urllib.parse import quote_plus
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -14,6 +15,24 @@ if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
 
 _BATCH = 10
+
+
+def s3_notification(bucket: str, key: str, event_name: str) -> str:
+    """An S3 event notification naming one key, as S3 puts it on the ingest queue.
+
+    Tools that must tell ingest about a key (reconcile, the local stack) send this shape.
+    """
+    record = {
+        "eventVersion": "2.1",
+        "eventSource": "aws:s3",
+        "awsRegion": "us-east-1",
+        "eventName": event_name,
+        "s3": {
+            "bucket": {"name": bucket, "arn": f"arn:aws:s3:::{bucket}"},
+            "object": {"key": quote_plus(key)},
+        },
+    }
+    return json.dumps({"Records": [record]})
 
 
 class RenderRequests(Protocol):
@@ -56,3 +75,26 @@ class SqsRenderQueue:
                 raise TransientError(f"render queue send failed: {exc}") from exc
             if response.get("Failed"):
                 raise TransientError(f"render queue refused {len(response['Failed'])} message(s)")
+
+
+class SqsHints:
+    """The ingest queue, for tools that ask ingest to look at keys again (reconcile)."""
+
+    def __init__(self, client: SQSClient, url: str, bucket: str) -> None:
+        self._sqs = client
+        self._url = url
+        self._bucket = bucket
+
+    def send(self, keys: list[str]) -> None:
+        """One S3-shaped notification per key, as the bucket would send."""
+        for start in range(0, len(keys), _BATCH):
+            entries = [
+                {"Id": str(i), "MessageBody": s3_notification(self._bucket, key, "ObjectCreated:Put")}
+                for i, key in enumerate(keys[start : start + _BATCH])
+            ]
+            try:
+                response = self._sqs.send_message_batch(QueueUrl=self._url, Entries=entries)  # type: ignore[arg-type]
+            except (ClientError, BotoCoreError) as exc:
+                raise TransientError(f"ingest queue send failed: {exc}") from exc
+            if response.get("Failed"):
+                raise TransientError(f"ingest queue refused {len(response['Failed'])} message(s)")

@@ -10,7 +10,7 @@ import boto3
 from broadsheet.aliases import AliasStore, KeyValueStoreAliases, MemoryAliases
 from broadsheet.dynamo import DynamoIndex
 from broadsheet.invalidate import CloudFrontInvalidator, Invalidator, NoInvalidation
-from broadsheet.queue import RenderRequests, SqsRenderQueue
+from broadsheet.queue import RenderRequests, SqsHints, SqsRenderQueue
 from broadsheet.schedule import EventBridgeScheduler, NoScheduler, Scheduler
 from broadsheet.settings import Settings, settings
 from broadsheet.site import S3SiteStore
@@ -33,12 +33,14 @@ class Services:
     invalidator: Invalidator
     scheduler: Scheduler
     aliases: AliasStore
+    hints: SqsHints
 
 
 def build_services(config: Settings, session: boto3.Session | None = None) -> Services:
     """Adapters for `config`, with clients from `session` (endpoint from the environment)."""
     session = session or boto3.Session()
     dynamodb = session.client("dynamodb")
+    sqs = session.client("sqs")
     s3 = session.client("s3")
     invalidator: Invalidator = NoInvalidation()
     if config.distribution_id:
@@ -67,7 +69,8 @@ def build_services(config: Settings, session: boto3.Session | None = None) -> Se
         index=DynamoIndex(dynamodb, config.table_name),
         content=S3ContentStore(s3, config.content_bucket),
         site=S3SiteStore(s3, config.site_bucket),
-        render_queue=SqsRenderQueue(session.client("sqs"), config.render_queue_url),
+        render_queue=SqsRenderQueue(sqs, config.render_queue_url),
+        hints=SqsHints(sqs, config.ingest_queue_url, config.content_bucket),
         invalidator=invalidator,
         scheduler=scheduler,
     )

@@ -111,6 +111,17 @@ class S3ContentStore:
         except (ClientError, BotoCoreError) as exc:
             raise TransientError(f"report delete failed for {key}: {exc}") from exc
 
+    def current_versions(self, prefix: str) -> dict[str, str]:
+        """The current version id of every key under a prefix (keys whose latest is a delete
+        marker are left out)."""
+        found: dict[str, str] = {}
+        paginator = self._s3.get_paginator("list_object_versions")
+        for page in paginator.paginate(Bucket=self._bucket, Prefix=prefix):
+            for version in page.get("Versions", []):
+                if version.get("IsLatest"):
+                    found[version["Key"]] = version.get("VersionId") or "null"
+        return found
+
     def keys(self, prefix: str) -> list[str]:
         """Every key under a prefix."""
         found: list[str] = []

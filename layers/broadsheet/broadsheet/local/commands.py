@@ -1,4 +1,5 @@
-"""`broadsheet local`, `publish`, `unpublish` and `rebuild`: the local stack from a terminal."""
+"""`broadsheet local`, `publish`, `unpublish`, `rebuild`, `status`, `redrive` and `reconcile`: the
+local stack from a terminal."""
 
 from __future__ import annotations
 
@@ -17,9 +18,13 @@ from broadsheet.build import all_pages
 from broadsheet.content import ARTICLES, content_key
 from broadsheet.dynamo import DynamoIndex
 from broadsheet.local.runtime import LocalStack, StackOptions
-from broadsheet.local.stack import CREDENTIALS
-from broadsheet.pipeline import s3_notification
-from broadsheet.queue import SqsRenderQueue
+from broadsheet.local.stack import CREDENTIALS, use_endpoint
+from broadsheet.operations import latest_reports, peek, queue_depths
+from broadsheet.operations import redrive as redrive_messages
+from broadsheet.pipeline import run_reconcile
+from broadsheet.queue import SqsRenderQueue, s3_notification
+from broadsheet.services import Services, build_services
+from broadsheet.settings import Settings
 
 
 class Editor:
@@ -153,4 +158,63 @@ def rebuild(state: Path) -> int:
     pages = [page.id for page in all_pages(index, int(described["page_size"]))]
     SqsRenderQueue(editor.sqs, described["render_queue_url"]).send(pages, cause=f"rebuild-{time.time_ns()}")
     print(f"asked for {len(pages)} pages to be re-rendered")
+    return 0
+
+
+def _local_services(state: Path) -> tuple[dict[str, Any], Services]:
+    """The running stack's description and services built for it, as its functions see them."""
+    if not state.is_file():
+        raise SystemExit("no local stack is running here (start one with `make run`)")
+    described: dict[str, Any] = json.loads(state.read_text())
+    use_endpoint(described["endpoint"])
+    config = Settings(
+        table_name=described["table"],
+        content_bucket=described["content_bucket"],
+        site_bucket=described["site_bucket"],
+        render_queue_url=described["render_queue_url"],
+        ingest_queue_url=described["ingest_queue_url"],
+        site_url=described["site"],
+        page_size=int(described["page_size"]),
+    )
+    return described, build_services(config)
+
+
+def status(state: Path) -> int:
+    """Print queue depths, dead letters and the newest error reports of the running stack."""
+    described, svc = _local_services(state)
+    sqs, s3 = boto3.client("sqs"), boto3.client("s3")
+    print("Queues (waiting / in flight / delayed):")
+    for depth in queue_depths(sqs, described["queues"]):
+        print(f"  {depth.name:<12} {depth.waiting:>5} {depth.in_flight:>5} {depth.delayed:>5}")
+    for dead_letters in sorted(described["redrive"]):
+        bodies = peek(sqs, described["queues"][dead_letters])
+        if bodies:
+            print(f"{dead_letters} holds messages (`broadsheet redrive` sends them back), e.g.:")
+            for body in bodies[:3]:
+                print(f"  {body[:200]}")
+    reports = latest_reports(s3, svc.settings.content_bucket)
+    print(f"Latest error reports ({len(reports)}):" if reports else "No error reports.")
+    for report in reports:
+        print(f"  {report.modified}  {report.key}")
+        for error in report.errors[:5]:
+            print(f"    {error.get('field')}: {error.get('message')}")
+    return 0
+
+
+def redrive(state: Path) -> int:
+    """Send every dead-lettered message back to the queue it came from."""
+    described, _ = _local_services(state)
+    sqs = boto3.client("sqs")
+    for dead_letters, source in sorted(described["redrive"].items()):
+        moved = redrive_messages(sqs, described["queues"][dead_letters], described["queues"][source])
+        print(f"{dead_letters} → {source}: {moved} message(s)")
+    return 0
+
+
+def reconcile(state: Path) -> int:
+    """Compare content, index and site of the running stack and repair drift."""
+    _, svc = _local_services(state)
+    report = run_reconcile(svc)
+    print(f"{len(report.hinted)} key(s) sent to ingest again, {len(report.rendered)} page(s) to render, "
+          f"{len(report.deleted)} stray object(s) deleted")  # fmt: skip
     return 0

@@ -62,6 +62,8 @@ class Deployed:
     environment: dict[str, str]
     stream_arn: str
     queues: dict[str, str] = field(default_factory=dict)
+    # Each dead-letter queue's source queue, by logical id (from the template's RedrivePolicy).
+    redrive: dict[str, str] = field(default_factory=dict)
 
     @property
     def content_bucket(self) -> str:
@@ -88,6 +90,7 @@ class Deployed:
                 "render_queue_url": self.queue_url("RenderQueue"),
                 "table": self.refs["IndexTable"],
                 "queues": self.queues,
+                "redrive": self.redrive,
             },
             indent=2,
         )
@@ -227,6 +230,7 @@ def deploy(template_path: Path, endpoint: str, overrides: dict[str, str] | None 
     attrs[("SchedulerRole", "Arn")] = f"arn:aws:iam::{ACCOUNT_ID}:role/{STACK_NAME}-scheduler"
     conditions = evaluate_conditions(template, refs, attrs)
     _wire_notifications(template, session, endpoint, refs, attrs)
+    _apply_versioning(template, session, endpoint, refs)
     sources = event_sources(template)
     environment: dict[str, str] = {}
     for source in sources:
@@ -235,7 +239,33 @@ def deploy(template_path: Path, endpoint: str, overrides: dict[str, str] | None 
             if resolved not in (None, ""):
                 environment[name] = str(resolved)
     queues = {logical: refs[logical] for (logical, attr) in attrs if attr == "QueueName"}
-    return Deployed(endpoint, refs, attrs, sources, environment, stream_arn, queues)
+    return Deployed(
+        endpoint, refs, attrs, sources, environment, stream_arn, queues, redrive_sources(template)
+    )
+
+
+def redrive_sources(template: dict[str, Any]) -> dict[str, str]:
+    """Each dead-letter queue's source queue, by logical id, from the queues' RedrivePolicy."""
+    found: dict[str, str] = {}
+    for logical, resource in template["Resources"].items():
+        policy = (resource.get("Properties") or {}).get("RedrivePolicy") or {}
+        target = policy.get("deadLetterTargetArn")
+        if isinstance(target, dict) and "Fn::GetAtt" in target:
+            found[str(target["Fn::GetAtt"][0])] = logical
+    return found
+
+
+def _apply_versioning(
+    template: dict[str, Any], session: boto3.Session, endpoint: str, refs: dict[str, str]
+) -> None:
+    """Turn on versioning where the template asks for it (moto's CloudFormation does not)."""
+    s3 = session.client("s3", endpoint_url=endpoint)
+    for logical, resource in template["Resources"].items():
+        if resource.get("Type") != "AWS::S3::Bucket":
+            continue
+        status = ((resource.get("Properties") or {}).get("VersioningConfiguration") or {}).get("Status")
+        if status == "Enabled":
+            s3.put_bucket_versioning(Bucket=refs[logical], VersioningConfiguration={"Status": "Enabled"})
 
 
 def _wire_notifications(

@@ -1,0 +1,97 @@
+"""Operating a deployment: queue depths, dead-letter contents, error reports, and redrive."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from broadsheet.content import REPORTS
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+    from mypy_boto3_sqs import SQSClient
+    from mypy_boto3_sqs.literals import QueueAttributeNameType
+
+_DEPTHS: list[QueueAttributeNameType] = [
+    "ApproximateNumberOfMessages",
+    "ApproximateNumberOfMessagesNotVisible",
+    "ApproximateNumberOfMessagesDelayed",
+]
+
+
+@dataclass(frozen=True)
+class QueueDepth:
+    """How many messages a queue holds: waiting, being worked on, and delayed."""
+
+    name: str
+    waiting: int
+    in_flight: int
+    delayed: int
+
+
+@dataclass(frozen=True)
+class Report:
+    """One rejected file's report."""
+
+    key: str
+    modified: str
+    errors: list[dict[str, Any]]
+
+
+def queue_depths(sqs: SQSClient, queues: dict[str, str]) -> list[QueueDepth]:
+    """The depth of every queue, by name."""
+    found = []
+    for name, url in sorted(queues.items()):
+        attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=_DEPTHS)["Attributes"]
+        counts = [int(str(attributes.get(a, "0"))) for a in _DEPTHS]
+        found.append(QueueDepth(name, *counts))
+    return found
+
+
+def peek(sqs: SQSClient, url: str, limit: int = 10) -> list[str]:
+    """Bodies of up to `limit` messages of a (dead-letter) queue, left in place."""
+    response = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=min(limit, 10), VisibilityTimeout=0)
+    return [m["Body"] for m in response.get("Messages", [])]
+
+
+def redrive(sqs: SQSClient, dead_letters: str, source: str, limit: int = 1000) -> int:
+    """Move messages from a dead-letter queue back to the queue they came from; return how many."""
+    fifo = source.endswith(".fifo")
+    moved = 0
+    while moved < limit:
+        response = sqs.receive_message(
+            QueueUrl=dead_letters,
+            MaxNumberOfMessages=10,
+            VisibilityTimeout=60,
+            MessageSystemAttributeNames=["MessageGroupId"],
+        )
+        messages = response.get("Messages", [])
+        if not messages:
+            return moved
+        for message in messages:
+            send: dict[str, Any] = {"QueueUrl": source, "MessageBody": message["Body"]}
+            if fifo:
+                send["MessageGroupId"] = message.get("Attributes", {}).get("MessageGroupId", "redrive")
+                send["MessageDeduplicationId"] = f"redrive-{message['MessageId']}"
+            sqs.send_message(**send)
+            sqs.delete_message(QueueUrl=dead_letters, ReceiptHandle=message["ReceiptHandle"])
+            moved += 1
+    return moved
+
+
+def latest_reports(s3: S3Client, bucket: str, limit: int = 10) -> list[Report]:
+    """The newest error reports of the content bucket, newest first."""
+    objects = [
+        o
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=REPORTS)
+        for o in page.get("Contents", [])
+    ]
+    objects.sort(key=lambda o: (o["LastModified"], o["Key"]), reverse=True)
+    reports = []
+    for o in objects[:limit]:
+        doc = json.loads(s3.get_object(Bucket=bucket, Key=o["Key"])["Body"].read())
+        reports.append(
+            Report(str(doc.get("key", o["Key"])), o["LastModified"].isoformat(), list(doc.get("errors", [])))
+        )
+    return reports
