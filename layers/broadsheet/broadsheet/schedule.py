@@ -77,7 +77,7 @@ def parse_at(expression: str) -> datetime | None:
 def moments_ahead(article: Article | None, now: datetime) -> dict[Moment, datetime]:
     """The moments after `now` at which the article's liveness changes by itself.
 
-    None for a missing article or a draft: a draft is never rendered, so nothing is due for it.
+    Nothing for a missing article or a draft: a draft is never rendered, so nothing is due for it.
     """
     if article is None or article.status != "published":
         return {}
