@@ -13,7 +13,8 @@ run: $(STAMP)  ## Run Broadsheet locally with the sample content at http://127.0
 	$(BIN)/broadsheet local
 
 test: $(STAMP) system-deps lint typecheck template  ## Everything CI runs
-	$(BIN)/pytest -n 2 --dist loadgroup
+	$(BIN)/pytest -n 2 --dist loadgroup -m "not isolated"
+	$(BIN)/pytest -m isolated
 
 $(STAMP): requirements-dev.txt layers/broadsheet/requirements.txt layers/broadsheet/pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -40,7 +41,8 @@ unit: $(STAMP)
 	$(BIN)/pytest tests/unit
 
 integration: $(STAMP)
-	$(BIN)/pytest tests/integration
+	$(BIN)/pytest tests/integration -m "not isolated"
+	$(BIN)/pytest tests/integration -m isolated
 
 e2e: $(STAMP) system-deps
 	$(BIN)/pytest tests/e2e

@@ -47,7 +47,7 @@ from tests.e2e.quality import (
 )
 from tests.support import CLOCK, ROOT, SAMPLES, Editor
 
-pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("stack")]
+pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("browser")]
 
 SCREENSHOTS = ROOT / "docs" / "screenshots"
 REPORTS = ROOT / "test-artifacts" / "quality"

@@ -28,7 +28,9 @@ from tests.support import ROOT, Editor
 if TYPE_CHECKING:
     from mypy_boto3_scheduler import EventBridgeSchedulerClient
 
-pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("lifecycle")]
+# A stack of its own on the real clock: it runs in a pytest process of its own (`-m isolated`),
+# never beside the session stack, since a local stack owns its process's environment.
+pytestmark = [pytest.mark.integration, pytest.mark.isolated]
 
 T = TypeVar("T")
 # How often a condition is looked at again while waiting for it.
