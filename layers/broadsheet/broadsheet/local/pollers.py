@@ -200,6 +200,9 @@ class SqsPoller(Poller):
                 failed = {f["itemIdentifier"] for f in result.get("batchItemFailures", [])}
             except Exception:  # noqa: BLE001 - a crashed invocation fails the whole batch
                 failed = {m["MessageId"] for m in messages}
+            # Record the work before acknowledging it: once the queue looks empty, the tick has
+            # already moved, which is what `LocalStack.drained()` relies on.
+            self.activity.bump()
             done = [m for m in messages if m["MessageId"] not in failed]
             for start in range(0, len(done), 10):
                 self.sqs.delete_message_batch(
