@@ -20,9 +20,10 @@ After each example, once the pipeline has drained:
   with the edge's alias store;
 - no dead-letter queue has grown.
 
-Examples accumulate on the session's site (each starts from the content the previous one left),
-which keeps the run within its time budget; a failure's message therefore states the universe as
-the example found it, besides the steps hypothesis prints. The figures of a run go to
+Examples accumulate on the session's site (each starts from the content the previous one left,
+which the check after it found in line): starting each from an empty universe would double the
+work. So hypothesis does not shrink (a shrunk example would start from the failed one's state);
+the report is the first failing example, with the universe it started from. The figures of a run go to
 `test-artifacts/convergence.json`. `bench/soak.py` runs the same machine longer; the environment
 variables below are its knobs.
 """
@@ -153,7 +154,7 @@ class Change:
     key: str
     action: str
     doc: dict[str, Any] = field(default_factory=dict)
-    field: str = ""
+    patched: str = ""
 
     def resolve(self, current: dict[str, Any] | None) -> dict[str, Any] | None:
         """The document the key holds after this change, given what it holds now (None: absent)."""
@@ -162,12 +163,13 @@ class Change:
         if self.action != "patch" or current is None:
             return self.doc
         patched = dict(current)
-        if self.field == "status":
+        name = self.patched
+        if name == "status":
             patched["status"] = "draft" if current.get("status", "published") == "published" else "published"
-        elif self.field in self.doc:
-            patched[self.field] = self.doc[self.field]
+        elif name in self.doc:
+            patched[name] = self.doc[name]
         else:
-            patched.pop(self.field, None)
+            patched.pop(name, None)
         return patched
 
 
@@ -206,7 +208,7 @@ class Batch:
 
     @property
     def reordered(self) -> bool:
-        """Whether the deliveries go out in any order but each upload followed by its hints."""
+        """Whether the deliveries go out in another order than each upload followed by its hints."""
         return self.deliveries != tuple(sorted(self.deliveries, key=lambda d: (d[0], not d[1])))
 
 

@@ -7,6 +7,7 @@ import os
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -26,6 +27,7 @@ from broadsheet.settings import settings
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
+    from mypy_boto3_sqs.literals import QueueAttributeFilterType
 
 # What Lambda sets in every function's environment, and what only makes sense on AWS.
 LOCAL_ENVIRONMENT = {
@@ -207,13 +209,27 @@ class LocalStack:
         tick = self.activity.tick
         if not self._settled():
             return False
-        depths = self.queue_depths()
-        if any(count for logical, count in depths.items() if not logical.endswith("DLQ")):
-            return False
+        # One queue at a time, stopping at the first with work: asked often while work goes on.
+        for logical, url in self.stack.queues.items():
+            if not logical.endswith("DLQ") and self._depth(url):
+                return False
         return self.activity.tick == tick and self._settled()
 
     def _settled(self) -> bool:
         return all(not p.busy if isinstance(p, SqsPoller) else p.quiet() for p in self.pollers)
+
+    def _depth(self, url: str) -> int:
+        names: list[QueueAttributeFilterType] = [
+            "ApproximateNumberOfMessages",
+            "ApproximateNumberOfMessagesNotVisible",
+            "ApproximateNumberOfMessagesDelayed",
+        ]
+        attributes = self._sqs.get_queue_attributes(QueueUrl=url, AttributeNames=names)["Attributes"]
+        return sum(int(v) for v in attributes.values())
+
+    @cached_property
+    def _sqs(self) -> SQSClient:
+        return boto3.client("sqs")
 
     def wait_drained(self, timeout: float = 300.0) -> None:
         """Block until `drained()`: as sure as `wait_idle()`, and a second or two sooner."""
