@@ -77,6 +77,8 @@ def test_a_bad_file_is_reported_once_and_never_retried(stack: LocalStack, editor
     )
     assert len(versions) == 1
     assert stack.queue_depths()["IngestDLQ"] == 0
+    editor.delete(key)
+    stack.wait_idle()
 
 
 def test_reconcile_repairs_lost_events_and_hand_edits(

@@ -7,7 +7,9 @@ Item layout (single table, keys `pk` and `sk`):
 - listing entry: `pk = listing#<listing id>`, `sk = <sort key>`; what a listing shows.
 - author profile: `pk = author#<slug>`, `sk = profile`.
 - archive month: `pk = months`, `sk = <yyyy-mm>`; how many live articles the month holds.
-- alias: `pk = alias#<old slug>`, `sk = alias`; the article an old address leads to.
+- alias claim: `pk = alias#<old slug>`, `sk = claim#<slug>`; an article that names the old
+  address in its aliases. The address leads to the last claimer by slug, whatever the order
+  in which the claims were made, so the index never depends on event order.
 
 An article and its entries change in one transaction conditioned on the article item's
 revision, so concurrent ingests of one key can never leave entries of a lost write behind.
@@ -33,7 +35,7 @@ if TYPE_CHECKING:
 ARTICLE_SK = "article"
 PROFILE_SK = "profile"
 MONTHS_PK = "months"
-ALIAS_SK = "alias"
+CLAIM_PREFIX = "claim#"
 _BATCH_GET = 100
 _TRANSACTION_LIMIT = 100
 _ser = TypeSerializer()
@@ -185,9 +187,19 @@ class DynamoIndex:
             params["ExclusiveStartKey"] = last
 
     def alias_target(self, old_slug: str) -> str | None:
-        """The slug an old address leads to, or None."""
-        item = self._get(alias_pk(old_slug), ALIAS_SK)
-        return str(_plain(item)["target"]) if item else None
+        """The slug an old address leads to: the last, by slug, of the articles claiming it."""
+        response = self._call(
+            lambda: self._db.query(
+                TableName=self._table,
+                KeyConditionExpression="pk = :pk AND begins_with(sk, :claim)",
+                ExpressionAttributeValues={":pk": {"S": alias_pk(old_slug)}, ":claim": {"S": CLAIM_PREFIX}},
+                ScanIndexForward=False,
+                Limit=1,
+                ConsistentRead=True,
+            )
+        )
+        items = response.get("Items", [])
+        return str(items[0]["sk"]["S"]).removeprefix(CLAIM_PREFIX) if items else None
 
     def count(self, listing: str) -> int:
         """How many entries a listing holds."""
@@ -308,16 +320,14 @@ class DynamoIndex:
         ]
 
     def _alias_changes(self, slug: str, old: list[str], new: list[str]) -> list[dict[str, Any]]:
-        """Alias items to add and remove. An alias another article claims later moves to it."""
+        """This article's alias claims to add and remove."""
         actions: list[dict[str, Any]] = []
         for added in sorted(set(new) - set(old)):
-            item = _item({"pk": alias_pk(added), "sk": ALIAS_SK, "target": slug})
+            item = _item({"pk": alias_pk(added), "sk": CLAIM_PREFIX + slug})
             actions.append({"Put": {"TableName": self._table, "Item": item}})
         for gone in sorted(set(old) - set(new)):
-            # Only drop an alias this article still holds: another may have claimed it since.
-            if self.alias_target(gone) == slug:
-                key = _item({"pk": alias_pk(gone), "sk": ALIAS_SK})
-                actions.append({"Delete": {"TableName": self._table, "Key": key}})
+            key = _item({"pk": alias_pk(gone), "sk": CLAIM_PREFIX + slug})
+            actions.append({"Delete": {"TableName": self._table, "Key": key}})
         return actions
 
     def _transact_with_aliases(self, actions: list[dict[str, Any]], aliases: list[dict[str, Any]]) -> bool:

@@ -186,7 +186,7 @@ class LocalStack:
         depths = self.queue_depths()
         return all(count == 0 for logical, count in depths.items() if not logical.endswith("DLQ"))
 
-    def wait_idle(self, timeout: float = 60.0) -> None:
+    def wait_idle(self, timeout: float = 300.0) -> None:
         """Block until the pipeline has drained (a condition, not a fixed sleep)."""
         deadline = time.monotonic() + timeout
         # Two consecutive quiet observations: a poll that found nothing after the last work.
