@@ -13,7 +13,8 @@ run: $(STAMP)  ## Run Broadsheet locally with the sample content at http://127.0
 	$(BIN)/broadsheet local
 
 test: $(STAMP) system-deps lint typecheck template  ## Everything CI runs
-	$(BIN)/pytest -n 2 --dist loadgroup -m "not isolated"
+	$(BIN)/pytest -n 2 --dist loadgroup -m "not isolated and not browser"
+	$(BIN)/pytest -m browser
 	$(BIN)/pytest -m isolated
 
 $(STAMP): requirements-dev.txt layers/broadsheet/requirements.txt layers/broadsheet/pyproject.toml
@@ -45,7 +46,8 @@ integration: $(STAMP)
 	$(BIN)/pytest tests/integration -m isolated
 
 e2e: $(STAMP) system-deps
-	$(BIN)/pytest tests/e2e
+	$(BIN)/pytest tests/e2e -m "not browser"
+	$(BIN)/pytest tests/e2e -m browser
 
 build-site: $(STAMP)  ## The offline build of the sample content into ./site
 	$(BIN)/broadsheet build events/content site

@@ -47,7 +47,8 @@ from tests.e2e.quality import (
 )
 from tests.support import CLOCK, ROOT, SAMPLES, Editor
 
-pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("browser")]
+# Lighthouse measures performance: it runs alone (`-m browser`), not beside other tests' load.
+pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 
 SCREENSHOTS = ROOT / "docs" / "screenshots"
 REPORTS = ROOT / "test-artifacts" / "quality"
