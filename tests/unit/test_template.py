@@ -361,7 +361,7 @@ def test_response_headers_policy_sets_the_security_headers(template: dict[str, A
     assert response_headers(template) == {
         "Content-Security-Policy": (
             "default-src 'none'; style-src 'self'; img-src 'self' https: data:; font-src 'self'; "
-            "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+            "connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
         ),
         "Strict-Transport-Security": "max-age=63072000; includeSubDomains; preload",
         "X-Content-Type-Options": "nosniff",
