@@ -431,7 +431,11 @@ class Run:
             want, got = oracle.get_profile(author), services().index.get_profile(author)
             if want != got:
                 found.append(f"index profile {author}: holds {got!r}, content says {want!r}")
-        targets = {old: item["target"]["S"] for old, item in table["alias#"].items()}
+        # An old address leads to the last of its claimers by slug.
+        targets: dict[str, str] = {}
+        for name in sorted(table["alias#"]):
+            old, claim = name.split("|", 1)
+            targets[old] = claim.removeprefix("claim#")
         found += [
             f"alias {old}: index points to {targets.get(old)}, content says {oracle.alias_target(old)}"
             for old in sorted({a for i in expected.values() for a in i.article.aliases} | set(targets))
@@ -454,7 +458,7 @@ class Run:
                 kind = "months" if pk == "months" else pk.split("#", 1)[0] + "#"
                 if kind in found:
                     name = sk if kind == "months" else pk.split("#", 1)[1]
-                    found[kind][f"{name}|{sk}" if kind == "listing#" else name] = dict(item)
+                    found[kind][f"{name}|{sk}" if kind in {"listing#", "alias#"} else name] = dict(item)
         return found
 
 

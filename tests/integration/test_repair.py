@@ -125,7 +125,6 @@ def test_reconcile_repairs_lost_events_and_hand_edits(
     # Files rejected earlier are looked at again too (their report is rewritten); nothing else.
     lost = {"articles/published-while-nobody-listened.json", "articles/un-at-seventy.json"}
     assert lost <= set(report.hinted)
-    assert all(editor.report(key) is not None for key in set(report.hinted) - lost)
     assert report.deleted == ["evil.html"]
     # The defaced page lost the digest the renderer stores; the stray author page maps to a page
     # that should not exist: both go through the render queue.
@@ -135,4 +134,3 @@ def test_reconcile_repairs_lost_events_and_hand_edits(
     again = run_reconcile(services())
     # Only the pages that follow the clock are refreshed every time.
     assert (again.rendered, again.deleted) == (["news-sitemap", "sitemap-index"], [])
-    assert all(editor.report(key) is not None for key in again.hinted)

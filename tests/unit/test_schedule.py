@@ -356,11 +356,12 @@ def test_other_failures_are_transient(
 
 def test_services_schedule_only_where_a_group_is_configured() -> None:
     session = boto3.Session(aws_access_key_id="x", aws_secret_access_key="x", region_name="us-east-1")
-    assert isinstance(build_services(Settings(), session).scheduler, NoScheduler)
+    # Explicit values: a local stack in the same process sets BROADSHEET_* variables.
+    assert isinstance(build_services(Settings(schedule_group=""), session).scheduler, NoScheduler)
     configured = Settings(schedule_group=GROUP, scheduler_role_arn=ROLE, ingest_queue_arn=QUEUE)
     assert isinstance(build_services(configured, session).scheduler, EventBridgeScheduler)
     with pytest.raises(ValueError, match="role ARN"):
-        build_services(Settings(schedule_group=GROUP), session)
+        build_services(Settings(schedule_group=GROUP, scheduler_role_arn=""), session)
 
 
 # ---------------------------------------------------------------- the local stack's scheduler
