@@ -24,7 +24,8 @@ from playwright.sync_api import Browser, sync_playwright
 from broadsheet.local.stack import free_port
 from tests.support import ROOT, SAMPLES
 
-pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("command")]
+# The 5-second publishing promise is measured alone (`-m browser`), not beside other tests' load.
+pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
