@@ -193,6 +193,15 @@ def test_saving_a_file_publishes_it_within_five_seconds_touching_only_its_pages(
         "sections/analysis/",
         "tags/united-nations/",
         "archive/2026/11/",
+        # Site-wide files that list it: feeds, its month's sitemap shard, the sitemap and archive
+        # indexes and the news sitemap.
+        "feed.xml",
+        "rss.xml",
+        "feed.json",
+        "sitemaps/2026-11.xml",
+        "sitemap.xml",
+        "news-sitemap.xml",
+        "archive/index.html",
     )
     deadline = time.monotonic() + 30
     while "archive/2026/11/index.html" not in site_stamps(running):
