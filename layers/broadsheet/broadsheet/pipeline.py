@@ -103,6 +103,15 @@ def plan_record(record: DynamoDBRecord, svc: Services, batch: PlanBatch) -> None
     logger.debug("planned", extra={"item": pk, "pages": pages})
 
 
+def _reader_first(page_id: str) -> tuple[int, str]:
+    """Render order: what readers look at first (the article, first pages), then the rest."""
+    if page_id.startswith("article:"):
+        return (0, page_id)
+    if page_id.endswith(":0") and not page_id.startswith(("feed:", "sitemap:")):
+        return (1, page_id)
+    return (2, page_id)
+
+
 @contextmanager
 def plan_batch(svc: Services) -> Iterator[PlanBatch]:
     """A plan batch; on leaving it, each affected page is enqueued once (coalesced)."""
@@ -110,7 +119,7 @@ def plan_batch(svc: Services) -> Iterator[PlanBatch]:
     yield batch
     if batch.pages:
         cause = hashlib.sha256("|".join(batch.causes).encode()).hexdigest()
-        svc.render_queue.send(sorted(batch.pages), cause=cause)
+        svc.render_queue.send(sorted(batch.pages, key=_reader_first), cause=cause)
         logger.info("planned", extra={"changes": len(batch.causes), "pages": len(batch.pages)})
         metrics.add_metric(name="PagesPlanned", unit=MetricUnit.Count, value=len(batch.pages))
 
