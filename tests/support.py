@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 import boto3
 
 from broadsheet.build import build_site
+from broadsheet.content import report_key
 from broadsheet.local.runtime import LocalStack, StackOptions
 from broadsheet.queue import s3_notification
 from broadsheet.settings import Settings
@@ -108,7 +109,7 @@ class Editor:
     def report(self, key: str) -> dict[str, object] | None:
         """The error report for `key`, if any."""
         try:
-            body = self.s3.get_object(Bucket=self.content, Key=f"reports/{key}.errors.json")["Body"].read()
+            body = self.s3.get_object(Bucket=self.content, Key=report_key(key))["Body"].read()
         except self.s3.exceptions.NoSuchKey:
             return None
         loaded: dict[str, object] = json.loads(body)

@@ -72,6 +72,22 @@ def test_a_bad_file_is_reported_with_every_error_and_the_good_version_stays(
     assert index.count("home") == 1
 
 
+@pytest.mark.parametrize("char", ["a", "é", "日", "🦄"])
+def test_a_report_key_fits_in_s3_for_every_key_s3_accepts(char: str) -> None:
+    # The longest key S3 takes, in one-to-four-byte characters, ending wherever the budget falls.
+    room = 1024 - len("articles/.json")
+    stem = char * (room // len(char.encode())) + "x" * (room % len(char.encode()))
+    key = f"articles/{stem}.json"
+    assert len(key.encode()) == 1024
+    long = report_key(key)
+    assert len(long.encode()) <= 1024
+    assert long.startswith("reports/articles/") and long.endswith(".errors.json")
+    # Two keys that differ only past the cut still get reports of their own.
+    other = key[:-6] + "y.json"
+    assert report_key(other) != long
+    assert report_key(key) == long
+
+
 def test_a_file_that_is_not_json_is_reported_on_the_whole_file(
     content: FakeContentStore, index: FakeIndex, now: datetime
 ) -> None:

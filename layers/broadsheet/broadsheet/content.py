@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections import Counter
 from collections.abc import Callable
@@ -19,6 +20,9 @@ MAX_FILE_BYTES = 1024 * 1024
 ARTICLES = "articles/"
 AUTHORS = "authors/"
 REPORTS = "reports/"
+REPORT_SUFFIX = ".errors.json"
+# The longest key S3 stores, in UTF-8 bytes.
+MAX_KEY_BYTES = 1024
 FILE = "(file)"
 KEY = "(file name)"
 
@@ -73,8 +77,19 @@ def content_key(path: Path) -> str:
 
 
 def report_key(key: str) -> str:
-    """Where the error report for `key` is written."""
-    return f"{REPORTS}{key}.errors.json"
+    """Where the error report for `key` is written: `reports/<key>.errors.json`.
+
+    S3 keys hold at most 1,024 bytes, and a file S3 accepted must still get a report S3 accepts.
+    When the plain name would be too long, the key is cut at a character boundary and a digest of
+    the whole key keeps the name unique; the report itself always carries the full key.
+    """
+    plain = f"{REPORTS}{key}{REPORT_SUFFIX}"
+    if len(plain.encode("utf-8")) <= MAX_KEY_BYTES:
+        return plain
+    digest = "~" + hashlib.sha256(key.encode("utf-8")).hexdigest()[:16]
+    room = MAX_KEY_BYTES - len(REPORTS) - len(digest) - len(REPORT_SUFFIX)
+    head = key.encode("utf-8")[:room].decode("utf-8", errors="ignore")
+    return f"{REPORTS}{head}{digest}{REPORT_SUFFIX}"
 
 
 def read_article(key: str, raw: bytes) -> Article:
