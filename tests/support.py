@@ -28,12 +28,17 @@ CLOCK = "2026-11-30T12:00:00Z"
 
 
 def start_stack(page_size: int = 3) -> LocalStack:
-    """A local stack on free ports, with a fixed clock and small pages to exercise pagination."""
+    """A local stack on free ports, with a fixed clock and small pages to exercise pagination,
+    its static pages (404, stylesheet, robots.txt, sitemap index) already rendered."""
     os.environ["BROADSHEET_NOW"] = CLOCK
     options = StackOptions(
         root=ROOT, site_port=0, aws_port=0, retry_delay=0, parameters={"PageSize": str(page_size)}
     )
-    return LocalStack(options).start()
+    stack = LocalStack(options).start()
+    # Every module finds a whole site, whichever worker and order it runs in.
+    stack.render_static_pages()
+    stack.wait_idle()
+    return stack
 
 
 class Editor:

@@ -43,7 +43,7 @@ from tests.e2e.xss import (
 )
 from tests.support import ROOT, Editor
 
-pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("stack")]
+pytestmark = [pytest.mark.e2e]
 
 # Payloads taken evenly from the whole corpus: all of it takes the local stack far longer than
 # a test run should (the figures below say how many of how many).

@@ -27,7 +27,7 @@ from tests.support import ROOT
 if TYPE_CHECKING:
     from mypy_boto3_scheduler import EventBridgeSchedulerClient
 
-pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("schedule")]
+pytestmark = [pytest.mark.e2e]
 
 READY = "The site is at "
 # How often the site is looked at again while waiting.

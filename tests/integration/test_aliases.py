@@ -12,7 +12,7 @@ from broadsheet.local.runtime import LocalStack
 from broadsheet.services import services
 from tests.support import SAMPLES, Editor
 
-pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("stack")]
+pytestmark = [pytest.mark.integration]
 
 KEY = "articles/russia-nato-agree-to-disagree.json"
 OLD = "/articles/can-russia-and-nato-agree-to-disagree/"

@@ -65,7 +65,7 @@ from broadsheet.settings import Settings
 from broadsheet.site import DirSiteStore
 from tests.support import ROOT, Editor
 
-pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("convergence")]
+pytestmark = [pytest.mark.integration]
 
 # The normal run's share of the suite's time budget; bench/soak.py runs hundreds more.
 EXAMPLES = int(os.environ.get("BROADSHEET_CONVERGENCE_EXAMPLES", "40"))

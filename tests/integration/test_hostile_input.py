@@ -37,7 +37,7 @@ from broadsheet.local.runtime import LocalStack
 from broadsheet.models import MAX_SLUG, SLUG_PATTERN, slugify
 from tests.support import ROOT, Editor
 
-pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("stack")]
+pytestmark = [pytest.mark.integration]
 
 CORPORA = Path("/work/shared/corpora")
 BLNS = CORPORA / "blns" / "blns.json"

@@ -10,7 +10,7 @@ import pytest
 from broadsheet.invalidate import CloudFrontInvalidator, coalesce
 from broadsheet.local.runtime import LocalStack
 
-pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("stack")]
+pytestmark = [pytest.mark.integration]
 
 
 def distribution() -> str:

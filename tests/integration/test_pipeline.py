@@ -11,7 +11,7 @@ import pytest
 from broadsheet.local.runtime import LocalStack
 from tests.support import BAD, SAMPLES, Editor
 
-pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("stack")]
+pytestmark = [pytest.mark.integration]
 
 KERRY = "articles/review-of-the-week-kerry-putin.json"
 

@@ -16,7 +16,7 @@ from broadsheet.pipeline import run_reconcile
 from broadsheet.services import services
 from tests.support import SAMPLES, Editor
 
-pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("stack")]
+pytestmark = [pytest.mark.integration]
 
 
 def sample(name: str) -> dict[str, Any]:
@@ -112,6 +112,9 @@ def test_reconcile_repairs_lost_events_and_hand_edits(
     s3.delete_object(Bucket=editor.site, Key="articles/review-of-the-week-kerry-putin/index.html")
     s3.delete_object(Bucket=editor.site, Key="authors/gevorg-mirzayan/index.html")
     s3.put_object(Bucket=editor.site, Key="index.html", Body=b"<h1>defaced</h1>", ContentType="text/html")
+    s3.put_object(
+        Bucket=editor.site, Key="authors/irina-voronova/index.html", Body=b"defaced", ContentType="text/html"
+    )
     s3.put_object(Bucket=editor.site, Key="authors/nobody/index.html", Body=b"stale", ContentType="text/html")
     s3.put_object(
         Bucket=editor.site, Key="evil.html", Body=b"<script>alert(1)</script>", ContentType="text/html"
@@ -126,9 +129,15 @@ def test_reconcile_repairs_lost_events_and_hand_edits(
     lost = {"articles/published-while-nobody-listened.json", "articles/un-at-seventy.json"}
     assert lost <= set(report.hinted)
     assert report.deleted == ["evil.html"]
-    # The defaced page lost the digest the renderer stores; the stray author page maps to a page
-    # that should not exist: both go through the render queue.
-    assert {"home:0", "author:nobody:0"} <= set(report.rendered)
+    # A defaced page lacks the digest the renderer stores, a deleted one is missing, and the stray
+    # author page maps to a page that should not exist: all go through the render queue. (The
+    # defaced home page may be repaired first by the pipeline: the hinted lost article lands on it
+    # while reconcile is still listing the site. Irina Voronova's page no hint touches.)
+    assert {
+        "author:irina-voronova:0",
+        "author:nobody:0",
+        "article:review-of-the-week-kerry-putin",
+    } <= set(report.rendered)
     assert_site_matches_offline_build(editor, tmp_path)
     # Once repaired, there is nothing left to do.
     again = run_reconcile(services())
