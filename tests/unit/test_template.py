@@ -167,7 +167,8 @@ def test_index_table_streams_new_and_old_images(template: dict[str, Any]) -> Non
 
 def test_every_function_runs_python313_on_arm_with_the_layer(template: dict[str, Any]) -> None:
     functions = serverless_functions(template)
-    assert set(functions) == {"IngestFunction", "PlanFunction", "RenderFunction", "ReconcileFunction"}
+    pipeline = {"IngestFunction", "PlanFunction", "RenderFunction", "ReconcileFunction"}
+    assert set(functions) == pipeline | {"SubscribeFunction", "DigestFunction"}
     for function in functions.values():
         assert function["Runtime"] == "python3.13"
         assert function["Architectures"] == ["arm64"]

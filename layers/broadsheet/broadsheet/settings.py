@@ -39,6 +39,12 @@ class Settings(BaseSettings):
     invalidation_budget: int = Field(default=1000, ge=0)
     invalidation_wildcard_threshold: int = Field(default=15, ge=1)
 
+    # The newsletter: the subscribers table, the secret its links and stored addresses are keyed
+    # with (a Secrets Manager ARN on AWS; locally the stack creates one), the sender address.
+    subscribers_table: str = ""
+    newsletter_secret_arn: str = ""
+    newsletter_from: str = "newsletter@example.com"
+
     # A fixed clock (RFC 3339) for reproducible builds and tests; empty means the real time.
     now: str = ""
 

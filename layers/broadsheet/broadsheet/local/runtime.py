@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import boto3
 
 from broadsheet.clock import now
+from broadsheet.local import newsletter
 from broadsheet.local.pollers import Activity, LambdaContext, Poller, SqsPoller, StreamPoller, load_handler
 from broadsheet.local.scheduler import SchedulePoller
 from broadsheet.local.server import EdgeServer
@@ -62,6 +63,7 @@ class LocalStack:
         self.deployed: Deployed | None = None
         self.edge: EdgeServer | None = None
         self._moto: Any = None
+        self.newsletter_environment: dict[str, str] = {}
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -80,6 +82,8 @@ class LocalStack:
         self.deployed = deploy(template_path, endpoint, parameters)
         self.edge.bucket = self.deployed.site_bucket
         os.environ.update(self.deployed.environment)
+        self.newsletter_environment = newsletter.prepare(load_template(template_path), self.deployed)
+        os.environ.update(self.newsletter_environment)
         os.environ.update(LOCAL_ENVIRONMENT)
         os.environ["POWERTOOLS_LOG_LEVEL"] = self.options.log_level
         logger.setLevel(self.options.log_level)
@@ -87,6 +91,7 @@ class LocalStack:
         services.cache_clear()
         self._start_scheduler(self.deployed)
         self._start_pollers(self.deployed)
+        self.edge.api = newsletter.LocalApi(self.options.root, load_template(template_path))
         self.edge.start()
         return self
 
@@ -246,4 +251,5 @@ class LocalStack:
         state = json.loads(self.stack.to_json())
         state["site"] = self.edge.url if self.edge else ""
         state["page_size"] = settings().page_size
+        state["newsletter"] = self.newsletter_environment
         path.write_text(json.dumps(state, indent=2) + "\n")

@@ -46,12 +46,18 @@ class EdgeServer:
             def do_HEAD(self) -> None:
                 edge.respond(self, s3, head=True)
 
+            def do_POST(self) -> None:
+                edge.respond(self, s3, head=False)
+
             def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
                 return
 
         self.bucket = bucket
         self.headers = dict(headers)
         self.aliases = aliases
+        # The newsletter API behind `/api/` (CloudFront's second behaviour): request in,
+        # status, headers and body out. None serves the site alone.
+        self.api: Callable[[BaseHTTPRequestHandler], tuple[int, dict[str, str], bytes]] | None = None
         self.httpd = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self.httpd.daemon_threads = True
         self.port = int(self.httpd.server_address[1])
@@ -75,6 +81,13 @@ class EdgeServer:
         """Answer one request as the CloudFront distribution would."""
         bucket = self.bucket
         path = urlsplit(request.path).path or "/"
+        if self.api is not None and path.startswith("/api/"):
+            status, api_headers, api_body = self.api(request)
+            self._send(request, status, api_body, api_headers, head)
+            return
+        if request.command not in ("GET", "HEAD"):
+            self._send(request, 405, b"", {"Allow": "GET, HEAD", "Content-Type": "text/plain"}, head)
+            return
         decision = viewer_request(path, self.aliases())
         if decision.redirect is not None:
             self._send(request, 301, b"", {"Location": decision.redirect, "Content-Type": "text/plain"}, head)

@@ -217,8 +217,9 @@ def deploy(template_path: Path, endpoint: str, overrides: dict[str, str] | None 
             refs[logical] = physical
             table = dynamodb.describe_table(TableName=physical)["Table"]
             attrs[(logical, "Arn")] = table["TableArn"]
-            stream_arn = table.get("LatestStreamArn", "")
-            attrs[(logical, "StreamArn")] = stream_arn
+            # Only the index is streamed; other tables (subscribers) must not blank its stream.
+            attrs[(logical, "StreamArn")] = table.get("LatestStreamArn", "")
+            stream_arn = stream_arn or attrs[(logical, "StreamArn")]
     # No CloudFront locally: the site is served by the local edge server instead, which reads
     # the aliases from memory (an empty store ARN leaves them there).
     refs["Distribution"] = ""
