@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 import nh3
 import pyromark
@@ -42,6 +43,8 @@ _STYLE_ALIGN = re.compile(r' style="text-align: (left|center|right)"')
 _FOOTNOTE_LINK = re.compile(r'<sup class="footnote-reference"><a href="#')
 
 
+# A page and the three feeds that show an article render its body; a body is rendered once.
+@lru_cache(maxsize=256)
 def render_body(markdown: str) -> Markup:
     """Sanitised HTML for a CommonMark body: never trusted HTML, never script."""
     raw = pyromark.html(markdown, options=_OPTIONS)

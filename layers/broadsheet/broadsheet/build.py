@@ -2,21 +2,41 @@
 
 It reads files with the same reader, indexes them in memory with the same entry rules, and
 renders every page with the same renderer, so it is also the oracle the pipeline converges to.
+
+A large build runs on every core: worker processes forked from the builder read and validate
+shares of the files, then render and write shares of the pages, each from the whole index the
+builder assembled (inherited at the fork, never copied through a pipe). Files whose bytes are
+unchanged are left alone, so a rebuild writes only what changed.
 """
 
 from __future__ import annotations
 
+import gc
+import multiprocessing
+import os
+import threading
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 from broadsheet.clock import now
 from broadsheet.content import ARTICLES, AUTHORS, read_article, read_author
 from broadsheet.errors import SkippedKey, ValidationFailed
 from broadsheet.index import Catalog, IndexReader
 from broadsheet.memory import MemoryIndex
+from broadsheet.models import Article, AuthorProfile
 from broadsheet.pages import STATIC_PAGES, ArticlePage, Listing, Page, SitemapPage, feeds_of, page_count
+from broadsheet.render import render_page
 from broadsheet.settings import Settings
-from broadsheet.site import BUILD_MARKER, Change, DirSiteStore, SiteStore, publish_page
+from broadsheet.site import BUILD_MARKER, Change, FolderWriter
+
+# Below this many files a build stays in one process: forking costs more than it saves.
+PARALLEL_FROM = 400
+# Work goes to the workers in chunks this big: small enough to balance, large enough to batch.
+_CHUNK = 64
+_T = TypeVar("_T")
+_R = TypeVar("_R")
 
 
 class NotABuildFolder(Exception):
@@ -34,24 +54,45 @@ class BuildReport:
     rejected: list[ValidationFailed] = field(default_factory=list)
 
 
-def load_content(content_dir: Path, settings: Settings) -> tuple[MemoryIndex, list[ValidationFailed]]:
+def load_content(
+    content_dir: Path, settings: Settings, workers: int = 1
+) -> tuple[MemoryIndex, list[ValidationFailed]]:
     """Index every article and author file under `content_dir`; collect the rejected ones."""
     index = MemoryIndex(now(settings))
     rejected: list[ValidationFailed] = []
-    for prefix in (ARTICLES, AUTHORS):
-        folder = content_dir / prefix
-        for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
-            key = prefix + path.name
-            try:
-                if prefix == ARTICLES:
-                    index.add_article(read_article(key, path.read_bytes()))
-                else:
-                    index.add_profile(path.stem, read_author(key, path.read_bytes()))
-            except ValidationFailed as failure:
-                rejected.append(failure)
-            except SkippedKey:
-                continue
+    paths = [
+        (prefix, path)
+        for prefix in (ARTICLES, AUTHORS)
+        if (content_dir / prefix).is_dir()
+        for path in sorted((content_dir / prefix).glob("*.json"))
+    ]
+    for read in _map(_read_files, _chunks(paths), workers if len(paths) >= PARALLEL_FROM else 1):
+        for item in read:
+            if isinstance(item, ValidationFailed):
+                rejected.append(item)
+            elif isinstance(item, Article):
+                index.add_article(item)
+            else:
+                index.add_profile(*item)
     return index, rejected
+
+
+def _read_files(
+    paths: Sequence[tuple[str, Path]],
+) -> list[Article | tuple[str, AuthorProfile] | ValidationFailed]:
+    read: list[Article | tuple[str, AuthorProfile] | ValidationFailed] = []
+    for prefix, path in paths:
+        key = prefix + path.name
+        try:
+            if prefix == ARTICLES:
+                read.append(read_article(key, path.read_bytes()))
+            else:
+                read.append((path.stem, read_author(key, path.read_bytes())))
+        except ValidationFailed as failure:
+            read.append(failure)
+        except SkippedKey:
+            continue
+    return read
 
 
 def all_pages(index: Catalog, page_size: int) -> list[Page]:
@@ -67,34 +108,80 @@ def all_pages(index: Catalog, page_size: int) -> list[Page]:
     return pages
 
 
-def build_site(content_dir: Path, out_dir: Path, settings: Settings) -> BuildReport:
+def default_workers() -> int:
+    """How many processes a build uses: every core, or one where forking is unsafe (a process
+    that already runs threads, or a platform without fork)."""
+    if threading.active_count() > 1 or "fork" not in multiprocessing.get_all_start_methods():
+        return 1
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def build_site(
+    content_dir: Path, out_dir: Path, settings: Settings, workers: int | None = None
+) -> BuildReport:
     """Render the whole site into `out_dir`, writing only files whose bytes changed."""
     if out_dir.is_dir() and any(out_dir.iterdir()) and not (out_dir / BUILD_MARKER).is_file():
         raise NotABuildFolder(f"{out_dir} is not empty and holds no earlier build; choose an empty folder")
-    index, rejected = load_content(content_dir, settings)
-    store = DirSiteStore(out_dir)
+    processes = default_workers() if workers is None else workers
+    index, rejected = load_content(content_dir, settings, processes)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    writer = FolderWriter(out_dir)
     report = BuildReport(rejected=rejected)
-    expected = publish_all(all_pages(index, settings.page_size), index, store, settings, report)
-    for key in store.list_keys():
-        if key not in expected:
-            store.delete(key)
-            report.removed += 1
+    pages = all_pages(index, settings.page_size)
+    global _SHARED  # noqa: PLW0603 - what forked workers inherit instead of receiving it pickled
+    _SHARED = (index, settings, writer)
+    try:
+        done = list(_map(_publish_chunk, _chunks(pages), processes if len(pages) >= PARALLEL_FROM else 1))
+    finally:
+        _SHARED = None
+    expected: set[str] = set()
+    report.pages = len(pages)
+    for written, unchanged, present in done:
+        report.written += written
+        report.unchanged += unchanged
+        expected.update(present)
+    for key in sorted(writer.keys() - expected):
+        writer.delete(key)
+        report.removed += 1
     (out_dir / BUILD_MARKER).touch()
     return report
 
 
-def publish_all(
-    pages: list[Page], index: IndexReader, store: SiteStore, settings: Settings, report: BuildReport
-) -> set[str]:
-    """Publish `pages` into `store`; return the keys that now exist."""
-    present: set[str] = set()
+_SHARED: tuple[IndexReader, Settings, FolderWriter] | None = None
+
+
+def _publish_chunk(pages: Sequence[Page]) -> tuple[int, int, list[str]]:
+    """Render and write a run of pages; return how many were written and unchanged, and the keys
+    that exist."""
+    assert _SHARED is not None  # noqa: S101 - set by build_site before any worker starts
+    index, settings, writer = _SHARED
+    written = unchanged = 0
+    present: list[str] = []
     for page in pages:
-        result = publish_page(page, index, store, settings)
-        report.pages += 1
-        if result.change is Change.WRITTEN:
-            report.written += 1
-        elif result.change is Change.UNCHANGED:
-            report.unchanged += 1
-        if result.change in {Change.WRITTEN, Change.UNCHANGED}:
-            present.add(result.key)
-    return present
+        output = render_page(page, index, settings)
+        if output is None:
+            continue
+        if writer.write(output) is Change.WRITTEN:
+            written += 1
+        else:
+            unchanged += 1
+        present.append(output.key)
+    return written, unchanged, present
+
+
+def _chunks(items: Sequence[_T]) -> list[Sequence[_T]]:
+    return [items[at : at + _CHUNK] for at in range(0, len(items), _CHUNK)]
+
+
+def _map(work: Callable[[Sequence[_T]], _R], chunks: list[Sequence[_T]], workers: int) -> list[_R]:
+    """`work` over `chunks` in order, in `workers` forked processes (or in this one)."""
+    if workers <= 1 or len(chunks) <= 1:
+        return [work(chunk) for chunk in chunks]
+    # Objects made so far are inherited, not collected: the workers' collectors leave them
+    # untouched, so their memory stays shared with this process.
+    gc.freeze()
+    try:
+        with multiprocessing.get_context("fork").Pool(workers) as pool:
+            return pool.map(work, chunks, chunksize=1)
+    finally:
+        gc.unfreeze()

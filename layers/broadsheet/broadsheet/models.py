@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -79,6 +80,7 @@ _SHAPES = (
 )
 
 
+@lru_cache(maxsize=8192)
 def slugify(text: str) -> str:
     """The URL slug of a name: ASCII, lowercase, words joined by hyphens."""
     return str(_slugify(text, max_length=MAX_SLUG, word_boundary=True))

@@ -7,6 +7,7 @@ offline build). Both refuse keys that would land outside the site.
 from __future__ import annotations
 
 import hashlib
+import os
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
@@ -166,6 +167,56 @@ class DirSiteStore:
             for p in self._root.rglob("*")
             if p.is_file() and p.name != BUILD_MARKER
         )
+
+
+class FolderWriter:
+    """A whole build written into a folder: the folder is walked once, each subfolder created once,
+    and a file rewritten only when its bytes differ. Refuses what `DirSiteStore` refuses; if the
+    folder holds a symbolic link, every path is resolved and checked as `DirSiteStore` does."""
+
+    def __init__(self, root: Path) -> None:
+        self._root = root.resolve()
+        self._folders: set[str] = set()
+        self._files: set[str] = set()
+        self._linked = False
+        for folder, subfolders, files in os.walk(self._root):
+            relative = os.path.relpath(folder, self._root)
+            self._folders.add("" if relative == "." else relative.replace(os.sep, "/"))
+            for name in subfolders + files:
+                if os.path.islink(os.path.join(folder, name)):
+                    self._linked = True
+            prefix = "" if relative == "." else relative.replace(os.sep, "/") + "/"
+            self._files.update(prefix + name for name in files if name != BUILD_MARKER)
+
+    def keys(self) -> set[str]:
+        """Every file the folder held when the writer was made, as keys."""
+        return set(self._files)
+
+    def _path(self, key: str) -> str:
+        path = os.path.join(self._root, check_key(key))
+        if self._linked and not Path(path).resolve().is_relative_to(self._root):
+            raise UnsafeKey(key)
+        return path
+
+    def write(self, output: Output) -> Change:
+        """Write a file unless it already holds exactly these bytes."""
+        path = self._path(output.key)
+        if output.key in self._files:
+            with open(path, "rb") as stored:
+                if stored.read() == output.body:
+                    return Change.UNCHANGED
+        else:
+            folder = output.key.rpartition("/")[0]
+            if folder not in self._folders:
+                os.makedirs(os.path.dirname(path), exist_ok=True)
+                self._folders.add(folder)
+        with open(path, "wb") as out:
+            out.write(output.body)
+        return Change.WRITTEN
+
+    def delete(self, key: str) -> None:
+        """Remove a file if present."""
+        Path(self._path(key)).unlink(missing_ok=True)
 
 
 class Change(Enum):

@@ -46,6 +46,9 @@ def environment() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
+        # Templates ship inside the package and never change under a running process: no
+        # file-system check on every page.
+        auto_reload=False,
     )
 
 
