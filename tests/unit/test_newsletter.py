@@ -128,7 +128,8 @@ def test_good_addresses_are_accepted_and_normalised(address: str) -> None:
 @pytest.mark.parametrize(
     "address",
     ["", "reader", "reader@", "@example.com", "reader@example", "a b@example.com", "<a@example.com>",
-     "reader@exa mple.com", "a..b@example.com", "x" * 65 + "@example.com", "a@" + "b" * 250 + ".com"],
+     "reader@exa mple.com", "a..b@example.com",
+     "\ufffd@example.com", "rëader@example.com", "x" * 65 + "@example.com", "a@" + "b" * 250 + ".com"],
 )  # fmt: skip
 def test_malformed_addresses_are_refused_with_a_plain_message(address: str) -> None:
     with pytest.raises(ValidationError) as caught:

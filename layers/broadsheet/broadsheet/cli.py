@@ -88,7 +88,10 @@ def main(argv: list[str] | None = None) -> int:
     status = commands.add_parser("status", help="queue depths, dead letters and the latest error reports")
     redrive = commands.add_parser("redrive", help="send dead-lettered messages back to their queues")
     reconcile = commands.add_parser("reconcile", help="find and repair drift between content, index and site")
-    for command in (local, publish, unpublish, rebuild, status, redrive, reconcile):
+    mail = commands.add_parser("mail", help="show the newsletter mail the local stack has sent")
+    mail.add_argument("--last", type=int, default=0, help="only the newest N mails (default: all)")
+    digest = commands.add_parser("digest", help="run the newsletter digest now on the local stack")
+    for command in (local, publish, unpublish, rebuild, status, redrive, reconcile, mail, digest):
         command.add_argument("--state", type=Path, default=STATE, help="where the running stack is described")
     args = parser.parse_args(argv)
 
@@ -103,6 +106,12 @@ def main(argv: list[str] | None = None) -> int:
         return local_commands.run(
             port=args.port, aws_port=args.aws_port, content=args.content, watch=args.watch, state=args.state
         )
+    if args.command in ("mail", "digest"):
+        from broadsheet.local import mail_commands
+
+        if args.command == "mail":
+            return mail_commands.mail(args.state, args.last)
+        return mail_commands.digest(args.state)
     if args.command == "publish":
         return local_commands.publish(args.files, args.state)
     if args.command == "unpublish":

@@ -103,7 +103,7 @@ def run_digest(
             raise DigestIncomplete(f"stopped after {report.subscribers} subscribers")
         report.subscribers += 1
         since = subscriber.since or subscriber.created
-        due = [c for c in due_everywhere if c.published > since]
+        due = [c for c in due_everywhere if c.published >= since]
         if due:
             sent = store.already_sent(subscriber.id, [c.item.slug for c in due], now)
             due = [c for c in due if c.item.slug not in sent]

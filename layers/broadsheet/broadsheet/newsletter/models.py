@@ -12,10 +12,10 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 # The longest address SMTP can carry (RFC 5321: a 254-character path), and its local part.
 MAX_ADDRESS = 254
 MAX_LOCAL = 64
-# Deliberately plain: one @, no spaces or angle brackets, a dotted domain of letters, digits and
-# hyphens (internationalised domains arrive as punycode from browsers' type=email fields).
+# Deliberately plain: an ASCII local part of the characters RFC 5322 allows unquoted, one @, a
+# dotted domain of letters, digits and hyphens (browsers' type=email fields send punycode).
 _ADDRESS = re.compile(
-    r"[^\s@<>()\[\],;:\"\\]+@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}"
+    r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}"
 )
 
 Status = Literal["pending", "confirmed"]

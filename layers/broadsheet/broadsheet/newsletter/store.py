@@ -174,7 +174,8 @@ class DynamoSubscribers:
                 ExpressionAttributeValues={
                     ":pending": {"S": "pending"},
                     ":confirmed": {"S": "confirmed"},
-                    ":now": {"S": _iso(now)},
+                    # From the minute of confirming: article times are written to the minute or second.
+                    ":now": {"S": _iso(now.replace(second=0, microsecond=0))},
                     ":epoch": {"N": _epoch(now)},
                 },
             )
