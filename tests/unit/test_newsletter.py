@@ -66,12 +66,18 @@ class Recorder:
 
 
 @pytest.fixture
-def dynamodb(monkeypatch: pytest.MonkeyPatch) -> Iterator[DynamoDBClient]:
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
-        monkeypatch.setenv(name, "testing")
+def dynamodb() -> Iterator[DynamoDBClient]:
+    # Everything explicit, so a local stack sharing this process keeps its environment, and its
+    # clients (pointed at the moto server on loopback) never meet this in-process mock.
     with mock_aws():
-        client: DynamoDBClient = boto3.client("dynamodb", region_name="us-east-1")
+        client: DynamoDBClient = boto3.client(
+            "dynamodb",
+            region_name="us-east-1",
+            endpoint_url="https://dynamodb.us-east-1.amazonaws.com",
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+            aws_session_token="testing",
+        )
         client.create_table(
             TableName="subscribers",
             AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
