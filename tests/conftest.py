@@ -24,3 +24,17 @@ def stack() -> Iterator[LocalStack]:
 def editor(stack: LocalStack) -> Editor:
     """An editor working against the session's stack."""
     return Editor(stack)
+
+
+# Modules that take minutes go to the workers first, so that both finish at about the same time.
+SLOW_MODULES = (
+    "test_convergence_property.py",
+    "test_no_script_runs.py",
+    "test_hostile_input.py",
+    "test_schedule_e2e.py",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Order the slow modules first (a stable sort: each module's own order is kept)."""
+    items.sort(key=lambda item: SLOW_MODULES.index(item.path.name) if item.path.name in SLOW_MODULES else 99)

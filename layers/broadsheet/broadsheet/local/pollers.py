@@ -256,6 +256,7 @@ class StreamPoller(Poller):
         on_failure_url: str | None = None,
         retry_delay: float = 0.5,
         idle_seconds: float = 0.25,
+        shard_refresh: float = 5.0,
         context_factory: Callable[[], LambdaContext] | None = None,
     ) -> None:
         super().__init__(name, activity)
@@ -268,27 +269,30 @@ class StreamPoller(Poller):
         self.idle_seconds = idle_seconds
         if context_factory is not None:
             self.context_factory = context_factory
+        self.shard_refresh = shard_refresh
         self.streams: DynamoDBStreamsClient = boto3.client("dynamodbstreams")
         self.sqs: SQSClient = boto3.client("sqs")
+        self._shards: list[str] = []
+        self._shards_listed = -float("inf")
         self._iterators: dict[str, str | None] = {}
         self._pending: dict[str, list[dict[str, Any]]] = {}
         self._attempts: dict[str, int] = {}
         self.delivered = 0
 
     def idle_wait(self) -> None:
-        """Streams cannot be long-polled: wait until other pollers do work, or a short while."""
+        """Streams cannot be long-polled: wait until some poller does work (a new record can only
+        follow an invocation), or a short while. Other pollers' empty polls do not wake it."""
+        tick = self.quiet_since
         with self.activity.changed:
-            self.activity.changed.wait(self.idle_seconds)
+            self.activity.changed.wait_for(
+                lambda: self.activity.tick != tick or self.stopping.is_set(), self.idle_seconds
+            )
 
     def poll_once(self) -> int:
         """Deliver the next batch of each shard; return how many records were delivered."""
         self.busy = False
-        shards = self.streams.describe_stream(StreamArn=self.stream_arn)["StreamDescription"].get(
-            "Shards", []
-        )
         total = 0
-        for shard in shards:
-            shard_id = shard["ShardId"]
+        for shard_id in self._shard_ids():
             records = self._pending.get(shard_id) or self._fetch(shard_id)
             if not records:
                 continue
@@ -297,6 +301,16 @@ class StreamPoller(Poller):
             self._deliver(shard_id, records)
         self.busy = False
         return total
+
+    def _shard_ids(self) -> list[str]:
+        """The stream's shards, described again only every `shard_refresh` seconds (a new shard
+        is found that much later; describing it on every poll doubled the poller's calls)."""
+        moment = time.monotonic()
+        if moment - self._shards_listed > self.shard_refresh:
+            described = self.streams.describe_stream(StreamArn=self.stream_arn)["StreamDescription"]
+            self._shards = [shard["ShardId"] for shard in described.get("Shards", [])]
+            self._shards_listed = moment
+        return self._shards
 
     def _fetch(self, shard_id: str) -> list[dict[str, Any]]:
         if shard_id not in self._iterators:
