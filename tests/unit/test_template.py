@@ -280,6 +280,19 @@ def test_ingest_manages_schedules_of_its_group_and_passes_only_the_scheduler_rol
     }
 
 
+def test_ingest_may_read_and_write_index_items_but_not_scan_them(template: dict[str, Any]) -> None:
+    index = statement(template, "IngestFunction", "WriteIndex")
+    assert index["Resource"] == {"Fn::GetAtt": ["IndexTable", "Arn"]}
+    assert sorted(index["Action"]) == [
+        f"dynamodb:{action}" for action in ("DeleteItem", "GetItem", "PutItem", "Query", "UpdateItem")
+    ]
+    # No function holds a SAM policy template: each names its actions itself.
+    for function, properties in serverless_functions(template).items():
+        policies = properties.get("Policies", [])
+        templates = [p for p in policies if isinstance(p, dict) and "Statement" not in p]
+        assert templates == [], f"{function} uses a policy template: {templates}"
+
+
 def test_render_may_read_and_write_the_alias_store_only(template: dict[str, Any]) -> None:
     aliases = statement(template, "RenderFunction", "Aliases")
     assert aliases["Resource"] == {"Fn::GetAtt": ["AliasStore", "Arn"]}
