@@ -1,6 +1,6 @@
 """The convergence soak: the property test's state machine, for longer and on fresh examples.
 
-`tests/integration/test_convergence_property.py` runs 200 derandomized examples of three steps
+`tests/integration/test_convergence_property.py` runs 200 derandomized examples of two steps
 in the normal test run. This runs the same state machine by hand, as long as you like, with new
 random examples each time (or the fixed ones, with --derandomize), on a local stack of its own:
 

@@ -67,8 +67,9 @@ from tests.support import ROOT, Editor
 
 pytestmark = [pytest.mark.integration]
 
-# The normal run's share of the suite's time budget; bench/soak.py runs hundreds more.
-EXAMPLES = int(os.environ.get("BROADSHEET_CONVERGENCE_EXAMPLES", "40"))
+# The normal run: 200 examples of two steps (about ten minutes on two cores, on a worker of its
+# own while the other runs the rest); bench/soak.py runs longer soaks on fresh examples.
+EXAMPLES = int(os.environ.get("BROADSHEET_CONVERGENCE_EXAMPLES", "200"))
 STEPS = int(os.environ.get("BROADSHEET_CONVERGENCE_STEPS", "2"))
 # The normal run is derandomized (the same examples every time); the soak explores afresh.
 RANDOM = os.environ.get("BROADSHEET_CONVERGENCE_RANDOM", "") == "1"
