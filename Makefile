@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements-dev.txt layers/broadsheet/requirements.txt layers/broadsheet/pyproject.toml | sha256sum | cut -c1-12)
 
-.PHONY: run test lint typecheck template unit integration e2e build-site sam-build clean
+.PHONY: run test lint typecheck template unit integration e2e build-site sam-build bench clean
 
 run: $(STAMP)  ## Run Broadsheet locally with the sample content at http://127.0.0.1:3000
 	$(BIN)/broadsheet local
@@ -32,7 +32,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 
 typecheck: $(STAMP)
-	$(BIN)/mypy layers/broadsheet/broadsheet tests
+	$(BIN)/mypy layers/broadsheet/broadsheet tests bench
 	for fn in functions/*/app.py; do $(BIN)/mypy "$$fn" || exit 1; done
 
 template: $(STAMP)
@@ -52,5 +52,8 @@ e2e: $(STAMP) system-deps
 build-site: $(STAMP)  ## The offline build of the sample content into ./site
 	$(BIN)/broadsheet build events/content site
 
+bench: $(STAMP)  ## Full builds against Hugo and Pelican, publishing, Lambda fitness (bench/.work)
+	$(BIN)/python -m bench
+
 clean:
-	rm -rf $(VENV) .venv-sam .aws-sam site .local .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .venv-sam .venv-bench .aws-sam site .local .pytest_cache .mypy_cache .ruff_cache

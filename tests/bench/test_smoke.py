@@ -1,0 +1,78 @@
+"""The benchmarks at a tiny size, so they cannot rot: `python -m bench` runs them at full size."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from bench import corpus, cost, publish, tools
+from bench.__main__ import cost_table, full_table, publish_table
+from bench.full import compare, sources
+from bench.measure import run, tree_memory
+from broadsheet.content import read_article
+
+SIZE = 24
+
+
+def test_the_corpus_is_the_same_for_the_same_seed_and_differs_for_another() -> None:
+    assert corpus.articles(SIZE, seed=7) == corpus.articles(SIZE, seed=7)
+    assert corpus.articles(SIZE, seed=7) != corpus.articles(SIZE, seed=8)
+
+
+def test_corpus_articles_have_the_shape_of_news(tmp_path: Path) -> None:
+    made = corpus.articles(SIZE)
+    assert all(800 <= len(a.body.split()) <= 1400 for a in made)
+    assert all("\n## " in a.body for a in made)
+    assert all(1 <= len(a.authors) <= 3 and 2 <= len(a.tags) <= 4 for a in made)
+    assert len({a.published.year for a in corpus.articles(400)}) == 10
+    folder = corpus.write_broadsheet(made, tmp_path) / "articles"
+    for path in sorted(folder.glob("*.json")):
+        read_article(f"articles/{path.name}", path.read_bytes())  # raises if the contract is broken
+
+
+def test_hugo_and_pelican_sources_hold_every_article(tmp_path: Path) -> None:
+    made = sources(SIZE, 1, tmp_path, ("hugo", "pelican"))
+    assert len(list((made["hugo"] / "content" / "articles").glob("*.md"))) == SIZE
+    assert len(list((made["pelican"] / "content").glob("*.md"))) == SIZE
+    assert "pagerSize = 20" in (made["hugo"] / "hugo.toml").read_text()
+    assert "DEFAULT_PAGINATION = 20" in (made["pelican"] / "pelicanconf.py").read_text()
+    front = (made["hugo"] / "content" / "articles").glob("*.md").__next__().read_text().split("\n\n", 1)[0]
+    assert set(json.loads(front)) >= {"title", "slug", "date", "authors", "tags", "sections", "months"}
+
+
+def test_measuring_a_command_sees_its_whole_process_tree(tmp_path: Path) -> None:
+    measured = run(["sh", "-c", "sleep 0.3 & sleep 0.3; wait"], cwd=tmp_path)
+    assert measured.wall >= 0.3
+    assert measured.peak_rss > 0
+    assert tree_memory(2**22 + 1) == (0, 0)  # a process that does not exist
+
+
+def test_full_build_benchmark_runs_and_a_rebuild_writes_nothing(tmp_path: Path) -> None:
+    others = tools.installed()
+    comparison = compare(SIZE, 1, tmp_path, others)
+    built = comparison.builds["broadsheet"]
+    assert built.files > SIZE
+    assert comparison.rebuild_written == 0
+    if others:
+        assert comparison.builds["hugo"].html > SIZE
+        assert comparison.builds["pelican"].html > SIZE
+    assert "broadsheet, unchanged rebuild" in full_table([comparison])
+
+
+@pytest.mark.isolated
+def test_publish_benchmark_counts_pages_and_requests(tmp_path: Path) -> None:
+    content = sources(SIZE, 1, tmp_path, ("broadsheet",))["broadsheet"]
+    with publish.seeded_site(SIZE, 1, content) as site:
+        first, changed, deleted = publish.editor_actions(site, 1)
+        bulk = publish.bulk(site, 1, 3)
+    assert first.written > 0
+    assert first.rendered >= first.written
+    assert first.requests["dynamodb:TransactWriteItems"] >= 1
+    assert changed.written > 0
+    assert deleted.deleted > 0
+    assert bulk.home_renders >= 1
+    assert "publish one article" in publish_table([first, changed, deleted, bulk], {})
+    assert "total" in cost_table(first)
+    assert sum(line.per_publish for line in cost.lines(first)) > 0
