@@ -60,6 +60,10 @@ WEB_ADDRESS_RE = re.compile(WEB_ADDRESS_PATTERN)
 # and the Unicode line and paragraph separators that break JSON-in-HTML contexts.
 _CONTROL = r"\x00-\x08\x0a-\x1f\x7f\u2028\u2029"
 _CONTROL_RE = re.compile(f"[{_CONTROL}]")
+# Characters no page or feed can carry, even in text of several lines: XML 1.0 forbids them
+# (a feed holding one no longer parses) and HTML treats them as errors. Tab, newline and carriage
+# return are fine; so is every other character, however strange.
+_UNWRITABLE_RE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 LINE_PATTERN = rf"^[^{_CONTROL}]*[^\s{_CONTROL}][^{_CONTROL}]*$"
 EXAMPLE_TIME = '"2015-12-21T22:00:00+03:00"'
 _SHAPES = (
@@ -128,6 +132,17 @@ def _require_text(value: object) -> object:
     """Reject non-strings before pydantic can coerce them, with a plain message."""
     if not isinstance(value, str):
         raise ValueError(f"must be text in quotes, not {_json_type(value)}")
+    return value
+
+
+def _writable(value: str) -> str:
+    found = _UNWRITABLE_RE.search(value)
+    if found:
+        code = f"U+{ord(found.group()):04X}"
+        raise ValueError(
+            f"contains the invisible character {code} at character {found.start() + 1}, which pages "
+            "and feeds cannot carry; delete it (it is often left over from copying and pasting)"
+        )
     return value
 
 
@@ -206,6 +221,8 @@ def _json_type(value: object) -> str:
 
 
 Text = Annotated[str, BeforeValidator(_require_text)]
+# Text of several lines (teasers, bios, bodies): anything a page and a feed can carry.
+Paragraphs = Annotated[Text, AfterValidator(_writable)]
 Line = Annotated[Text, AfterValidator(_one_line), Stated(pattern=LINE_PATTERN)]
 Slug = Annotated[Text, AfterValidator(_is_slug), Stated(pattern=SLUG_PATTERN, max_length=MAX_SLUG)]
 Name = Annotated[Line, MaxChars(100), AfterValidator(_has_slug)]
@@ -215,7 +232,7 @@ Language = Annotated[Text, MaxChars(35), AfterValidator(_is_language), Stated(pa
 Timestamp = Annotated[AwareDatetime, BeforeValidator(_require_timestamp), Stated(pattern=TIMESTAMP_PATTERN)]
 WebAddress = Annotated[HttpUrl, BeforeValidator(_require_web_address), Stated(pattern=WEB_ADDRESS_PATTERN)]
 Body = Annotated[
-    Text,
+    Paragraphs,
     Stated(
         pattern=r"\S",
         max_length=MAX_BODY_BYTES,
@@ -250,7 +267,7 @@ class ArticleFile(Strict):
 
     slug: Slug | None = Field(default=None, description="Must equal the file name's stem if given.")
     title: Annotated[Line, MaxChars(300)]
-    teaser: Annotated[Text, MaxChars(600)] = ""
+    teaser: Annotated[Paragraphs, MaxChars(600)] = ""
     authors: Annotated[
         list[Name], Field(min_length=1, max_length=10, description="No two names with the same page.")
     ]
@@ -343,7 +360,7 @@ class AuthorProfile(Strict):
     )
 
     name: Name
-    bio: Annotated[Text, MaxChars(2000)] = ""
+    bio: Annotated[Paragraphs, MaxChars(2000)] = ""
     url: WebAddress | None = None
 
 
