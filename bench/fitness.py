@@ -20,6 +20,8 @@ LAYER = ROOT / "layers" / "broadsheet"
 # The Lambda runtime's interpreter, where pyenv has it; else whatever python3.13 is on PATH.
 PYTHONS = (Path.home() / ".pyenv" / "versions" / "3.13.0" / "bin" / "python", Path("python3.13"))
 RUNTIME_PACKAGES = "boto3==1.44.5"
+# What the Lambda Python runtime already has: a layer may leave these out.
+IN_RUNTIME = ("boto3", "botocore", "s3transfer", "jmespath", "urllib3", "dateutil", "python_dateutil", "six")
 _PROBE = """
 import importlib, json, sys, time
 started = time.perf_counter()
@@ -30,11 +32,13 @@ print(json.dumps(time.perf_counter() - started))
 
 @dataclass(frozen=True)
 class Fitness:
-    """Import times by function (median of fresh processes) and the layer's unzipped size."""
+    """Import times by function (median of fresh processes) and the layer's unzipped size, as
+    installed and without what the runtime already has."""
 
     python: str
     imports: dict[str, float]
     layer_bytes: int
+    without_runtime: int
     largest: list[tuple[str, int]]
 
 
@@ -75,7 +79,8 @@ def measure(work: Path, runs: int = 5) -> Fitness | None:
         imports[function.name] = statistics.median(times)
     sizes = {entry.name: _size(entry) for entry in layer.iterdir()}
     largest = sorted(sizes.items(), key=lambda item: -item[1])[:6]
-    return Fitness(python, imports, sum(sizes.values()), largest)
+    lean = sum(size for name, size in sizes.items() if not name.startswith(IN_RUNTIME))
+    return Fitness(python, imports, sum(sizes.values()), lean, largest)
 
 
 def _size(path: Path) -> int:

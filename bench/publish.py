@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, cast
 
@@ -265,11 +265,14 @@ def _seed_index(index: MemoryIndex, config: Settings) -> None:
         list(pool.map(write, [items[at : at + 25] for at in range(0, len(items), 25)]))
 
 
-def new_article(n: int, seed: int, number: int = 0) -> corpus.Article:
-    """An article newer than every other in the corpus, by an author of the corpus."""
-    made = corpus.articles(n + number + 1, seed)[-1]
-    published = datetime.fromisoformat(corpus.CLOCK) - timedelta(hours=1, minutes=number)
-    return replace(made, slug=f"breaking-{number}-{made.slug}", published=published.astimezone(UTC))
+def new_articles(n: int, seed: int, count: int = 1) -> list[corpus.Article]:
+    """`count` articles newer than every other in the corpus of `n`, by authors of the corpus."""
+    made = corpus.articles(n + count, seed)[n:]
+    clock = datetime.fromisoformat(corpus.CLOCK)
+    return [
+        replace(a, slug=f"breaking-{number}-{a.slug}", published=(clock - timedelta(hours=1, minutes=number)))
+        for number, a in enumerate(made)
+    ]
 
 
 def act(site: Site, action: str, do: Callable[[], None]) -> Publish:
@@ -329,7 +332,7 @@ def _s3() -> Any:
 
 def editor_actions(site: Site, seed: int) -> list[Publish]:
     """One new article, the same with other authors and tags, then its deletion."""
-    article = new_article(site.articles, seed)
+    article = new_articles(site.articles, seed)[0]
     first = act(site, "publish one article", lambda: upload(site, article))
     others = corpus.articles(site.articles + 2, seed + 1)[-1]
     changed = replace(article, authors=others.authors, tags=others.tags)
@@ -340,7 +343,7 @@ def editor_actions(site: Site, seed: int) -> list[Publish]:
 
 def bulk(site: Site, seed: int, count: int) -> Publish:
     """`count` new articles dropped at once; the cost of getting all of them live."""
-    fresh = [new_article(site.articles, seed, number) for number in range(1, count + 1)]
+    fresh = new_articles(site.articles, seed + 1, count)
 
     def drop() -> None:
         with ThreadPoolExecutor(8, thread_name_prefix=_OWN) as pool:

@@ -24,7 +24,8 @@ def test_the_corpus_is_the_same_for_the_same_seed_and_differs_for_another() -> N
 def test_corpus_articles_have_the_shape_of_news(tmp_path: Path) -> None:
     made = corpus.articles(SIZE)
     assert all(800 <= len(a.body.split()) <= 1400 for a in made)
-    assert all("\n## " in a.body for a in made)
+    # Sub-headings come at random between paragraphs: nine articles in ten have some.
+    assert sum("\n## " in a.body for a in made) >= 0.8 * SIZE
     assert all(1 <= len(a.authors) <= 3 and 2 <= len(a.tags) <= 4 for a in made)
     assert len({a.published.year for a in corpus.articles(400)}) == 10
     folder = corpus.write_broadsheet(made, tmp_path) / "articles"
