@@ -13,7 +13,7 @@ run: $(STAMP)  ## Run Broadsheet locally with the sample content at http://127.0
 	$(BIN)/broadsheet local
 
 test: $(STAMP) system-deps lint typecheck template  ## Everything CI runs
-	$(BIN)/pytest -n 2 --dist loadscope -m "not isolated and not browser"
+	$(BIN)/pytest -n 2 --dist loadscope --no-loadscope-reorder -m "not isolated and not browser"
 	$(BIN)/pytest -m browser
 	$(BIN)/pytest -m isolated
 

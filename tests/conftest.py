@@ -26,7 +26,9 @@ def editor(stack: LocalStack) -> Editor:
     return Editor(stack)
 
 
-# Modules that take minutes go to the workers first, so that both finish at about the same time.
+# Modules that take minutes go to the workers first (the Makefile turns off pytest-xdist's own
+# reordering by test count, which would send the one-test property module last), so that both
+# workers finish at about the same time.
 SLOW_MODULES = (
     "test_convergence_property.py",
     "test_no_script_runs.py",
