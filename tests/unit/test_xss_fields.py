@@ -14,7 +14,6 @@ pages is `tests/e2e/test_no_script_runs.py`.
 from __future__ import annotations
 
 import json
-import re
 from collections import Counter
 from typing import Any
 
@@ -29,6 +28,7 @@ from broadsheet.render import render_page
 from broadsheet.settings import Settings
 from tests.e2e.xss import corpus
 from tests.unit.fakes import Element, article_doc, elements
+from tests.unit.test_body import scheme_of
 
 SLUG = "payload"
 # Where each field sits in an article file, and the plain words it holds in the control page.
@@ -99,12 +99,6 @@ def render(articles: list[Article], settings: Settings) -> dict[str, bytes]:
 def shape(found: list[Element]) -> list[tuple[str, tuple[str, ...]]]:
     """A page's markup without its text: each element's tag and attribute names, in order."""
     return [(e.tag, tuple(sorted(e.attrs))) for e in found]
-
-
-def scheme_of(url: str) -> str | None:
-    cleaned = re.sub(r"[\t\n\r]", "", url).lstrip("".join(chr(c) for c in range(0x21)))
-    match = re.match(r"([A-Za-z][A-Za-z0-9+.\-]*):", cleaned)
-    return match.group(1).lower() if match else None
 
 
 def problems(page: bytes, control: list[Element]) -> list[str]:
