@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -13,7 +15,8 @@ from broadsheet.build import build_site
 from broadsheet.content import report_key
 from broadsheet.local.runtime import LocalStack, StackOptions
 from broadsheet.queue import s3_notification
-from broadsheet.settings import Settings
+from broadsheet.services import services
+from broadsheet.settings import Settings, settings
 from broadsheet.site import DirSiteStore
 
 if TYPE_CHECKING:
@@ -39,6 +42,22 @@ def start_stack(page_size: int = 3) -> LocalStack:
     stack.render_static_pages()
     stack.wait_idle()
     return stack
+
+
+@contextmanager
+def real_clock_stack() -> Iterator[LocalStack]:
+    """A stack of its own on the real clock; the process environment is restored after it."""
+    saved = dict(os.environ)
+    os.environ.pop("BROADSHEET_NOW", None)
+    stack = LocalStack(StackOptions(root=ROOT, site_port=0, aws_port=0, retry_delay=0))
+    try:
+        yield stack.start()
+    finally:
+        stack.stop()
+        os.environ.clear()
+        os.environ.update(saved)
+        settings.cache_clear()
+        services.cache_clear()
 
 
 class Editor:

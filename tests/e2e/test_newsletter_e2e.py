@@ -6,7 +6,6 @@ dies midway, run again, mails each subscriber each article exactly once.
 
 from __future__ import annotations
 
-import os
 import time
 import urllib.error
 import urllib.request
@@ -23,14 +22,13 @@ from playwright.sync_api import Browser, sync_playwright
 from broadsheet.clock import now
 from broadsheet.local import mail_commands
 from broadsheet.local.newsletter import captured_mail
-from broadsheet.local.runtime import LocalStack, StackOptions
+from broadsheet.local.runtime import LocalStack
 from broadsheet.newsletter import Signup, run_digest
 from broadsheet.newsletter.mail import Mailer
 from broadsheet.newsletter.services import build_newsletter, newsletter
-from broadsheet.services import services
 from broadsheet.settings import settings
 from tests.e2e.quality import CHROMIUM, CHROMIUM_FLAGS
-from tests.support import ROOT, Editor
+from tests.support import Editor, real_clock_stack
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -45,21 +43,11 @@ POLL = 0.1
 
 @pytest.fixture(scope="module")
 def live() -> Iterator[LocalStack]:
-    saved = dict(os.environ)
-    os.environ.pop("BROADSHEET_NOW", None)
-    stack = LocalStack(StackOptions(root=ROOT, site_port=0, aws_port=0, retry_delay=0))
-    try:
-        stack.start()
+    with real_clock_stack() as stack:
         stack.render_static_pages()
         Editor(stack).put_json("articles/opening-story.json", story("Opening story", minutes_ago=60))
         stack.wait_idle()
         yield stack
-    finally:
-        stack.stop()
-        os.environ.clear()
-        os.environ.update(saved)
-        settings.cache_clear()
-        services.cache_clear()
         newsletter.cache_clear()
 
 

@@ -9,7 +9,6 @@ briefly until a deadline.
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -19,11 +18,9 @@ import boto3
 import pytest
 
 from broadsheet.dynamo import DynamoIndex
-from broadsheet.local.runtime import LocalStack, StackOptions
+from broadsheet.local.runtime import LocalStack
 from broadsheet.local.scheduler import SchedulePoller
-from broadsheet.services import services
-from broadsheet.settings import settings
-from tests.support import ROOT, Editor
+from tests.support import Editor, real_clock_stack
 
 if TYPE_CHECKING:
     from mypy_boto3_scheduler import EventBridgeSchedulerClient
@@ -44,17 +41,8 @@ SETTLE = 30.0
 @pytest.fixture(scope="module")
 def live() -> Iterator[LocalStack]:
     """A stack of this module's own, on the real clock."""
-    saved = dict(os.environ)
-    os.environ.pop("BROADSHEET_NOW", None)
-    stack = LocalStack(StackOptions(root=ROOT, site_port=0, aws_port=0, retry_delay=0))
-    try:
-        yield stack.start()
-    finally:
-        stack.stop()
-        os.environ.clear()
-        os.environ.update(saved)
-        settings.cache_clear()
-        services.cache_clear()
+    with real_clock_stack() as stack:
+        yield stack
 
 
 @pytest.fixture
