@@ -40,7 +40,7 @@ def start_stack(page_size: int = 3) -> LocalStack:
     stack = LocalStack(options).start()
     # Every module finds a whole site, whichever worker and order it runs in.
     stack.render_static_pages()
-    stack.wait_idle()
+    stack.wait_drained()
     return stack
 
 

@@ -8,7 +8,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from broadsheet.observability import logger, metrics, tracer
-from broadsheet.pipeline import render_batch, render_record
+from broadsheet.pipeline import render_batch, render_record, requested_page
 from broadsheet.services import services
 
 processor = SqsFifoPartialProcessor(skip_group_on_error=True)
@@ -18,9 +18,10 @@ processor = SqsFifoPartialProcessor(skip_group_on_error=True)
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
-    """Render a batch; pages repeated within it are rendered once, then invalidated as needed."""
+    """Render a batch; its distinct pages are published side by side, each once, then the
+    records are answered in order, and the pages that must change at once invalidated."""
     svc = services()
-    with render_batch(svc) as batch:
+    with render_batch(svc, [requested_page(record["body"]) for record in event["Records"]]) as batch:
 
         def record_handler(record: SQSRecord) -> None:
             render_record(record, svc, batch)

@@ -46,7 +46,7 @@ def live() -> Iterator[LocalStack]:
     with real_clock_stack() as stack:
         stack.render_static_pages()
         Editor(stack).put_json("articles/opening-story.json", story("Opening story", minutes_ago=60))
-        stack.wait_idle()
+        stack.wait_drained()
         yield stack
         newsletter.cache_clear()
 
@@ -143,7 +143,7 @@ def test_a_reader_subscribes_confirms_gets_a_digest_unsubscribes_and_gets_nothin
     assert page.get_by_role("heading", level=1).inner_text() == "You are subscribed"
 
     Editor(live).put_json("articles/fresh-news.json", story("Fresh news"))
-    live.wait_idle()
+    live.wait_drained()
     assert mail_commands.digest(state) == 0
     digest = mails(live)[-1]
     assert digest["To"] == READER
@@ -159,7 +159,7 @@ def test_a_reader_subscribes_confirms_gets_a_digest_unsubscribes_and_gets_nothin
     assert "You are unsubscribed" in answer
 
     Editor(live).put_json("articles/later-news.json", story("Later news"))
-    live.wait_idle()
+    live.wait_drained()
     count = len(mails(live))
     assert mail_commands.digest(state) == 0
     assert len(mails(live)) == count
@@ -237,7 +237,7 @@ def test_a_digest_that_dies_midway_and_runs_again_sends_each_article_once(live: 
         svc.flow.subscribe(Signup(email=address), now(svc.settings))
         svc.flow.confirm(link_in(mails(live)[-1], "confirm").split("token=")[1], now(svc.settings))
     Editor(live).put_json("articles/crash-course.json", story("Crash course"))
-    live.wait_idle()
+    live.wait_drained()
     before = len(mails(live))
 
     with pytest.raises(SystemExit):

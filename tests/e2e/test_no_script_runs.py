@@ -119,7 +119,7 @@ def run(stack: LocalStack, browser: Browser) -> Iterator[Run]:
         upload(editor, [(key, doc) for key, doc in files.files() if key in files.rejected])
         for start in range(0, len(articles), WAVE):
             upload(editor, articles[start : start + WAVE])
-            stack.wait_idle(timeout=DRAIN_SECONDS)
+            stack.wait_drained(timeout=DRAIN_SECONDS)
             visits += [reader.visit(feed) for feed in FEEDS for reader in readers]
         site = editor.site_stamps()
         changed = sorted(k for k, stamp in site.items() if stamps.get(k) != stamp)
@@ -133,7 +133,7 @@ def run(stack: LocalStack, browser: Browser) -> Iterator[Run]:
             context.close()
         for key in files.articles:
             editor.delete(key)
-        stack.wait_idle(timeout=DRAIN_SECONDS)
+        stack.wait_drained(timeout=DRAIN_SECONDS)
         # Rejected files were never indexed: removing them and their reports needs no pipeline.
         for key, _ in files.files():
             editor.s3.delete_object(Bucket=editor.content, Key=f"reports/{key}.errors.json")

@@ -95,7 +95,7 @@ def site(stack: LocalStack) -> str:
             editor.delete(key)
     editor.publish_samples()
     stack.render_static_pages()
-    stack.wait_idle(timeout=DRAIN_TIMEOUT)
+    stack.wait_drained(timeout=DRAIN_TIMEOUT)
     assert stack.edge is not None
     return stack.edge.url.rstrip("/")
 
@@ -241,10 +241,10 @@ def feeds(site: str, stack: LocalStack) -> FeedFetches:
     editor = Editor(stack)
     original = SAMPLE_ARTICLES[Path(KERRY).stem]
     editor.put_json(KERRY, original | {"updated_at": "2015-12-23T09:00:00+03:00", "teaser": "Corrected."})
-    stack.wait_idle(timeout=DRAIN_TIMEOUT)
+    stack.wait_drained(timeout=DRAIN_TIMEOUT)
     after = {path: fetch(site + path) for path in paths}
     editor.put_json(KERRY, original)
-    stack.wait_idle(timeout=DRAIN_TIMEOUT)
+    stack.wait_drained(timeout=DRAIN_TIMEOUT)
     return FeedFetches(before, after)
 
 
@@ -377,7 +377,7 @@ def test_news_sitemap_lists_the_last_two_days_and_validates_with_the_news_extens
         "published_at": published.isoformat(),
     }
     editor.put_json(key, fresh)
-    stack.wait_idle(timeout=DRAIN_TIMEOUT)
+    stack.wait_drained(timeout=DRAIN_TIMEOUT)
     try:
         news = assert_news_sitemap_is_valid_or_absent(site)
         assert news.status == 200, "an article of the last hour is not in a news sitemap"
@@ -389,7 +389,7 @@ def test_news_sitemap_lists_the_last_two_days_and_validates_with_the_news_extens
         assert urls[0].findtext(f"{news_ns}news/{news_ns}publication/{news_ns}name")
     finally:
         editor.delete(key)
-        stack.wait_idle(timeout=DRAIN_TIMEOUT)
+        stack.wait_drained(timeout=DRAIN_TIMEOUT)
     gone = assert_news_sitemap_is_valid_or_absent(site)
     assert gone.status == 404 or not xml_root(gone.body).findall(f"{{{SITEMAP_NS}}}url")
 

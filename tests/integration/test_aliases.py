@@ -35,19 +35,19 @@ def status_and_location(url: str) -> tuple[int, str | None]:
 def test_an_alias_redirects_until_the_article_drops_it(stack: LocalStack, editor: Editor) -> None:
     doc = json.loads((SAMPLES / KEY).read_text())
     editor.put_json(KEY, doc)
-    stack.wait_idle()
+    stack.wait_drained()
     assert services().aliases.mapping()[OLD] == NEW
     assert stack.edge is not None
     assert status_and_location(stack.edge.url + OLD) == (301, NEW)
     assert status_and_location(stack.edge.url + OLD.rstrip("/")) == (301, NEW)
 
     editor.put_json(KEY, doc | {"aliases": []})
-    stack.wait_idle()
+    stack.wait_drained()
     assert OLD not in services().aliases.mapping()
     assert status_and_location(stack.edge.url + OLD)[0] == 404
 
     editor.put_json(KEY, doc)
-    stack.wait_idle()
+    stack.wait_drained()
     assert status_and_location(stack.edge.url + OLD) == (301, NEW)
 
 
@@ -56,8 +56,8 @@ def test_deleting_the_article_removes_its_aliases(stack: LocalStack, editor: Edi
     editor.put_json(
         "articles/short-lived-alias.json", doc | {"aliases": ["an-old-address"], "title": "Short"}
     )
-    stack.wait_idle()
+    stack.wait_drained()
     assert services().aliases.mapping()["/articles/an-old-address/"] == "/articles/short-lived-alias/"
     editor.delete("articles/short-lived-alias.json")
-    stack.wait_idle()
+    stack.wait_drained()
     assert "/articles/an-old-address/" not in services().aliases.mapping()

@@ -347,7 +347,7 @@ def run_batch(stack: LocalStack, editor: Editor, uploads: list[Upload], log: Cap
             editor.hint(upload.key)
 
     parallel(put, sent)
-    stack.wait_idle(timeout=DRAIN_SECONDS)
+    stack.wait_drained(timeout=DRAIN_SECONDS)
     reports: dict[str, dict[str, Any]] = {}
 
     def read(upload: Upload) -> None:
@@ -465,7 +465,7 @@ def remove(
     """Unpublish what was published, then delete every other object the sweep added."""
     for upload in published:
         editor.delete(upload.key)
-    stack.wait_idle(timeout=DRAIN_SECONDS)
+    stack.wait_drained(timeout=DRAIN_SECONDS)
     added = sorted(set(content_objects(editor)) - set(content_before))
     for start in range(0, len(added), 1000):
         editor.s3.delete_objects(

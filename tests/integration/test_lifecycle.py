@@ -123,7 +123,7 @@ def test_a_draft_is_indexed_but_never_rendered_nor_scheduled(live: LocalStack, e
         "articles/draft-stays-home.json",
         doc("A draft stays home", status="draft", expires_at=stamp(ahead + timedelta(days=1))),
     )
-    live.wait_idle()
+    live.wait_drained()
     held = index(live).get_article("draft-stays-home")
     assert held is not None and held.article.status == "draft"
     assert not held.live and held.listings == ()
@@ -154,7 +154,7 @@ def test_an_embargoed_article_appears_by_itself_when_its_time_comes(live: LocalS
             <= set(mentions(editor, "The embargo lifts"))
         ),
     )
-    live.wait_idle()
+    live.wait_drained()
     assert fired(live) > before
     assert "embargo-lifts-publish" not in schedules(live)
 
@@ -172,7 +172,7 @@ def test_an_expiring_article_leaves_every_listing_and_its_page_is_deleted(
 
     wait_for("every mention to go", lambda: not mentions(editor, "The expiry ends it"))
     assert datetime.now(UTC) >= moment
-    live.wait_idle()
+    live.wait_drained()
     assert page not in site_keys(editor)
     held = index(live).get_article("expiry-ends-it")
     assert held is not None and not held.live and held.listings == ()
@@ -183,11 +183,11 @@ def test_deleting_an_embargoed_article_cancels_its_schedules(live: LocalStack, e
     key = "articles/embargo-withdrawn.json"
     moment = datetime.now(UTC) + timedelta(hours=1)
     editor.put_json(key, doc("The embargo is withdrawn", published_at=stamp(moment)))
-    live.wait_idle()
+    live.wait_drained()
     assert set(schedules(live)) >= {"embargo-withdrawn-publish"}
 
     editor.delete(key)
-    live.wait_idle()
+    live.wait_drained()
     assert not any(name.startswith("embargo-withdrawn-") for name in schedules(live))
     assert index(live).get_article("embargo-withdrawn") is None
     assert mentions(editor, "The embargo is withdrawn") == []
@@ -197,13 +197,13 @@ def test_moving_an_embargo_moves_its_schedule(live: LocalStack, editor: Editor) 
     key = "articles/embargo-moved.json"
     first = (datetime.now(UTC) + timedelta(hours=1)).replace(microsecond=0)
     editor.put_json(key, doc("The embargo moves", published_at=stamp(first)))
-    live.wait_idle()
+    live.wait_drained()
     later = first + timedelta(days=2)
     editor.put_json(key, doc("The embargo moves", published_at=stamp(later)))
-    live.wait_idle()
+    live.wait_drained()
     assert schedules(live)["embargo-moved-publish"] == f"at({later:%Y-%m-%dT%H:%M:%S})"
     # Publishing it at once (a time in the past) leaves nothing waiting.
     editor.put_json(key, doc("The embargo moves"))
-    live.wait_idle()
+    live.wait_drained()
     assert "embargo-moved-publish" not in schedules(live)
     assert "articles/embargo-moved/index.html" in site_keys(editor)

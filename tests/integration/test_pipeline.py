@@ -34,7 +34,7 @@ def test_publishing_updating_and_deleting_samples_converges_to_offline_build(
 ) -> None:
     stack.render_static_pages()
     editor.publish_samples()
-    stack.wait_idle()
+    stack.wait_drained()
     assert_site_matches_offline_build(editor, tmp_path / "first")
     assert "articles/review-of-the-week-kerry-putin/index.html" in editor.site_files()
 
@@ -47,7 +47,7 @@ def test_publishing_updating_and_deleting_samples_converges_to_offline_build(
     editor.put_json("articles/sanctions-a-year-on.json", moved)
     editor.delete("articles/arctic-council-chairmanship.json")
     editor.delete("articles/nato-warsaw-summit.json")
-    stack.wait_idle()
+    stack.wait_drained()
 
     assert_site_matches_offline_build(editor, tmp_path / "second")
     files = editor.site_files()
@@ -62,11 +62,11 @@ def test_publishing_updating_and_deleting_samples_converges_to_offline_build(
 
 def test_same_upload_delivered_twice_changes_nothing_more(stack: LocalStack, editor: Editor) -> None:
     editor.put_json(KERRY, sample("review-of-the-week-kerry-putin"))
-    stack.wait_idle()
+    stack.wait_drained()
     before = editor.site_stamps()
     editor.hint(KERRY)
     editor.hint(KERRY)
-    stack.wait_idle()
+    stack.wait_drained()
     assert editor.site_stamps() == before
 
 
@@ -76,16 +76,16 @@ def test_two_versions_delivered_newest_first_leave_the_newest_live(
     doc = sample("review-of-the-week-kerry-putin")
     editor.put_json(KERRY, doc | {"title": "Version one"})
     editor.put_json(KERRY, doc | {"title": "Version two"})
-    stack.wait_idle()
+    stack.wait_drained()
     # The notification of the first version arrives again, late and out of order.
     editor.hint(KERRY)
-    stack.wait_idle()
+    stack.wait_drained()
     page = editor.site_files()["articles/review-of-the-week-kerry-putin/index.html"]
     assert b"Version two" in page
     assert b"Version one" not in page
     assert_site_matches_offline_build(editor, tmp_path)
     editor.put_json(KERRY, doc)
-    stack.wait_idle()
+    stack.wait_drained()
 
 
 @pytest.mark.parametrize(
@@ -96,11 +96,11 @@ def test_bad_upload_leaves_the_live_site_unchanged_and_writes_its_report(
     stack: LocalStack, editor: Editor, bad_file: str, field: str
 ) -> None:
     editor.put_json(KERRY, sample("review-of-the-week-kerry-putin"))
-    stack.wait_idle()
+    stack.wait_drained()
     before = editor.site_stamps()
 
     editor.put(KERRY, (BAD / bad_file).read_bytes())
-    stack.wait_idle()
+    stack.wait_drained()
 
     assert editor.site_stamps() == before
     report = editor.report(KERRY)
@@ -112,24 +112,24 @@ def test_bad_upload_leaves_the_live_site_unchanged_and_writes_its_report(
 
     # Fixing the file publishes it and clears the report.
     editor.put_json(KERRY, sample("review-of-the-week-kerry-putin") | {"title": "Fixed"})
-    stack.wait_idle()
+    stack.wait_drained()
     assert editor.report(KERRY) is None
     assert b"Fixed" in editor.site_files()["articles/review-of-the-week-kerry-putin/index.html"]
     editor.put_json(KERRY, sample("review-of-the-week-kerry-putin"))
-    stack.wait_idle()
+    stack.wait_drained()
 
 
 def test_deleting_an_article_unpublishes_it_everywhere(stack: LocalStack, editor: Editor) -> None:
     key = "articles/a-short-lived-story.json"
     doc = sample("duma-election-foreign-policy") | {"title": "A short-lived story", "tags": ["Ephemera"]}
     editor.put_json(key, doc)
-    stack.wait_idle()
+    stack.wait_drained()
     files = editor.site_files()
     assert "articles/a-short-lived-story/index.html" in files
     assert b"A short-lived story" in files["index.html"]
 
     editor.delete(key)
-    stack.wait_idle()
+    stack.wait_drained()
     files = editor.site_files()
     assert "articles/a-short-lived-story/index.html" not in files
     assert "tags/ephemera/index.html" not in files
@@ -140,7 +140,7 @@ def test_a_key_outside_the_contract_is_skipped_without_a_report(stack: LocalStac
     before = editor.site_stamps()
     editor.put("drafts/notes.txt", b"not an article")
     editor.hint("drafts/notes.txt")
-    stack.wait_idle()
+    stack.wait_drained()
     assert editor.site_stamps() == before
     assert editor.report("drafts/notes.txt") is None
     assert stack.queue_depths()["IngestDLQ"] == 0

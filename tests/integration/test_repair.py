@@ -49,7 +49,7 @@ def test_a_transient_failure_is_retried_then_dead_lettered_and_redriven(
     ingest.handler = failing
     try:
         editor.put_json(key, sample("un-at-seventy") | {"title": "Stuck for a while"})
-        stack.wait_idle()
+        stack.wait_drained()
     finally:
         ingest.handler = working
     assert len(attempts) == 5  # the queue's maxReceiveCount
@@ -59,17 +59,17 @@ def test_a_transient_failure_is_retried_then_dead_lettered_and_redriven(
 
     queues = stack.stack.queues
     assert redrive(boto3.client("sqs"), queues["IngestDLQ"], queues["IngestQueue"]) == 1
-    stack.wait_idle()
+    stack.wait_drained()
     assert "articles/stuck-for-a-while/index.html" in editor.site_files()
     assert stack.queue_depths()["IngestDLQ"] == 0
     editor.delete(key)
-    stack.wait_idle()
+    stack.wait_drained()
 
 
 def test_a_bad_file_is_reported_once_and_never_retried(stack: LocalStack, editor: Editor) -> None:
     key = "articles/reported-once.json"
     editor.put(key, b'{"title": 42}')
-    stack.wait_idle()
+    stack.wait_drained()
     versions = (
         boto3.client("s3")
         .list_object_versions(Bucket=editor.content, Prefix=f"reports/{key}.errors.json")
@@ -78,7 +78,7 @@ def test_a_bad_file_is_reported_once_and_never_retried(stack: LocalStack, editor
     assert len(versions) == 1
     assert stack.queue_depths()["IngestDLQ"] == 0
     editor.delete(key)
-    stack.wait_idle()
+    stack.wait_drained()
 
 
 def test_reconcile_repairs_lost_events_and_hand_edits(
@@ -87,7 +87,7 @@ def test_reconcile_repairs_lost_events_and_hand_edits(
     s3 = boto3.client("s3")
     stack.render_static_pages()
     editor.publish_samples()
-    stack.wait_idle()
+    stack.wait_drained()
 
     # Events lost: the bucket stops notifying while two files change.
     notifications = {
@@ -119,11 +119,11 @@ def test_reconcile_repairs_lost_events_and_hand_edits(
     s3.put_object(
         Bucket=editor.site, Key="evil.html", Body=b"<script>alert(1)</script>", ContentType="text/html"
     )
-    stack.wait_idle()
+    stack.wait_drained()
     assert "articles/published-while-nobody-listened/index.html" not in editor.site_files()
 
     report = run_reconcile(services())
-    stack.wait_idle()
+    stack.wait_drained()
 
     # Files rejected earlier are looked at again too (their report is rewritten); nothing else.
     lost = {"articles/published-while-nobody-listened.json", "articles/un-at-seventy.json"}

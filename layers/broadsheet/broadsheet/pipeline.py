@@ -6,9 +6,11 @@ Each takes one record of its event source and the services; the thin Lambda hand
 
 from __future__ import annotations
 
+import contextvars
 import hashlib
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -30,10 +32,13 @@ from broadsheet.queue import s3_notification
 from broadsheet.reconcile import ReconcileReport, reconcile
 from broadsheet.schedule import Schedules
 from broadsheet.services import Services
-from broadsheet.site import Change, publish_page
+from broadsheet.site import Change, PageResult, publish_page
 
 # The event name on the notification an embargo or expiry schedule sends when it is due.
 SCHEDULED_EVENT = "Scheduled"
+# How many pages of a render batch are published at once. A page is a few index reads and one
+# site read and write: it spends most of its time waiting on the network, not computing.
+RENDER_WORKERS = 4
 
 
 def s3_keys(body: str) -> list[str]:
@@ -126,16 +131,23 @@ def plan_batch(svc: Services) -> Iterator[PlanBatch]:
 
 @dataclass
 class RenderBatch:
-    """What one batch of render requests did: pages done, and paths to invalidate."""
+    """What one batch of render requests did: pages published (or how publishing failed), pages
+    done, and paths to invalidate."""
 
     at: datetime
+    published: dict[str, PageResult | BaseException] = field(default_factory=dict)
     done: set[str] = field(default_factory=set)
     invalidate: list[str] = field(default_factory=list)
 
 
+def requested_page(body: str) -> str:
+    """The page id a render request (an SQS message body) names."""
+    return str(json.loads(body).get("page", ""))
+
+
 def render_record(record: SQSRecord, svc: Services, batch: RenderBatch) -> None:
     """Render one requested page; a page already rendered in this batch is not redone."""
-    page_id = str(json.loads(record.body).get("page", ""))
+    page_id = requested_page(record.body)
     if page_id in batch.done:
         return
     try:
@@ -148,7 +160,10 @@ def render_record(record: SQSRecord, svc: Services, batch: RenderBatch) -> None:
         batch.done.add(page_id)
         logger.info("alias", extra={"path": page.path, "target": target})
         return
-    result = publish_page(page, svc.index, svc.site, svc.settings)
+    outcome = batch.published.pop(page_id, None)
+    if isinstance(outcome, BaseException):
+        raise outcome
+    result = outcome or publish_page(page, svc.index, svc.site, svc.settings)
     batch.done.add(page_id)
     metrics.add_metric(name=f"Pages{result.change.value.title()}", unit=MetricUnit.Count, value=1)
     if result.existed and result.change in {Change.WRITTEN, Change.DELETED} and isinstance(page, ArticlePage):
@@ -157,10 +172,40 @@ def render_record(record: SQSRecord, svc: Services, batch: RenderBatch) -> None:
         logger.info("page", extra={"page": page_id, "key": result.key, "change": result.change.value})
 
 
+def publish_side_by_side(page_ids: Iterable[str], svc: Services) -> dict[str, PageResult | BaseException]:
+    """Publish each distinct page (aliases and unknown ids aside) on `RENDER_WORKERS` threads;
+    each page's result, or what it raised, which `render_record` then reports in record order.
+
+    Each thread runs in a copy of the caller's context, as code the invocation runs itself."""
+    pages = {}
+    for page_id in page_ids:
+        try:
+            page = parse_page(page_id)
+        except BadPageId:
+            continue
+        if not isinstance(page, AliasPage):
+            pages[page_id] = page
+    if len(pages) < 2:
+        return {}
+    outcomes: dict[str, PageResult | BaseException] = {}
+    with ThreadPoolExecutor(min(RENDER_WORKERS, len(pages))) as pool:
+        futures = {
+            page_id: pool.submit(
+                contextvars.copy_context().run, publish_page, page, svc.index, svc.site, svc.settings
+            )
+            for page_id, page in pages.items()
+        }
+    for page_id, future in futures.items():
+        failure = future.exception()
+        outcomes[page_id] = failure if failure is not None else future.result()
+    return outcomes
+
+
 @contextmanager
-def render_batch(svc: Services) -> Iterator[RenderBatch]:
-    """A render batch; on leaving it, the paths that must change at once are invalidated."""
-    batch = RenderBatch(at=now(svc.settings))
+def render_batch(svc: Services, page_ids: Iterable[str] = ()) -> Iterator[RenderBatch]:
+    """A render batch, its pages `page_ids` published side by side first; on leaving it, the
+    paths that must change at once are invalidated."""
+    batch = RenderBatch(at=now(svc.settings), published=publish_side_by_side(page_ids, svc))
     yield batch
     charged = svc.invalidator.invalidate(batch.invalidate, batch.at)
     if charged:

@@ -116,7 +116,7 @@ def run(
         observer.schedule(_Watcher(editor), str(watch), recursive=True)
         observer.start()
         print(f"Broadsheet is publishing {len(files)} sample files…")
-        stack.wait_idle(timeout=900)
+        stack.wait_drained(timeout=900)
         print(f"The site is at {stack.edge.url if stack.edge else ''}/")
         print(f"Save article files in {watch}/articles/ (authors in {watch}/authors/) to publish them.")
         print(f"AWS APIs (moto) at {deployed.endpoint}: content bucket {deployed.content_bucket}")

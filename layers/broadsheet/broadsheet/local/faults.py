@@ -14,6 +14,7 @@ own retries are exhausted (a `ClientError` with the service's code, or a connect
 
 from __future__ import annotations
 
+import contextvars
 import threading
 from collections import Counter
 from dataclasses import dataclass
@@ -33,6 +34,11 @@ if TYPE_CHECKING:
     from broadsheet.local.runtime import LocalStack
 
 _HOOK_ID = "broadsheet-faults"
+# The function whose invocation is running: a context variable, so that threads an invocation
+# starts in a copy of its context (render's pages side by side) are hit as the invocation.
+_FUNCTION: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "broadsheet_fault_function", default=None
+)
 _S3_WRITES = frozenset({"PutObject", "DeleteObject"})
 _INDEX_WRITES = frozenset({"TransactWriteItems", "PutItem", "DeleteItem", "UpdateItem"})
 
@@ -116,7 +122,6 @@ class FaultInjector:
         self.fired: Counter[Kind] = Counter()
         self._armed: list[_Armed] = []
         self._lock = threading.Lock()
-        self._local = threading.local()
         self._handlers: dict[str, Handler] = {}
         self._clients: list[BaseClient] = []
         self._stack: LocalStack | None = None
@@ -169,13 +174,13 @@ class FaultInjector:
 
     def _wrap(self, function: str, handler: Handler) -> Handler:
         def invoke(event: dict[str, Any], context: Any) -> Any:
-            self._local.function = function
+            token = _FUNCTION.set(function)
             try:
                 return handler(event, context)
             except InvocationKilled as killed:
                 raise CrashedInvocation(f"{function}: {killed}") from None
             finally:
-                self._local.function = None
+                _FUNCTION.reset(token)
 
         return invoke
 
@@ -186,7 +191,7 @@ class FaultInjector:
         self._maybe_fire(model, applied=True)
 
     def _maybe_fire(self, model: OperationModel, *, applied: bool) -> None:
-        function = getattr(self._local, "function", None)
+        function = _FUNCTION.get()
         if function is None:
             return
         service, operation = model.service_model.service_name, model.name

@@ -184,26 +184,6 @@ class LocalStack:
             depths[logical] = sum(int(v) for v in attributes.values())
         return depths
 
-    def idle(self) -> bool:
-        """Whether the pipeline has drained: every poller quiet and no message left on a work queue."""
-        if not all(p.quiet() for p in self.pollers):
-            return False
-        depths = self.queue_depths()
-        return all(count == 0 for logical, count in depths.items() if not logical.endswith("DLQ"))
-
-    def wait_idle(self, timeout: float = 300.0) -> None:
-        """Block until the pipeline has drained (a condition, not a fixed sleep)."""
-        deadline = time.monotonic() + timeout
-        # Two consecutive quiet observations: a poll that found nothing after the last work.
-        while True:
-            with self.activity.changed:
-                tick = self.activity.tick
-                self.activity.changed.wait(0.2)
-            if self.idle() and self.activity.tick == tick and self.idle():
-                return
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"the pipeline did not drain in {timeout}s: {self.queue_depths()}")
-
     def drained(self) -> bool:
         """Whether the pipeline has drained, without waiting out the SQS pollers' long polls.
 
@@ -237,7 +217,7 @@ class LocalStack:
         return boto3.client("sqs")
 
     def wait_drained(self, timeout: float = 300.0) -> None:
-        """Block until `drained()`: as sure as `wait_idle()`, and a second or two sooner."""
+        """Block until `drained()`: a condition, never a fixed sleep."""
         deadline = time.monotonic() + timeout
         while not self.drained():
             if time.monotonic() > deadline:

@@ -8,7 +8,7 @@ the stack's clock, the one ingest reads: with a fixed clock nothing ever falls d
 It never spins: between polls it waits for the time until the next schedule is due (at most a
 few seconds, so that schedules created meanwhile are seen) or until another poller does work
 (ingest creates schedules), but looks no more than twice a second, however busy the pipeline.
-A schedule that is not yet due is not pending work, so `wait_idle()` still drains.
+A schedule that is not yet due is not pending work, so `wait_drained()` still drains.
 """
 
 from __future__ import annotations
