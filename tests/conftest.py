@@ -27,10 +27,9 @@ def editor(stack: LocalStack) -> Editor:
 
 
 # Modules that take minutes go to the workers first (the Makefile turns off pytest-xdist's own
-# reordering by test count, which would send the one-test property module last), so that both
-# workers finish at about the same time. pytest-xdist gives a worker more work while it has two
-# tests or fewer queued: the property test's worker takes the many quick contract tests with it,
-# which leaves the other slow modules to the other worker.
+# reordering by test count, which would send the property module's two tests last), so that both
+# workers finish at about the same time: each worker starts with one half of the property test,
+# and takes the other slow modules as it finishes.
 FIRST_MODULES = (
     "test_convergence_property.py",
     "test_no_script_runs.py",

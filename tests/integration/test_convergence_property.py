@@ -23,7 +23,9 @@ After each example, once the pipeline has drained:
 Examples accumulate on the session's site (each starts from the content the previous one left,
 which the check after it found in line): starting each from an empty universe would double the
 work. So hypothesis does not shrink (a shrunk example would start from the failed one's state);
-the report is the first failing example, with the universe it started from. The figures of a run go to
+the report is the first failing example, with the universe it started from. The examples are run in
+two halves of different examples, one test class each, so that pytest-xdist can give each half a
+worker (and a stack) of its own. The figures of each half, and of the two added up, go to
 `test-artifacts/convergence.json`. `bench/soak.py` runs the same machine longer; the environment
 variables below are its knobs.
 """
@@ -31,6 +33,7 @@ variables below are its knobs.
 from __future__ import annotations
 
 import difflib
+import fcntl
 import hashlib
 import json
 import os
@@ -67,8 +70,8 @@ from tests.support import ROOT, Editor
 
 pytestmark = [pytest.mark.integration]
 
-# The normal run: 200 examples of two steps (about ten minutes on two cores, on a worker of its
-# own while the other runs the rest); bench/soak.py runs longer soaks on fresh examples.
+# The normal run: 200 examples of two steps, in two halves of 100 that run side by side;
+# bench/soak.py runs longer soaks on fresh examples.
 EXAMPLES = int(os.environ.get("BROADSHEET_CONVERGENCE_EXAMPLES", "200"))
 STEPS = int(os.environ.get("BROADSHEET_CONVERGENCE_STEPS", "2"))
 # The normal run is derandomized (the same examples every time); the soak explores afresh.
@@ -315,14 +318,11 @@ class Run:
         assert not problems, "\n".join(["after deleting the universe:", *problems])
 
     def close(self, result: str) -> dict[str, Any]:
-        """Detach the faults and write the figures."""
+        """Detach the faults; the run's figures."""
         self.injector.detach()
         self.executor.shutdown()
         self.tally.retried_messages = self.retried_messages() - self.retried
-        figures = self.tally.figures(result)
-        FIGURES.parent.mkdir(parents=True, exist_ok=True)
-        FIGURES.write_text(json.dumps(figures, indent=2) + "\n")
-        return figures
+        return self.tally.figures(result)
 
     def send(self, change: Change, doc: dict[str, Any] | None, upload: bool) -> None:
         """One delivery: the upload (or delete) itself, or one more hint naming the key."""
@@ -543,18 +543,26 @@ class ConvergenceMachine(RuleBasedStateMachine):
             raise AssertionError("\n".join(lines))
 
 
-def test_site_and_index_converge_to_the_offline_build_whatever_happens_to_the_events(
-    stack: LocalStack, tmp_path: Path
-) -> None:
-    run = Run(stack, tmp_path)
+class FirstHalf(ConvergenceMachine):
+    """The machine, under a name of its own: hypothesis draws a derandomized run's examples from
+    the machine's digest, so the halves draw different examples."""
+
+
+class SecondHalf(ConvergenceMachine):
+    """The other half's examples."""
+
+
+def converge(machine: type[ConvergenceMachine], examples: int, stack: LocalStack, folder: Path) -> None:
+    """Run `examples` examples of `machine` on `stack`, then delete the universe and compare."""
+    run = Run(stack, folder)
     run.start()
-    ConvergenceMachine.run = run
+    machine.run = run
     result = "failed"
     try:
         run_state_machine_as_test(
-            ConvergenceMachine,
+            machine,
             settings=settings(
-                max_examples=EXAMPLES,
+                max_examples=examples,
                 stateful_step_count=STEPS,
                 deadline=None,
                 derandomize=not RANDOM,
@@ -572,4 +580,51 @@ def test_site_and_index_converge_to_the_offline_build_whatever_happens_to_the_ev
             raise AssertionError(run.tally.first_failure) from failure
         raise
     finally:
-        print(json.dumps(run.close(result)))
+        print(json.dumps(record(machine.__name__, run.close(result))))
+
+
+def record(half: str, figures: dict[str, Any]) -> dict[str, Any]:
+    """Write one half's figures, and the sum of the halves of this run that have finished."""
+    run_id = os.environ.get("PYTEST_XDIST_TESTRUNUID", f"pid-{os.getpid()}")
+    FIGURES.parent.mkdir(parents=True, exist_ok=True)
+    mine = FIGURES.with_name(f"{FIGURES.stem}.{half}.json")
+    mine.write_text(json.dumps(figures | {"run": run_id}, indent=2) + "\n")
+    with FIGURES.with_suffix(".lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        halves = [
+            json.loads(path.read_text()) for path in sorted(FIGURES.parent.glob(f"{FIGURES.stem}.*Half.json"))
+        ]
+        total = add_up([h for h in halves if h.get("run") == run_id])
+        FIGURES.write_text(json.dumps(total, indent=2) + "\n")
+    return figures
+
+
+def add_up(halves: list[dict[str, Any]]) -> dict[str, Any]:
+    """The figures of several halves as one run's."""
+    total: dict[str, Any] = {"halves": len(halves)}
+    for half in halves:
+        for key, value in half.items():
+            if isinstance(value, int):
+                total[key] = total.get(key, 0) + value
+            elif isinstance(value, dict):
+                sums = total.setdefault(key, {})
+                for name, number in value.items():
+                    sums[name] = round(sums.get(name, 0) + number, 1)
+    results = {half["result"] for half in halves}
+    total["result"] = results.pop() if len(results) == 1 else "failed"
+    total["first_failure"] = next((h["first_failure"] for h in halves if h["first_failure"]), "")
+    return total
+
+
+class TestFirstHalf:
+    def test_site_and_index_converge_to_the_offline_build_whatever_happens_to_the_events(
+        self, stack: LocalStack, tmp_path: Path
+    ) -> None:
+        converge(FirstHalf, EXAMPLES // 2, stack, tmp_path)
+
+
+class TestSecondHalf:
+    def test_site_and_index_converge_to_the_offline_build_whatever_happens_to_the_events(
+        self, stack: LocalStack, tmp_path: Path
+    ) -> None:
+        converge(SecondHalf, EXAMPLES - EXAMPLES // 2, stack, tmp_path)
