@@ -7,15 +7,22 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements-dev.txt layers/broadsheet/requirements.txt layers/broadsheet/pyproject.toml | sha256sum | cut -c1-12)
 
-.PHONY: run test lint typecheck template unit integration e2e build-site sam-build bench clean
+.PHONY: run test checks parallel-tier lint typecheck template unit integration e2e build-site sam-build bench clean
 
 run: $(STAMP)  ## Run Broadsheet locally with the sample content at http://127.0.0.1:3000
 	$(BIN)/broadsheet local
 
-test: $(STAMP) system-deps lint typecheck template  ## Everything CI runs
-	$(BIN)/pytest -n 2 --dist loadscope --no-loadscope-reorder -m "not isolated and not browser"
+test: $(STAMP) system-deps  ## Everything CI runs
+	$(MAKE) --no-print-directory -j 2 parallel-tier checks
 	$(BIN)/pytest -m browser
 	$(BIN)/pytest -m isolated
+
+# The static checks run beside the first test tier (which waits on the local stacks as much as it
+# computes), one at a time; the browser tier measures page performance, so it runs alone after.
+checks: lint typecheck template
+
+parallel-tier: $(STAMP)
+	$(BIN)/pytest -n 2 --dist loadscope --no-loadscope-reorder -m "not isolated and not browser"
 
 $(STAMP): requirements-dev.txt layers/broadsheet/requirements.txt layers/broadsheet/pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
