@@ -7,8 +7,10 @@ through two naive-datetime conversions for every message each time it counts a q
 FIFO queue does for every message sent. Both are replaced by what they compute. And a DynamoDB
 transaction backs up the whole table (for its rollback) once per item it writes, each backup a
 deep copy of the same table: it now makes that copy once per transaction, which is the same
-backup. The per-request access log (which goes nowhere) is turned off. Everything else is moto
-unchanged.
+backup. A query on a table's own key sorted every item of the table to keep one partition's;
+it now starts from that partition (which the query then sorts by range key itself, as before).
+Under a publish into a 1,000-article site those two were nine tenths of the server's time. The
+per-request access log (which goes nowhere) is turned off. Everything else is moto unchanged.
 
 Run as `python -m broadsheet.local.emulator -H 127.0.0.1 -p PORT`, moto.server's arguments.
 """
@@ -18,6 +20,7 @@ from __future__ import annotations
 import copy
 import datetime
 import functools
+import inspect
 import logging
 import sys
 import threading
@@ -66,6 +69,40 @@ class _TableBackups:
         return transact_write_items
 
 
+class _Partitions:
+    """`Table.all_items` as a query on the table's own key sees it: only the queried partition."""
+
+    def __init__(self) -> None:
+        self._local = threading.local()
+
+    def all_items(self, method: Any) -> Any:
+        """Wrap `Table.all_items`: during such a query, the partition's items, unsorted."""
+
+        @functools.wraps(method)
+        def all_items(table: Table) -> Any:
+            hash_key = getattr(self._local, "hash_key", None)
+            if hash_key is not None and table.range_key_attr:
+                return list(table.items.get(hash_key, {}).values())
+            return method(table)
+
+        return all_items
+
+    def query(self, method: Any) -> Any:
+        """Wrap `Table.query`: a query without an index names the partition it reads."""
+        signature = inspect.signature(method)
+
+        @functools.wraps(method)
+        def query(table: Table, *args: Any, **kwargs: Any) -> Any:
+            bound = signature.bind(table, *args, **kwargs).arguments
+            self._local.hash_key = bound.get("hash_key") if bound.get("index_name") is None else None
+            try:
+                return method(table, *args, **kwargs)
+            finally:
+                self._local.hash_key = None
+
+        return query
+
+
 def main(argv: list[str]) -> None:
     """Start moto's server with the costs above taken out."""
     modules = tuple(backends.list_of_moto_modules())
@@ -75,6 +112,9 @@ def main(argv: list[str]) -> None:
     vars(dynamodb_models)["copy"] = backups
     backend = dynamodb_models.DynamoDBBackend
     backend.transact_write_items = backups.transaction(backend.transact_write_items)  # type: ignore[method-assign]
+    partitions = _Partitions()
+    Table.all_items = partitions.all_items(Table.all_items)  # type: ignore[method-assign]
+    Table.query = partitions.query(Table.query)  # type: ignore[method-assign]
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     server.main(argv)
 
