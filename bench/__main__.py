@@ -121,15 +121,22 @@ def cost_table(single: publish.Publish) -> str:
 
 
 def fitness_table(measured: fitness.Fitness | None, memory: dict[str, Any] | None) -> str:
-    """Import times, layer size and the render function's peak memory."""
+    """Import times, the unzipped size each function carries and the render function's peak memory."""
     rows = []
     if measured:
         rows += [[f"import {name} ({measured.python})", f"{seconds * 1000:.0f} ms", "≤ 300 ms"]
                  for name, seconds in measured.imports.items()]  # fmt: skip
-        largest = ", ".join(f"{name} {megabytes(size)}" for name, size in measured.largest)
-        rows.append(
-            ["layer unzipped, without boto3", megabytes(measured.layer_bytes), f"≤ 25 MB ({largest})"]
-        )
+        for name, size in measured.function_bytes().items():
+            layers = " + ".join(
+                f"{layer} {megabytes(measured.layers[layer], 1)}" for layer in measured.carried[name]
+            )
+            met = "met" if size <= 25_000_000 else "not met"
+            rows.append(
+                [f"{name}: layers unzipped (arm64)", megabytes(size, 1), f"≤ 25 MB: {met} ({layers})"]
+            )
+        largest = ", ".join(f"{name} {megabytes(size, 1)}" for name, size in measured.largest)
+        rows.append(["largest packages", largest, ""])
+        rows.append(["runtime packages in a layer", ", ".join(measured.runtime_in_layers) or "none", "none"])
     if memory:
         rows.append(
             [f"render peak memory, {memory['listing']} of {memory['articles']:,} articles",

@@ -102,6 +102,6 @@ def own_peak_rss() -> int:
     return 0
 
 
-def megabytes(size: int) -> str:
-    """A byte count as readers scan it: `412 MB`."""
-    return f"{size / 1e6:,.0f} MB"
+def megabytes(size: int, digits: int = 0) -> str:
+    """A byte count as readers scan it: `412 MB` (`14.6 MB` with one digit)."""
+    return f"{size / 1e6:,.{digits}f} MB"

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from bench import corpus, cost, publish, tools
-from bench.__main__ import cost_table, full_table, publish_table
+from bench import corpus, cost, fitness, publish, tools
+from bench.__main__ import cost_table, fitness_table, full_table, publish_table
 from bench.full import compare, sources
 from bench.measure import run, tree_memory
 from broadsheet.content import read_article
@@ -77,3 +77,25 @@ def test_publish_benchmark_counts_pages_and_requests(tmp_path: Path) -> None:
     assert "publish one article" in publish_table([first, changed, deleted, bulk], {})
     assert "total" in cost_table(first)
     assert sum(line.per_publish for line in cost.lines(first)) > 0
+
+
+def test_fitness_sizes_each_function_by_the_layers_the_template_gives_it() -> None:
+    carried = {
+        name: [layer.name for layer in layers] for name, layers in fitness.layers_by_function().items()
+    }
+    assert set(carried) == {"ingest", "plan", "render", "reconcile", "subscribe", "digest"}
+    assert all(layers[0] == "BroadsheetLayer" for layers in carried.values())
+    assert "AwsCrtLayer" in carried["render"]
+    assert "CryptographyLayer" in carried["subscribe"]
+    measured = fitness.Fitness(
+        python="python3.13",
+        imports={"render": 0.25},
+        layers={"BroadsheetLayer": 14_000_000, "AwsCrtLayer": 11_600_000},
+        carried={"render": ["BroadsheetLayer", "AwsCrtLayer"]},
+        largest=[("_awscrt.abi3.so (AwsCrtLayer)", 11_100_000)],
+        runtime_in_layers=[],
+    )
+    assert measured.function_bytes() == {"render": 25_600_000}
+    printed = fitness_table(measured, None)
+    assert "25.6 MB" in printed
+    assert "not met (BroadsheetLayer 14.0 MB + AwsCrtLayer 11.6 MB)" in printed
