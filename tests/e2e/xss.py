@@ -73,8 +73,10 @@ PROBE = f"""(() => {{
 //# sourceURL={PROBE_URL}
 """
 # What a page holds that could ever run: script elements other than JSON-LD, event handler
-# attributes, frames and plugins, and links or sources with a scheme that can run script.
-AUDIT = """() => {
+# attributes, frames and plugins, and links or sources with a scheme that can run script. A
+# function of the page's window, so that a harness page can audit the pages in its frames.
+AUDIT_OF = """(win) => {
+  const document = win.document;
   const found = [];
   const ld = [];
   for (const script of document.querySelectorAll("script")) {
@@ -105,10 +107,11 @@ AUDIT = """() => {
   }
   return {
     found, ld, contentType: document.contentType,
-    ran: window.__broadsheetRan || [], flag: window.__broadsheetFlag === true,
-    violations: window.__broadsheetViolations || [],
+    ran: win.__broadsheetRan || [], flag: win.__broadsheetFlag === true,
+    violations: win.__broadsheetViolations || [],
   };
 }"""
+AUDIT = f"() => ({AUDIT_OF})(window)"
 
 
 @dataclass(frozen=True)

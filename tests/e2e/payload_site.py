@@ -1,0 +1,288 @@
+"""The site every XSS payload is published in, for the browser test of every payload.
+
+Each payload of the corpus is tried in each field of the article format. The ones a field
+refuses are not published (the editor's report names the field). The rest are packed into
+articles: ten payload authors and twenty payload tags an article, the bodies dealt out over the
+articles, and one title, teaser, source name, source address and section an article. Every
+article belongs to a reader group of twenty (a feed holds twenty), by its section or, where the
+section is a payload, by its first author, so that the group's feeds hold all of its articles.
+The articles are read, indexed and rendered with the offline build's own parts: the same reader,
+index, templates and renderer as `broadsheet.build.build_site` and the Lambdas, for the pages the
+browser loads.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from broadsheet.build import load_content
+from broadsheet.content import read_article
+from broadsheet.errors import ValidationFailed
+from broadsheet.feeds import FEED_SIZE
+from broadsheet.memory import MemoryIndex
+from broadsheet.models import slugify
+from broadsheet.pages import (
+    NOT_FOUND,
+    STYLESHEET,
+    ArticlePage,
+    Listing,
+    ListingKind,
+    ListingPage,
+    Page,
+    StaticPage,
+    feeds_of,
+    page_count,
+)
+from broadsheet.render import render_page
+from broadsheet.settings import Settings
+from broadsheet.site import FolderWriter
+from tests.e2e.xss import FIELDS, HAND_MADE, Payload, base_article, finished, put
+
+# The fields an article holds once, in the order they take their share of the payloads.
+SINGLE = ("title", "teaser", "source name", "source url", "section")
+AUTHORS_PER_ARTICLE = 10
+TAGS_PER_ARTICLE = 20
+# A home listing page holds this many articles: a few pages show every article's title.
+PAGE_SIZE = 100
+CLOCK = "2026-11-30T12:00:00Z"
+HARMLESS_TITLE = "A harmless title"
+
+
+def refused_fields(payload: Payload) -> frozenset[str]:
+    """The fields the article format refuses `payload` in, as an editor's report names them.
+
+    The payload goes into every field at once; the fields the report names are taken out and the
+    file is tried again. An error that names no field alone sends each field to be tried alone.
+    """
+    key = "articles/payload.json"
+    fields = set(FIELDS)
+    refused: set[str] = set()
+    while fields:
+        try:
+            read_article(key, _encoded(_with(payload.text, fields)))
+        except ValidationFailed as failure:
+            named = {f for f in fields if FIELDS[f] in {e.field for e in failure.errors}}
+            if not named or any(e.field not in {FIELDS[f] for f in named} for e in failure.errors):
+                return frozenset(refused | {f for f in fields if not _accepted(key, payload.text, f)})
+            refused |= named
+            fields -= named
+        else:
+            break
+    return frozenset(refused)
+
+
+def _with(text: str, fields: Iterable[str]) -> dict[str, Any]:
+    doc = base_article(HARMLESS_TITLE)
+    for name in fields:
+        put(doc, name, text)
+    return finished(doc)
+
+
+def _encoded(doc: dict[str, Any]) -> bytes:
+    return json.dumps(doc, ensure_ascii=False).encode("utf-8")
+
+
+def _accepted(key: str, text: str, name: str) -> bool:
+    try:
+        read_article(key, _encoded(_with(text, [name])))
+    except ValidationFailed:
+        return False
+    return True
+
+
+@dataclass
+class Packing:
+    """Where every payload went: the articles, and for each field the payloads it carries."""
+
+    payloads: list[Payload]
+    refused: list[frozenset[str]]
+    articles: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # Field name to the indices (into `payloads`) of the payloads published in it.
+    placed: dict[str, list[int]] = field(default_factory=dict)
+    # A reader group's listing (an author or a section) to its articles, never more than a feed holds.
+    groups: dict[Listing, list[str]] = field(default_factory=dict)
+
+    def accepted(self, name: str) -> list[int]:
+        """The payloads `name` accepts, in corpus order."""
+        return [i for i, refused in enumerate(self.refused) if name not in refused]
+
+
+def pack(payloads: list[Payload], refused: list[frozenset[str]], *, one_per_payload: bool) -> Packing:
+    """Pack the payloads into articles: every payload in every field that accepts it, except that
+    the fields an article holds once carry, unless `one_per_payload`, as many payloads as there are
+    articles: the hand-made collections and an even spread of the rest, a different one each.
+
+    An article whose section is a payload has a reader group for its first author and nine payload
+    authors; every other article has ten payload authors and a reader group for its section."""
+    packing = Packing(payloads, refused, placed={name: [] for name in FIELDS})
+    sectioned = len(packing.accepted("section"))
+    authors = _fill(
+        packing,
+        "author",
+        lambda n: AUTHORS_PER_ARTICLE - 1 if n < sectioned else AUTHORS_PER_ARTICLE,
+        lambda n: _group(n, sectioned) if n < sectioned else None,
+    )
+    tags = _fill(packing, "tag", lambda n: TAGS_PER_ARTICLE, lambda n: None)
+    count = max(len(authors), len(tags), sectioned, 1)
+    if one_per_payload:
+        count = max(count, len(payloads))
+    singles = {name: _share(packing, name, count, n, one_per_payload) for n, name in enumerate(SINGLE)}
+    bodies = packing.accepted("body")
+    for number in range(count):
+        slug = f"every-{number:05d}"
+        group = _group(number, sectioned)
+        doc = base_article(HARMLESS_TITLE)
+        if number < sectioned:
+            doc["authors"] = [group]
+            packing.groups.setdefault(Listing("author", slugify(group)), []).append(slug)
+        else:
+            doc["section"] = slugify(group)
+            packing.groups.setdefault(Listing("section", slugify(group)), []).append(slug)
+        for name in SINGLE:
+            if number < len(singles[name]):
+                put(doc, name, payloads[singles[name][number]].text)
+                packing.placed[name].append(singles[name][number])
+        for name, lists in (("author", authors), ("tag", tags)):
+            for index in lists[number] if number < len(lists) else []:
+                put(doc, name, payloads[index].text)
+                packing.placed[name].append(index)
+        mine = bodies[number::count]
+        if mine:
+            doc["body"] = "\n\n".join(payloads[i].text for i in mine)
+            packing.placed["body"] += mine
+        packing.articles[slug] = finished(doc)
+    return packing
+
+
+def _group(number: int, sectioned: int) -> str:
+    """The reader group of article `number`: the first `sectioned` articles have theirs as an
+    author, the others as a section, twenty articles a group."""
+    if number < sectioned:
+        return f"Reader Group {number // FEED_SIZE}"
+    return f"Reader Group {(number - sectioned) // FEED_SIZE + math.ceil(sectioned / FEED_SIZE)}"
+
+
+def _fill(
+    packing: Packing, name: str, room: Callable[[int], int], taken_by: Callable[[int], str | None]
+) -> list[list[int]]:
+    """The payloads `name` accepts, `room(n)` in article `n`, never two with the same page in one
+    article (nor that of the name `taken_by(n)` the article already has)."""
+    waiting = deque(packing.accepted(name))
+    articles: list[list[int]] = []
+    while waiting:
+        taken: list[int] = []
+        already = taken_by(len(articles))
+        pages = {slugify(already)} if already else set()
+        passed: list[int] = []
+        while waiting and len(taken) < room(len(articles)):
+            index = waiting.popleft()
+            page = slugify(packing.payloads[index].text)
+            if page in pages:
+                passed.append(index)
+            else:
+                taken.append(index)
+                pages.add(page)
+        waiting.extendleft(reversed(passed))
+        articles.append(taken)
+    return articles
+
+
+def _share(packing: Packing, name: str, count: int, shift: int, one_per_payload: bool) -> list[int]:
+    """The payloads a field held once per article carries: all if they fit, else the hand-made
+    collections and the rest taken evenly, from a starting point that differs by field."""
+    accepted = packing.accepted(name)
+    if one_per_payload or len(accepted) <= count:
+        return accepted
+    kept = [i for i in accepted if packing.payloads[i].source.startswith(HAND_MADE)][:count]
+    rest = [i for i in accepted if not packing.payloads[i].source.startswith(HAND_MADE)]
+    room = count - len(kept)
+    step = len(rest) / room
+    offset = int(step * shift / len(SINGLE))
+    return kept + [rest[(int(n * step) + offset) % len(rest)] for n in range(room)]
+
+
+@dataclass
+class Site:
+    """A rendered site: its folder, each file's content type and cache lifetime, and the pages the
+    browser loads."""
+
+    root: Path
+    types: dict[str, tuple[str, str]]
+    articles: dict[str, str]
+    listings: list[str]
+    home_feeds: list[str]
+    # The reader groups' feeds, which hold every article.
+    feeds: list[str]
+    names: list[str]
+    rejected: int
+
+    def paths(self) -> Iterator[str]:
+        """Every page to load, in order."""
+        yield from self.articles.values()
+        yield from self.listings
+        yield from self.home_feeds
+        yield from self.feeds
+        yield from self.names
+
+
+def settings() -> Settings:
+    """The offline build's settings for this site: a fixed clock, long home listing pages, and a
+    site address no server answers at (pages name it in links and feeds; a load from it would be
+    a request to another origin)."""
+    return Settings(now=CLOCK, page_size=PAGE_SIZE, site_url="http://127.0.0.1")
+
+
+def render_site(packing: Packing, content: Path, out: Path, name_pages: int) -> Site:
+    """Write the articles as content files, read and index them as the offline build does, and
+    render the pages to load: every article, every home listing page, the home feeds and each
+    reader group's feeds, and `name_pages` author and `name_pages` tag pages."""
+    (content / "articles").mkdir(parents=True, exist_ok=True)
+    for slug, doc in packing.articles.items():
+        (content / "articles" / f"{slug}.json").write_bytes(_encoded(doc))
+    config = settings()
+    index, rejected = load_content(content, config, workers=1)
+    pages: list[Page] = [StaticPage(NOT_FOUND), STYLESHEET]
+    articles = {slug: ArticlePage(slug).path for slug in packing.articles}
+    pages += [ArticlePage(slug) for slug in packing.articles]
+    home = Listing("home")
+    listings = [home.page(n) for n in range(page_count(index.count(home.id), PAGE_SIZE) + 1)]
+    feeds = [f for group in packing.groups for f in feeds_of(group)]
+    names = _name_pages(packing, index, name_pages)
+    pages += [*listings, *feeds_of(home), *feeds, *names]
+    writer = FolderWriter(out)
+    types: dict[str, tuple[str, str]] = {}
+    for page in pages:
+        output = render_page(page, index, config)
+        assert output is not None, page
+        writer.write(output)
+        types[output.key] = (output.content_type, output.cache_control)
+    return Site(
+        root=out,
+        types=types,
+        articles=articles,
+        listings=[p.path for p in listings],
+        home_feeds=[f.path for f in feeds_of(home)],
+        feeds=[f.path for f in feeds],
+        names=[p.path for p in names],
+        rejected=len(rejected),
+    )
+
+
+def _name_pages(packing: Packing, index: MemoryIndex, count: int) -> list[ListingPage]:
+    """The first page of `count` author listings and `count` tag listings whose heading is a
+    payload, taken evenly from the payload names (hand-made collections first)."""
+    chosen: list[ListingPage] = []
+    kinds: tuple[ListingKind, ...] = ("author", "tag")
+    for kind in kinds:
+        slugs = list(dict.fromkeys(slugify(packing.payloads[i].text) for i in sorted(packing.placed[kind])))
+        for n in range(min(count, len(slugs))):
+            listing = Listing(kind, slugs[n * len(slugs) // count])
+            assert index.count(listing.id) > 0, listing
+            chosen.append(listing.page(0))
+    return chosen
