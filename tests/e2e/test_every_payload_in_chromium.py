@@ -48,10 +48,10 @@ Two findings are counted apart. Bodies may name images anywhere (the article for
 http and https images): four payloads make an article page ask for an image from another origin.
 With the production headers the CSP refuses them (its img-src allows https only) and none leaves;
 without headers Chromium asks for them (the harness refuses them). They are the only requests to
-other origins the test allows, and the figures list them. Second, a body's numeric character
-reference to a control character (`&#11;`) renders as that character, which XML forbids: the
-Atom and RSS feeds holding such a body do not parse. That test is an expected failure until
-the renderer drops or replaces those characters; it then fails as passing, to be unmarked.
+other origins the test allows, and the figures list them. Second, this test found that a body's
+numeric character reference to a control character (`&#11;`) rendered as that character, which
+XML forbids, so the Atom and RSS feeds holding such a body did not parse: the body renderer now
+replaces each with U+FFFD, and every feed must parse.
 """
 
 from __future__ import annotations
@@ -347,11 +347,6 @@ def test_each_group_feed_holds_its_articles_as_text(run: Run, headers: bool) -> 
     assert read > len(run.packing.groups)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a body's numeric character reference to a control character (&#11;, &#1;) renders as that "
-    "character, which XML 1.0 forbids: the Atom and RSS feeds holding such a body do not parse",
-)
 def test_every_atom_and_rss_feed_is_well_formed(run: Run) -> None:
     broken = [(path, feed["error"]) for path, feed, _ in group_feeds(run, False) if "error" in feed]
     assert broken == []

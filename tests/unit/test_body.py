@@ -11,6 +11,7 @@ import json
 import re
 
 import pytest
+from lxml import etree  # type: ignore[import-untyped]  # lxml ships no type information
 
 from broadsheet.body import render_body
 from tests.unit.conftest import CORPORA
@@ -179,6 +180,14 @@ def test_data_urls_are_stripped(markdown: str) -> None:
 def test_event_handler_and_style_attributes_are_stripped(markdown: str) -> None:
     assert dangers(str(render_body(markdown))) == []
     assert all(not name.startswith("on") for e in body_of(markdown) for name in e.attrs)
+
+
+@pytest.mark.parametrize("reference", ["&#1;", "&#x0B;", "&#12;", "&#31;", "&#xFFFE;", "&#65535;"])
+def test_a_reference_to_a_character_no_feed_may_hold_becomes_a_replacement_character(reference: str) -> None:
+    html = str(render_body(f"Before {reference} after, and `{reference}` in code."))
+    assert not any((ord(c) < 0x20 and c not in "\t\n\r") or c in "\ufffe\uffff" for c in html)
+    assert "Before \ufffd after" in html
+    etree.fromstring(f"<div>{html}</div>".encode())
 
 
 def test_link_targets_stay_on_the_schemes_allowed() -> None:

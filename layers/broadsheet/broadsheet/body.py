@@ -41,6 +41,10 @@ ID_PREFIX = "fn-"
 # The CSP forbids inline styles: column alignment becomes a class the stylesheet knows.
 _STYLE_ALIGN = re.compile(r' style="text-align: (left|center|right)"')
 _FOOTNOTE_LINK = re.compile(r'<sup class="footnote-reference"><a href="#')
+# Characters no XML document may hold (the feeds carry bodies) and HTML calls errors. A body
+# cannot hold them as such (the contract refuses them), but a character reference such as
+# `&#11;` renders as one: each becomes U+FFFD, as a reader's replacement character.
+_UNWRITABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 
 # A page and the three feeds that show an article render its body; a body is rendered once.
@@ -62,4 +66,4 @@ def render_body(markdown: str) -> Markup:
         strip_comments=True,
         id_prefix=ID_PREFIX,
     )
-    return Markup(clean)  # noqa: S704 - this is the sanitiser's output
+    return Markup(_UNWRITABLE.sub("\ufffd", clean))  # noqa: S704 - this is the sanitiser's output
