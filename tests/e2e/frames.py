@@ -23,7 +23,7 @@ from playwright.sync_api import BrowserContext, CDPSession, Dialog, Error, Reque
 
 from broadsheet.edge import viewer_request
 from broadsheet.pages import NOT_FOUND_KEY
-from tests.e2e.xss import AUDIT_OF, PROBE, PROBE_URL, foreign
+from tests.e2e.xss import AUDIT_OF, PROBE, PROBE_URL, dismissed, foreign
 
 HARNESS = "/__harness/"
 # Pages the harness serves itself: a page that does what a payload that got through would do.
@@ -278,8 +278,7 @@ class Harness:
             route.continue_()
 
     def _dialog(self, dialog: Dialog) -> None:
-        self.dialogs.append(f"dialog {dialog.type}: {dialog.message[:80]}")
-        dialog.dismiss()
+        self.dialogs.append(dismissed(dialog))
 
     def _script(self, event: dict[str, Any]) -> None:
         # A page's scripts carry its frame's id; the harness's own evaluations carry the harness's.

@@ -35,6 +35,7 @@ from tests.e2e.xss import (
     Plan,
     Reader,
     Visit,
+    assert_json_ld_is_the_article,
     assert_restored,
     corpus,
     etags,
@@ -225,13 +226,7 @@ def test_json_ld_parses_and_is_the_only_script_on_article_pages(run: Run) -> Non
         path = "/articles/" + key.removeprefix("articles/").removesuffix(".json") + "/"
         for visit in [v for v in run.visits if v.url == path]:
             pages += 1
-            assert [b for b in visit.ld if "error" in b] == [], (path, visit.ld)
-            data = {b["parsed"]["@type"]: b["parsed"] for b in visit.ld}
-            assert sorted(data) == ["BreadcrumbList", "NewsArticle"], (path, sorted(data))
-            article = data["NewsArticle"]
-            assert [a["name"] for a in article["author"]] == doc["authors"], path
-            assert article.get("keywords", []) == doc.get("tags", []), path
-            assert data["BreadcrumbList"]["itemListElement"][-1]["name"] == doc["title"], path
+            assert_json_ld_is_the_article(visit.ld, doc, path)
     assert pages == 2 * len(run.plan.articles)
 
 

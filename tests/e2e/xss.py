@@ -352,8 +352,7 @@ class Reader:
             self.requests.append(f"{request.resource_type} {request.url[:120]}")
 
     def _dialog(self, dialog: Dialog) -> None:
-        self.dialogs.append(f"dialog {dialog.type}: {dialog.message[:80]}")
-        dialog.dismiss()
+        self.dialogs.append(dismissed(dialog))
 
     def _script(self, event: dict[str, Any]) -> None:
         # Page scripts carry the document's (or their file's) URL; Playwright's own have none.
@@ -374,3 +373,22 @@ class Reader:
             flag=bool(audit["flag"]), scripts=self.scripts, foreign=self.requests,
             found=list(audit["found"]), violations=list(audit["violations"]), ld=list(audit["ld"]),
         )  # fmt: skip
+
+
+def dismissed(dialog: Dialog) -> str:
+    """Dismiss a dialog a page opened; what it was, for the figures."""
+    seen = f"dialog {dialog.type}: {dialog.message[:80]}"
+    dialog.dismiss()
+    return seen
+
+
+def assert_json_ld_is_the_article(ld: list[dict[str, Any]], doc: dict[str, Any], path: str) -> None:
+    """An article page's JSON-LD blocks all parse, are its NewsArticle and BreadcrumbList, and
+    carry the article file's authors, tags and title as data."""
+    assert [b for b in ld if "error" in b] == [], (path, ld)
+    data = {b["parsed"]["@type"]: b["parsed"] for b in ld}
+    assert sorted(data) == ["BreadcrumbList", "NewsArticle"], (path, sorted(data))
+    article = data["NewsArticle"]
+    assert [a["name"] for a in article["author"]] == doc["authors"], path
+    assert article.get("keywords", []) == doc.get("tags", []), path
+    assert data["BreadcrumbList"]["itemListElement"][-1]["name"] == doc["title"], path
