@@ -97,11 +97,11 @@ def publish_table(actions: list[publish.Publish], hugo: dict[int, float]) -> str
             services[name.split(":")[0]] = services.get(name.split(":")[0], 0) + count
         requests = ", ".join(f"{k} {v}" for k, v in sorted(services.items()))
         rows.append(
-            [f"{a.articles:,}", a.action, str(a.rendered), str(a.written), str(a.deleted),
+            [f"{a.articles:,}", a.action, str(a.rendered), str(a.coalesced), str(a.written), str(a.deleted),
              str(a.home_renders), f"{a.seconds:.2f} s", against, requests]
         )  # fmt: skip
-    header = ["site", "action", "rendered", "written", "deleted", "home renders", "to live", "vs Hugo full",
-              "requests"]  # fmt: skip
+    header = ["site", "action", "rendered", "coalesced", "written", "deleted", "home renders", "to live",
+              "vs Hugo full", "requests"]  # fmt: skip
     return "\nPublishing through the local stack\n" + table(header, rows) + "\n"
 
 

@@ -8,7 +8,9 @@ pipeline would have converged to. Then an editor uploads one new article, change
 and tags, and deletes it; and, separately, drops many new articles at once.
 
 Every AWS request made by the functions and their event sources is counted, by service and
-operation, from inside this process (botocore's call path), with the time of each site write.
+operation, from inside this process (botocore's call path), with the time of each site write; and
+every page render, from the function that publishes a page (a render request that the stored page
+already answers is coalesced: looked at, not rendered).
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from typing import Any, cast
 import boto3
 import botocore.client
 
+import broadsheet.site
 from bench import corpus
 from broadsheet.build import all_pages, load_content
 from broadsheet.clock import now
@@ -50,6 +53,8 @@ _OWN = "bench"
 # Where every botocore client sends its requests: wrapped to count them.
 _CALL = "_make_api_call"
 # What Lambda's event source mappings do on the functions' behalf (billed, but not per publish).
+# The home page's first page, the page a bulk upload asks for most.
+HOME = "home:0"
 POLLING = {"ReceiveMessage", "DeleteMessageBatch", "ChangeMessageVisibility", "GetRecords",
            "GetShardIterator", "DescribeStream"}  # fmt: skip
 
@@ -71,8 +76,11 @@ class Requests:
     def __init__(self) -> None:
         self.calls: list[Call] = []
         self.invocations: list[tuple[str, float]] = []
+        # The id of every page rendered.
+        self.renders: list[str] = []
         self._lock = threading.Lock()
         self._original: Callable[..., Any] = getattr(botocore.client.BaseClient, _CALL)
+        self._render: Callable[..., Any] = broadsheet.site.render_page
 
     @contextmanager
     def installed(self) -> Iterator[Requests]:
@@ -92,11 +100,21 @@ class Requests:
                     with requests._lock:
                         requests.calls.append(call)
 
+        render = self._render
+
+        def rendered(page: Any, *args: Any) -> Any:
+            if not threading.current_thread().name.startswith((_OWN, "MainThread")):
+                with requests._lock:
+                    requests.renders.append(page.id)
+            return render(page, *args)
+
         setattr(botocore.client.BaseClient, _CALL, counted)
+        broadsheet.site.render_page = rendered  # type: ignore[assignment]
         try:
             yield self
         finally:
             setattr(botocore.client.BaseClient, _CALL, original)
+            broadsheet.site.render_page = render
 
     def timed(
         self, name: str, handler: Callable[[dict[str, Any], Any], Any]
@@ -113,12 +131,13 @@ class Requests:
 
         return invoke
 
-    def take(self) -> tuple[list[Call], list[tuple[str, float]]]:
-        """The requests and invocations recorded so far, forgetting them."""
+    def take(self) -> tuple[list[Call], list[tuple[str, float]], list[str]]:
+        """The requests, invocations and renders recorded so far, forgetting them."""
         with self._lock:
             taken, self.calls = self.calls, []
             invoked, self.invocations = self.invocations, []
-        return taken, invoked
+            renders, self.renders = self.renders, []
+        return taken, invoked, renders
 
 
 @dataclass(frozen=True)
@@ -138,6 +157,8 @@ class Publish:
     invalidation_paths: int
     transaction_items: int
     home_renders: int = 0
+    # Render requests answered by a page rendered after they were sent.
+    coalesced: int = 0
 
 
 @dataclass
@@ -281,12 +302,17 @@ def act(site: Site, action: str, do: Callable[[], None]) -> Publish:
     started = time.perf_counter()
     do()
     site.stack.wait_drained(timeout=1800)
-    calls, invoked = site.requests.take()
-    return summarise(action, site, calls, invoked, started)
+    calls, invoked, renders = site.requests.take()
+    return summarise(action, site, calls, invoked, renders, started)
 
 
 def summarise(
-    action: str, site: Site, calls: list[Call], invoked: list[tuple[str, float]], started: float
+    action: str,
+    site: Site,
+    calls: list[Call],
+    invoked: list[tuple[str, float]],
+    renders: list[str],
+    started: float,
 ) -> Publish:
     """Pages and requests of a list of calls."""
     on_site = [c for c in calls if c.service == "s3" and c.bucket == site.site_bucket]
@@ -294,7 +320,7 @@ def summarise(
     return Publish(
         action=action,
         articles=site.articles,
-        rendered=sum(1 for c in on_site if c.operation == "HeadObject"),
+        rendered=len(renders),
         written=sum(1 for c in on_site if c.operation == "PutObject"),
         deleted=sum(1 for c in on_site if c.operation == "DeleteObject"),
         seconds=(max(c.done for c in writes) - started) if writes else 0.0,
@@ -308,7 +334,8 @@ def summarise(
         handler_seconds={name: sum(t for n, t in invoked if n == name) for name, _ in invoked},
         invalidation_paths=sum(int(c.key) for c in calls if c.operation == "CreateInvalidation"),
         transaction_items=sum(int(c.key) for c in calls if c.operation == "TransactWriteItems"),
-        home_renders=sum(1 for c in on_site if c.operation == "HeadObject" and c.key == "index.html"),
+        home_renders=renders.count(HOME),
+        coalesced=sum(1 for c in on_site if c.operation == "HeadObject") - len(renders),
     )
 
 

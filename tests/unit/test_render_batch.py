@@ -11,7 +11,7 @@ from broadsheet.clock import now
 from broadsheet.errors import TransientError
 from broadsheet.memory import MemoryIndex
 from broadsheet.pages import STATIC_PAGES, STYLESHEET
-from broadsheet.pipeline import publish_side_by_side
+from broadsheet.pipeline import RenderRequest, newest_requests, publish_side_by_side, render_request
 from broadsheet.settings import Settings
 from broadsheet.site import Change, DirSiteStore, PageResult
 from broadsheet.templating import Output
@@ -25,18 +25,18 @@ class FailingStore(DirSiteStore):
         self.failing = failing
         self.threads: set[str] = set()
 
-    def put(self, output: Output) -> None:
+    def put(self, output: Output, rendered_at: int | None = None) -> None:
         self.threads.add(threading.current_thread().name)
         if output.key == self.failing:
             raise TransientError(f"site write failed for {output.key}")
-        super().put(output)
+        super().put(output, rendered_at)
 
 
 def test_a_batch_publishes_its_pages_on_threads_and_a_failure_stays_with_its_page(tmp_path: Path) -> None:
     store = FailingStore(tmp_path, failing="404.html")
     svc: Any = SimpleNamespace(index=MemoryIndex(now(Settings())), site=store, settings=Settings())
     ids = [page.id for page in STATIC_PAGES]
-    outcomes = publish_side_by_side([*ids, ids[0]], svc)
+    outcomes = publish_side_by_side(newest_requests(RenderRequest(i) for i in [*ids, ids[0]]), svc)
     assert sorted(outcomes) == sorted(ids)
     failed = {page_id for page_id, outcome in outcomes.items() if isinstance(outcome, BaseException)}
     assert failed == {STATIC_PAGES[0].id}
@@ -53,4 +53,20 @@ def test_a_single_page_is_left_to_the_record_handler(tmp_path: Path) -> None:
     svc: Any = SimpleNamespace(
         index=MemoryIndex(now(Settings())), site=DirSiteStore(tmp_path), settings=Settings()
     )
-    assert publish_side_by_side([STATIC_PAGES[0].id, "no-such-kind:x"], svc) == {}
+    assert publish_side_by_side({STATIC_PAGES[0].id: None, "no-such-kind:x": None}, svc) == {}
+
+
+def test_one_render_of_a_page_must_answer_the_newest_of_its_requests() -> None:
+    requests = [
+        RenderRequest("home:0", 1_000),
+        RenderRequest("home:0", 3_000),
+        RenderRequest("home:0", 2_000),
+    ]
+    requests += [RenderRequest("404", 5_000), RenderRequest("404", None), RenderRequest("404", 7_000)]
+    assert newest_requests(requests) == {"home:0": 3_000, "404": None}
+
+
+def test_a_request_carries_the_time_sqs_received_it() -> None:
+    record = {"body": '{"page":"home:0"}', "attributes": {"SentTimestamp": "1764504000123"}}
+    assert render_request(record) == RenderRequest("home:0", 1764504000123)
+    assert render_request({"body": '{"page":"home:0"}', "attributes": {}}) == RenderRequest("home:0", None)

@@ -14,7 +14,18 @@ from broadsheet.models import Article
 from broadsheet.pages import ArticlePage, Listing, StaticPage
 from broadsheet.render import HTML, HTML_CACHE, Output, stylesheet
 from broadsheet.settings import Settings
-from broadsheet.site import Change, DirSiteStore, UnsafeKey, check_key, digest, page_key, publish_page
+from broadsheet.site import (
+    COALESCE_MARGIN_MS,
+    Change,
+    DirSiteStore,
+    Stored,
+    UnsafeKey,
+    check_key,
+    digest,
+    page_key,
+    publish_page,
+    wall_clock_ms,
+)
 from tests.unit.fakes import make_article
 
 UNSAFE_KEYS = [
@@ -67,12 +78,16 @@ class CountingStore:
     inner: DirSiteStore
     puts: list[str] = field(default_factory=list)
     deletes: list[str] = field(default_factory=list)
+    # Render times, as the site bucket keeps them in each object's metadata.
+    rendered: dict[str, int | None] = field(default_factory=dict)
 
-    def digest_of(self, key: str) -> str | None:
-        return self.inner.digest_of(key)
+    def stored(self, key: str) -> Stored | None:
+        found = self.inner.stored(key)
+        return found and Stored(found.digest, self.rendered.get(key))
 
-    def put(self, out: Output) -> None:
+    def put(self, out: Output, rendered_at: int | None = None) -> None:
         self.puts.append(out.key)
+        self.rendered[out.key] = rendered_at
         self.inner.put(out)
 
     def delete(self, key: str) -> None:
@@ -113,7 +128,7 @@ def test_dir_store_refuses_unsafe_keys_for_every_operation(outside: Path, key: s
     with pytest.raises(UnsafeKey):
         store.put(output(key))
     with pytest.raises(UnsafeKey):
-        store.digest_of(key)
+        store.stored(key)
     with pytest.raises(UnsafeKey):
         store.delete(key)
     assert files_under(outside) == before
@@ -178,8 +193,8 @@ def test_dir_store_lists_keys_with_forward_slashes(outside: Path) -> None:
     for key in ("index.html", "articles/a/index.html", "page/2/index.html"):
         store.put(output(key))
     assert store.list_keys() == ["articles/a/index.html", "index.html", "page/2/index.html"]
-    assert store.digest_of("index.html") == digest(b"<p>page</p>")
-    assert store.digest_of("absent.html") is None
+    assert store.stored("index.html") == Stored(digest(b"<p>page</p>"))
+    assert store.stored("absent.html") is None
     store.delete("absent.html")  # deleting what is not there is not an error
 
 
@@ -247,3 +262,72 @@ def test_static_pages_have_fixed_keys() -> None:
     assert page_key(StaticPage("404")) == "404.html"
     assert page_key(StaticPage("asset:site.css")) == stylesheet().key
     assert page_key(Listing("author", "zoe-marchetti").page(2)) == "authors/zoe-marchetti/page/2/index.html"
+
+
+# -- coalescing: a request the stored page already answers is not rendered again --------------
+
+
+def test_a_page_records_when_its_render_began(tmp_path: Path, settings: Settings) -> None:
+    store = CountingStore(DirSiteStore(tmp_path))
+    before = wall_clock_ms()
+    result = publish_page(
+        ArticlePage("kerry-putin"), index_of(settings, make_article("kerry-putin")), store, settings
+    )
+    rendered = store.rendered[result.key]
+    assert rendered is not None and before <= rendered <= wall_clock_ms()
+
+
+def test_a_request_sent_well_before_the_stored_render_began_is_answered_by_it(
+    tmp_path: Path, settings: Settings
+) -> None:
+    store = CountingStore(DirSiteStore(tmp_path))
+    page = ArticlePage("kerry-putin")
+    first = publish_page(page, index_of(settings, make_article("kerry-putin")), store, settings)
+    began = store.rendered[first.key]
+    assert began is not None
+    # The article changed since; the request for it was sent before the stored render began.
+    edited = index_of(settings, make_article("kerry-putin", title="A corrected headline"))
+    result = publish_page(page, edited, store, settings, requested_at=began - COALESCE_MARGIN_MS - 1)
+    assert (result.change, result.existed) == (Change.COALESCED, True)
+    assert store.puts == [first.key]
+    assert b"A corrected headline" not in (tmp_path / first.key).read_bytes()
+
+
+@pytest.mark.parametrize("after_began", [-COALESCE_MARGIN_MS, 0, 1, 5_000])
+def test_a_request_sent_within_the_margin_or_after_the_render_began_renders_again(
+    tmp_path: Path, settings: Settings, after_began: int
+) -> None:
+    store = CountingStore(DirSiteStore(tmp_path))
+    page = ArticlePage("kerry-putin")
+    first = publish_page(page, index_of(settings, make_article("kerry-putin")), store, settings)
+    began = store.rendered[first.key]
+    assert began is not None
+    edited = index_of(settings, make_article("kerry-putin", title="A corrected headline"))
+    result = publish_page(page, edited, store, settings, requested_at=began + after_began)
+    assert result.change is Change.WRITTEN
+    assert b"A corrected headline" in (tmp_path / first.key).read_bytes()
+
+
+def test_a_page_without_a_render_time_or_digest_is_rendered_whatever_the_request(
+    tmp_path: Path, settings: Settings
+) -> None:
+    page = ArticlePage("kerry-putin")
+    index = index_of(settings, make_article("kerry-putin"))
+    long_ago = wall_clock_ms() - 3_600_000
+    # Written without a render time (the offline build's folder keeps none).
+    store = CountingStore(DirSiteStore(tmp_path))
+    store.inner.put(output("articles/kerry-putin/index.html", b"<p>put there by hand</p>"))
+    assert publish_page(page, index, store, settings, requested_at=long_ago).change is Change.WRITTEN
+    # A render time but no digest: an object put there by hand with made-up metadata.
+    assert not Stored("", wall_clock_ms()).answers(long_ago)
+    # A request without its time is never taken as answered.
+    assert not Stored("abc", wall_clock_ms()).answers(None)
+
+
+def test_an_absent_page_is_rendered_whatever_the_request(tmp_path: Path, settings: Settings) -> None:
+    store = CountingStore(DirSiteStore(tmp_path))
+    page = ArticlePage("kerry-putin")
+    result = publish_page(
+        page, index_of(settings, make_article("kerry-putin")), store, settings, requested_at=0
+    )
+    assert result.change is Change.WRITTEN

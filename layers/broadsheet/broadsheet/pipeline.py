@@ -14,6 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 from urllib.parse import unquote_plus
 
 from aws_lambda_powertools.metrics import MetricUnit
@@ -129,15 +130,13 @@ def plan_batch(svc: Services) -> Iterator[PlanBatch]:
         metrics.add_metric(name="PagesPlanned", unit=MetricUnit.Count, value=len(batch.pages))
 
 
-@dataclass
-class RenderBatch:
-    """What one batch of render requests did: pages published (or how publishing failed), pages
-    done, and paths to invalidate."""
+@dataclass(frozen=True)
+class RenderRequest:
+    """One render request: the page it names, and when SQS received it (milliseconds since the
+    epoch; None if the record does not say)."""
 
-    at: datetime
-    published: dict[str, PageResult | BaseException] = field(default_factory=dict)
-    done: set[str] = field(default_factory=set)
-    invalidate: list[str] = field(default_factory=list)
+    page_id: str
+    sent_at: int | None = None
 
 
 def requested_page(body: str) -> str:
@@ -145,8 +144,42 @@ def requested_page(body: str) -> str:
     return str(json.loads(body).get("page", ""))
 
 
+def render_request(record: dict[str, Any]) -> RenderRequest:
+    """The request an SQS record (as the event delivers it) carries."""
+    sent = str(record.get("attributes", {}).get("SentTimestamp", ""))
+    return RenderRequest(requested_page(record["body"]), int(sent) if sent.isdigit() else None)
+
+
+def newest_requests(requests: Iterable[RenderRequest]) -> dict[str, int | None]:
+    """Each page's newest request time in a batch: one render answers them all, so it must answer
+    the newest (None, never coalesced, if any request of the page lacks its time)."""
+    newest: dict[str, int | None] = {}
+    for request in requests:
+        if request.page_id not in newest:
+            newest[request.page_id] = request.sent_at
+        else:
+            prior = newest[request.page_id]
+            newest[request.page_id] = (
+                None if prior is None or request.sent_at is None else max(prior, request.sent_at)
+            )
+    return newest
+
+
+@dataclass
+class RenderBatch:
+    """What one batch of render requests did: each page's newest request time, pages published
+    (or how publishing failed), pages done, and paths to invalidate."""
+
+    at: datetime
+    requested: dict[str, int | None] = field(default_factory=dict)
+    published: dict[str, PageResult | BaseException] = field(default_factory=dict)
+    done: set[str] = field(default_factory=set)
+    invalidate: list[str] = field(default_factory=list)
+
+
 def render_record(record: SQSRecord, svc: Services, batch: RenderBatch) -> None:
-    """Render one requested page; a page already rendered in this batch is not redone."""
+    """Render one requested page; a page already rendered in this batch, or rendered since the
+    batch's newest request for it was sent, is not redone."""
     page_id = requested_page(record.body)
     if page_id in batch.done:
         return
@@ -163,7 +196,7 @@ def render_record(record: SQSRecord, svc: Services, batch: RenderBatch) -> None:
     outcome = batch.published.pop(page_id, None)
     if isinstance(outcome, BaseException):
         raise outcome
-    result = outcome or publish_page(page, svc.index, svc.site, svc.settings)
+    result = outcome or publish_page(page, svc.index, svc.site, svc.settings, batch.requested.get(page_id))
     batch.done.add(page_id)
     metrics.add_metric(name=f"Pages{result.change.value.title()}", unit=MetricUnit.Count, value=1)
     if result.existed and result.change in {Change.WRITTEN, Change.DELETED} and isinstance(page, ArticlePage):
@@ -172,13 +205,16 @@ def render_record(record: SQSRecord, svc: Services, batch: RenderBatch) -> None:
         logger.info("page", extra={"page": page_id, "key": result.key, "change": result.change.value})
 
 
-def publish_side_by_side(page_ids: Iterable[str], svc: Services) -> dict[str, PageResult | BaseException]:
-    """Publish each distinct page (aliases and unknown ids aside) on `RENDER_WORKERS` threads;
-    each page's result, or what it raised, which `render_record` then reports in record order.
+def publish_side_by_side(
+    requested: dict[str, int | None], svc: Services
+) -> dict[str, PageResult | BaseException]:
+    """Publish each distinct page of `requested` (page id to its newest request time; aliases and
+    unknown ids aside) on `RENDER_WORKERS` threads; each page's result, or what it raised, which
+    `render_record` then reports in record order.
 
     Each thread runs in a copy of the caller's context, as code the invocation runs itself."""
     pages = {}
-    for page_id in page_ids:
+    for page_id in requested:
         try:
             page = parse_page(page_id)
         except BadPageId:
@@ -191,7 +227,13 @@ def publish_side_by_side(page_ids: Iterable[str], svc: Services) -> dict[str, Pa
     with ThreadPoolExecutor(min(RENDER_WORKERS, len(pages))) as pool:
         futures = {
             page_id: pool.submit(
-                contextvars.copy_context().run, publish_page, page, svc.index, svc.site, svc.settings
+                contextvars.copy_context().run,
+                publish_page,
+                page,
+                svc.index,
+                svc.site,
+                svc.settings,
+                requested[page_id],
             )
             for page_id, page in pages.items()
         }
@@ -202,10 +244,13 @@ def publish_side_by_side(page_ids: Iterable[str], svc: Services) -> dict[str, Pa
 
 
 @contextmanager
-def render_batch(svc: Services, page_ids: Iterable[str] = ()) -> Iterator[RenderBatch]:
-    """A render batch, its pages `page_ids` published side by side first; on leaving it, the
+def render_batch(svc: Services, requests: Iterable[RenderRequest] = ()) -> Iterator[RenderBatch]:
+    """A render batch, its requested pages published side by side first; on leaving it, the
     paths that must change at once are invalidated."""
-    batch = RenderBatch(at=now(svc.settings), published=publish_side_by_side(page_ids, svc))
+    requested = newest_requests(requests)
+    batch = RenderBatch(
+        at=now(svc.settings), requested=requested, published=publish_side_by_side(requested, svc)
+    )
     yield batch
     charged = svc.invalidator.invalidate(batch.invalidate, batch.at)
     if charged:

@@ -17,7 +17,7 @@ from broadsheet.content import ARTICLES, AUTHORS
 from broadsheet.index import Catalog
 from broadsheet.pages import ASSETS_PREFIX, NEWS_SITEMAP, SITEMAP_INDEX, AliasPage, page_for_key
 from broadsheet.queue import RenderRequests
-from broadsheet.site import page_key
+from broadsheet.site import Stored, page_key
 
 # Pages whose content depends on the clock (the news sitemap's two-day window).
 CLOCK_PAGES = (NEWS_SITEMAP, SITEMAP_INDEX)
@@ -43,8 +43,8 @@ class SiteKeys(Protocol):
     def list_keys(self) -> list[str]:
         """Every stored key."""
 
-    def digest_of(self, key: str) -> str | None:
-        """The stored object's digest: None if absent, empty if it carries none."""
+    def stored(self, key: str) -> Stored | None:
+        """What the stored object says of itself (its digest is empty if it carries none)."""
 
     def delete(self, key: str) -> None:
         """Remove an object."""
@@ -64,6 +64,12 @@ class ReconcileReport:
     hinted: list[str] = field(default_factory=list)
     rendered: list[str] = field(default_factory=list)
     deleted: list[str] = field(default_factory=list)
+
+
+def _written_by_render(site: SiteKeys, key: str) -> bool:
+    """Whether the object at `key` was written by a render (it carries its digest)."""
+    found = site.stored(key)
+    return found is not None and bool(found.digest)
 
 
 def reconcile(
@@ -89,7 +95,9 @@ def reconcile(
         page_key(page): page for page in all_pages(index, page_size) if not isinstance(page, AliasPage)
     }
     stored = set(site.list_keys())
-    rerender = {page.id for key, page in expected.items() if key not in stored or not site.digest_of(key)}
+    rerender = {
+        page.id for key, page in expected.items() if key not in stored or not _written_by_render(site, key)
+    }
     # What is recent changes with the clock alone, with no publish to plan it: refresh it here.
     rerender |= {page.id for page in CLOCK_PAGES}
     for key in sorted(stored - expected.keys()):

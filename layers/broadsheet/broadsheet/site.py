@@ -2,12 +2,18 @@
 
 `SiteStore` is the port; `S3SiteStore` writes the site bucket, `DirSiteStore` a folder (the
 offline build). Both refuse keys that would land outside the site.
+
+A page in the site bucket also carries when the render that wrote it began. A render request
+sent before that moment (less a margin) is already answered by the stored page, and is not
+rendered again: this is what coalesces the renders of a busy page (the home page during a bulk
+upload) across batches, as a batch coalesces its own requests for one page.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import time
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
@@ -35,6 +41,13 @@ if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
 DIGEST_META = "sha256"
+# When the render that wrote a page began reading the index: milliseconds since the epoch.
+RENDERED_META = "rendered-at"
+# A request sent this long before a stored page's render began is answered by that page. Every
+# index change a request stands for was committed before the request was sent, and renders read
+# the index with strongly consistent reads; the margin covers the clocks of SQS (which stamps the
+# request) and of the function (which stamps the render), which AWS keeps within milliseconds.
+COALESCE_MARGIN_MS = 1000
 # S3 allows 1,024 bytes per key; file systems 255 bytes per path segment.
 MAX_KEY_BYTES = 1024
 MAX_SEGMENT_BYTES = 255
@@ -65,14 +78,35 @@ def digest(body: bytes) -> str:
     return hashlib.sha256(body).hexdigest()
 
 
+def wall_clock_ms() -> int:
+    """The wall clock in milliseconds since the epoch, as SQS stamps a message it receives."""
+    return time.time_ns() // 1_000_000
+
+
+@dataclass(frozen=True)
+class Stored:
+    """What a stored file says of itself: its content digest (empty if it carries none: put there
+    by hand) and when the render that wrote it began (None if unknown)."""
+
+    digest: str
+    rendered_at: int | None = None
+
+    def answers(self, requested_at: int | None) -> bool:
+        """Whether this file already holds everything a render request sent at `requested_at`
+        (milliseconds since the epoch) asks for."""
+        if requested_at is None or self.rendered_at is None or not self.digest:
+            return False
+        return self.rendered_at > requested_at + COALESCE_MARGIN_MS
+
+
 class SiteStore(Protocol):
     """Where the site's files live."""
 
-    def digest_of(self, key: str) -> str | None:
-        """The stored file's content digest, or None if absent."""
+    def stored(self, key: str) -> Stored | None:
+        """What the stored file says of itself, or None if absent."""
 
-    def put(self, output: Output) -> None:
-        """Store a file."""
+    def put(self, output: Output, rendered_at: int | None = None) -> None:
+        """Store a file; `rendered_at` is when the render that made it began."""
 
     def delete(self, key: str) -> None:
         """Remove a file if present."""
@@ -88,8 +122,8 @@ class S3SiteStore:
         self._s3 = client
         self._bucket = bucket
 
-    def digest_of(self, key: str) -> str | None:
-        """The stored object's digest (from its metadata), or None if absent."""
+    def stored(self, key: str) -> Stored | None:
+        """The stored object's digest and render time (from its metadata), or None if absent."""
         try:
             head = self._s3.head_object(Bucket=self._bucket, Key=check_key(key))
         except ClientError as exc:
@@ -98,10 +132,15 @@ class S3SiteStore:
             raise TransientError(f"site read failed for {key}: {exc}") from exc
         except BotoCoreError as exc:
             raise TransientError(f"site read failed for {key}: {exc}") from exc
-        return head.get("Metadata", {}).get(DIGEST_META, "")
+        meta = head.get("Metadata", {})
+        rendered = meta.get(RENDERED_META, "")
+        return Stored(meta.get(DIGEST_META, ""), int(rendered) if rendered.isdigit() else None)
 
-    def put(self, output: Output) -> None:
-        """Store a file with its type, cache lifetime and digest."""
+    def put(self, output: Output, rendered_at: int | None = None) -> None:
+        """Store a file with its type, cache lifetime, digest and render time."""
+        meta = {DIGEST_META: digest(output.body)}
+        if rendered_at is not None:
+            meta[RENDERED_META] = str(rendered_at)
         try:
             self._s3.put_object(
                 Bucket=self._bucket,
@@ -109,7 +148,7 @@ class S3SiteStore:
                 Body=output.body,
                 ContentType=output.content_type,
                 CacheControl=output.cache_control,
-                Metadata={DIGEST_META: digest(output.body)},
+                Metadata=meta,
             )
         except (ClientError, BotoCoreError) as exc:
             raise TransientError(f"site write failed for {output.key}: {exc}") from exc
@@ -145,12 +184,12 @@ class DirSiteStore:
             raise UnsafeKey(key)
         return path
 
-    def digest_of(self, key: str) -> str | None:
-        """The stored file's digest, or None if absent."""
+    def stored(self, key: str) -> Stored | None:
+        """The stored file's digest, or None if absent (a folder keeps no render times)."""
         path = self._path(key)
-        return digest(path.read_bytes()) if path.is_file() else None
+        return Stored(digest(path.read_bytes())) if path.is_file() else None
 
-    def put(self, output: Output) -> None:
+    def put(self, output: Output, rendered_at: int | None = None) -> None:
         """Write a file, creating its folders."""
         path = self._path(output.key)
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -224,6 +263,8 @@ class Change(Enum):
 
     WRITTEN = "written"
     UNCHANGED = "unchanged"
+    # Not rendered: the stored page was rendered after the request was sent.
+    COALESCED = "coalesced"
     DELETED = "deleted"
     ABSENT = "absent"
 
@@ -251,17 +292,25 @@ def page_key(page: Page) -> str:
     raise ValueError(f"{page.id} is not stored in the site")
 
 
-def publish_page(page: Page, index: IndexReader, store: SiteStore, settings: Settings) -> PageResult:
-    """Render one page and bring the store in line: write if changed, delete if gone."""
+def publish_page(
+    page: Page, index: IndexReader, store: SiteStore, settings: Settings, requested_at: int | None = None
+) -> PageResult:
+    """Render one page and bring the store in line: write if changed, delete if gone. A request
+    sent at `requested_at` that the stored page already answers is not rendered again."""
+    began = wall_clock_ms()
+    key = page_key(page)
+    stored = store.stored(key)
+    if stored is not None and stored.answers(requested_at):
+        return PageResult(page.id, key, Change.COALESCED, existed=True)
     output = render_page(page, index, settings)
-    key = output.key if output else page_key(page)
-    stored = store.digest_of(key)
     if output is None:
         if stored is None:
             return PageResult(page.id, key, Change.ABSENT, existed=False)
         store.delete(key)
         return PageResult(page.id, key, Change.DELETED, existed=True)
-    if stored == digest(output.body):
+    if output.key != key:
+        raise ValueError(f"{page.id} rendered as {output.key}, stored as {key}")
+    if stored is not None and stored.digest == digest(output.body):
         return PageResult(page.id, key, Change.UNCHANGED, existed=True)
-    store.put(output)
+    store.put(output, rendered_at=began)
     return PageResult(page.id, key, Change.WRITTEN, existed=stored is not None)
