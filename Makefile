@@ -14,11 +14,13 @@ run: $(STAMP)  ## Run Broadsheet locally with the sample content at http://127.0
 
 test: $(STAMP) system-deps  ## Everything CI runs
 	$(MAKE) --no-print-directory -j 2 parallel-tier checks
-	$(BIN)/pytest -m browser
-	$(BIN)/pytest -m isolated
+	$(BIN)/pytest -n 2 --dist loadscope -m browser
+	$(BIN)/pytest -n 2 --dist loadscope -m isolated
 
 # The static checks run beside the first test tier (which waits on the local stacks as much as it
-# computes), one at a time; the browser tier measures page performance, so it runs alone after.
+# computes), one at a time. The browser tier follows on two workers of its own (one module each:
+# Lighthouse takes the median of three runs when a loaded machine pulls a score down), then the
+# modules that start local stacks of their own, two at a time.
 checks: lint typecheck template
 
 parallel-tier: $(STAMP)

@@ -48,7 +48,7 @@ pytestmark = [pytest.mark.e2e]
 
 # Payloads taken evenly from the whole corpus: all of it takes the local stack far longer than
 # a test run should (the figures below say how many of how many).
-SAMPLE = 400
+SAMPLE = 200
 WAVE = 20
 FEEDS = ("/feed.xml", "/rss.xml", "/feed.json")
 DRAIN_SECONDS = 900

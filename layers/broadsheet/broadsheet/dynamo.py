@@ -210,9 +210,10 @@ class DynamoIndex:
         return self._count(listing, sort_key)
 
     def newest(self, listing: str, limit: int) -> ListingSlice:
-        """The newest `limit` entries of a listing."""
+        """The newest `limit` entries of a listing (counted only when there may be more)."""
         items = self._query(listing, forward=False, limit=limit)
-        return ListingSlice(tuple(entry_from_item(i) for i in items), self.count(listing))
+        total = len(items) if len(items) < limit else self.count(listing)
+        return ListingSlice(tuple(entry_from_item(i) for i in items), total)
 
     def span(self, listing: str, start: int, stop: int) -> ListingSlice:
         """Entries at positions [start, stop) counted from the oldest, returned newest first.

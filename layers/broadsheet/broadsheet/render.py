@@ -211,12 +211,11 @@ def _listing(page: ListingPage, index: IndexReader, settings: Settings) -> Outpu
             "number": None,
         }
     else:
-        total = index.count(listing.id)
-        last = page_count(total, size)
-        if page.number > last:
-            return None
         start = (page.number - 1) * size
         chunk = index.span(listing.id, start, start + size)
+        last = page_count(chunk.total, size)
+        if page.number > last:
+            return None
         newer = listing.page(page.number + 1) if page.number < last else listing.page(0)
         older_path = listing.page(page.number - 1).path if page.number > 1 else None
         pagination = {"older": older_path, "newer": newer.path, "number": page.number}

@@ -3,6 +3,7 @@ shard), a Google News sitemap of the last two days, and robots.txt pointing at t
 
 from __future__ import annotations
 
+import sys
 from datetime import datetime, timedelta
 
 from broadsheet.clock import now
@@ -22,10 +23,10 @@ NEWS_FIRST_READ = 50
 def render_shard(page: SitemapPage, index: IndexReader, settings: Settings) -> Output | None:
     """One month's articles, or None when the month has none."""
     listing = Listing("month", page.month)
-    total = index.count(listing.id)
-    if total == 0:
+    every = index.span(listing.id, 0, sys.maxsize)
+    if every.total == 0:
         return None
-    entries = sorted(index.span(listing.id, 0, total).entries, key=lambda e: e.sort_key)
+    entries = sorted(every.entries, key=lambda e: e.sort_key)
     context = {"urls": [_url(e, settings) for e in entries]}
     return render_template("sitemap.xml", page.key, context, XML, HTML_CACHE)
 
