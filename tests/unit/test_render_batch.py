@@ -2,19 +2,32 @@
 
 from __future__ import annotations
 
+import json
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
+
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from broadsheet.clock import now
 from broadsheet.errors import TransientError
 from broadsheet.memory import MemoryIndex
 from broadsheet.pages import STATIC_PAGES, STYLESHEET
-from broadsheet.pipeline import RenderRequest, newest_requests, publish_side_by_side, render_request
+from broadsheet.pipeline import (
+    RenderBatch,
+    RenderRequest,
+    newest_requests,
+    publish_side_by_side,
+    render_record,
+    render_request,
+)
 from broadsheet.settings import Settings
 from broadsheet.site import Change, DirSiteStore, PageResult
-from broadsheet.templating import Output
+from broadsheet.templating import HTML, HTML_CACHE, Output
 
 
 class FailingStore(DirSiteStore):
@@ -70,3 +83,44 @@ def test_a_request_carries_the_time_sqs_received_it() -> None:
     record = {"body": '{"page":"home:0"}', "attributes": {"SentTimestamp": "1764504000123"}}
     assert render_request(record) == RenderRequest("home:0", 1764504000123)
     assert render_request({"body": '{"page":"home:0"}', "attributes": {}}) == RenderRequest("home:0", None)
+
+
+@dataclass
+class Requests:
+    """The render queue, as a list of what was sent."""
+
+    sent: list[str] = field(default_factory=list)
+
+    def send(self, page_ids: list[str], cause: str) -> None:
+        self.sent += page_ids
+
+
+def test_a_listing_page_that_empties_asks_for_the_stored_pages_past_it(tmp_path: Path) -> None:
+    store = DirSiteStore(tmp_path)
+    # Pages 2 to 4 of the home listing were published when the site had more articles; all of
+    # them left at once, and the planner asked only for page 2 (the page past the new end).
+    for number in (2, 3, 4):
+        store.put(Output(f"page/{number}/index.html", b"<p>old</p>", HTML, HTML_CACHE))
+    queue = Requests()
+    svc: Any = SimpleNamespace(
+        index=MemoryIndex(now(Settings())), site=store, settings=Settings(), render_queue=queue
+    )
+    with render_batch_without_edge(svc) as batch:
+        render_record(
+            SQSRecord({"messageId": "1", "body": '{"page":"home:2"}', "attributes": {}}), svc, batch
+        )
+    assert "page/2/index.html" not in store.list_keys()
+    assert queue.sent == ["home:3", "home:4"]
+    # Rendered in turn, each is deleted and asks for nothing more.
+    for page_id in queue.sent[:]:
+        with render_batch_without_edge(svc) as batch:
+            body = json.dumps({"page": page_id})
+            render_record(SQSRecord({"messageId": page_id, "body": body, "attributes": {}}), svc, batch)
+    assert store.list_keys("page/") == []
+    assert queue.sent == ["home:3", "home:4", "home:4"]
+
+
+@contextmanager
+def render_batch_without_edge(svc: Any) -> Iterator[RenderBatch]:
+    """A render batch with nothing to invalidate at the edge."""
+    yield RenderBatch(at=now(svc.settings))

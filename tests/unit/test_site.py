@@ -24,6 +24,7 @@ from broadsheet.site import (
     digest,
     page_key,
     publish_page,
+    stored_pages_beyond,
     wall_clock_ms,
 )
 from tests.unit.fakes import make_article
@@ -94,8 +95,8 @@ class CountingStore:
         self.deletes.append(key)
         self.inner.delete(key)
 
-    def list_keys(self) -> list[str]:
-        return self.inner.list_keys()
+    def list_keys(self, prefix: str = "") -> list[str]:
+        return self.inner.list_keys(prefix)
 
 
 @pytest.fixture
@@ -331,3 +332,25 @@ def test_an_absent_page_is_rendered_whatever_the_request(tmp_path: Path, setting
         page, index_of(settings, make_article("kerry-putin")), store, settings, requested_at=0
     )
     assert result.change is Change.WRITTEN
+
+
+def test_the_stored_pages_past_a_listing_page_are_found_by_number(tmp_path: Path) -> None:
+    store = DirSiteStore(tmp_path)
+    for key in (
+        "index.html",
+        "page/1/index.html",
+        "page/2/index.html",
+        "page/10/index.html",
+        "page/3/index.html",
+        "authors/anna-writer/page/4/index.html",
+        "archive/2026/10/page/5/index.html",
+    ):
+        store.put(output(key))
+    assert [p.id for p in stored_pages_beyond(Listing("home").page(2), store)] == ["home:3", "home:10"]
+    assert [p.id for p in stored_pages_beyond(Listing("author", "anna-writer").page(1), store)] == [
+        "author:anna-writer:4"
+    ]
+    assert [p.id for p in stored_pages_beyond(Listing("month", "2026-10").page(0), store)] == [
+        "month:2026-10:5"
+    ]
+    assert stored_pages_beyond(Listing("tag", "trade").page(1), store) == []

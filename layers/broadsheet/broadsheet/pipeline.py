@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextvars
 import hashlib
 import json
+import time
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -27,13 +28,13 @@ from broadsheet.clock import now
 from broadsheet.errors import SkippedKey
 from broadsheet.ingest import Outcome, ingest_key
 from broadsheet.observability import logger, metrics
-from broadsheet.pages import AliasPage, ArticlePage, BadPageId, parse_page
+from broadsheet.pages import AliasPage, ArticlePage, BadPageId, ListingPage, parse_page
 from broadsheet.plan import article_state, plan_alias, plan_article, plan_profile
 from broadsheet.queue import s3_notification
 from broadsheet.reconcile import ReconcileReport, reconcile
 from broadsheet.schedule import Schedules
 from broadsheet.services import Services
-from broadsheet.site import Change, PageResult, publish_page
+from broadsheet.site import Change, PageResult, publish_page, stored_pages_beyond
 
 # The event name on the notification an embargo or expiry schedule sends when it is due.
 SCHEDULED_EVENT = "Scheduled"
@@ -203,6 +204,21 @@ def render_record(record: SQSRecord, svc: Services, batch: RenderBatch) -> None:
         batch.invalidate.append(f"{page.path}*")
     if result.change in {Change.WRITTEN, Change.DELETED}:
         logger.info("page", extra={"page": page_id, "key": result.key, "change": result.change.value})
+    if isinstance(page, ListingPage) and result.change is Change.DELETED:
+        _request_pages_beyond(page, svc)
+
+
+def _request_pages_beyond(page: ListingPage, svc: Services) -> None:
+    """A listing page that just emptied: ask for any stored page past it to be rendered too.
+
+    The planner asks for the page past a listing's new end, counting the listing as it finds
+    it; when several entries leave at once (or leave while earlier removals are still being
+    planned), more than one page may have emptied. Each is rendered in its own message group,
+    where it is deleted unless the listing has grown back meanwhile."""
+    beyond = [p.id for p in stored_pages_beyond(page, svc.site)]
+    if beyond:
+        svc.render_queue.send(beyond, cause=f"beyond-{page.id}-{time.time_ns()}")
+        logger.info("pages beyond an emptied listing page", extra={"page": page.id, "beyond": beyond})
 
 
 def publish_side_by_side(

@@ -33,6 +33,7 @@ from broadsheet.pages import (
     SitemapPage,
     StaticPage,
     object_key,
+    page_for_key,
 )
 from broadsheet.render import Output, render_page, stylesheet
 from broadsheet.settings import Settings
@@ -111,8 +112,8 @@ class SiteStore(Protocol):
     def delete(self, key: str) -> None:
         """Remove a file if present."""
 
-    def list_keys(self) -> list[str]:
-        """Every stored key."""
+    def list_keys(self, prefix: str = "") -> list[str]:
+        """Every stored key (under `prefix`)."""
 
 
 class S3SiteStore:
@@ -160,11 +161,16 @@ class S3SiteStore:
         except (ClientError, BotoCoreError) as exc:
             raise TransientError(f"site delete failed for {key}: {exc}") from exc
 
-    def list_keys(self) -> list[str]:
-        """Every key in the site bucket."""
+    def list_keys(self, prefix: str = "") -> list[str]:
+        """Every key in the site bucket (under `prefix`)."""
         found: list[str] = []
-        for page in self._s3.get_paginator("list_objects_v2").paginate(Bucket=self._bucket):
-            found += [o["Key"] for o in page.get("Contents", [])]
+        try:
+            for page in self._s3.get_paginator("list_objects_v2").paginate(
+                Bucket=self._bucket, Prefix=prefix
+            ):
+                found += [o["Key"] for o in page.get("Contents", [])]
+        except (ClientError, BotoCoreError) as exc:
+            raise TransientError(f"site listing failed under {prefix!r}: {exc}") from exc
         return sorted(found)
 
     def read(self, key: str) -> bytes:
@@ -199,12 +205,14 @@ class DirSiteStore:
         """Remove a file if present."""
         self._path(key).unlink(missing_ok=True)
 
-    def list_keys(self) -> list[str]:
-        """Every file below the root, as keys."""
+    def list_keys(self, prefix: str = "") -> list[str]:
+        """Every file below the root (whose key starts with `prefix`), as keys."""
         return sorted(
-            p.relative_to(self._root).as_posix()
+            key
             for p in self._root.rglob("*")
-            if p.is_file() and p.name != BUILD_MARKER
+            if p.is_file()
+            and p.name != BUILD_MARKER
+            and (key := p.relative_to(self._root).as_posix()).startswith(prefix)
         )
 
 
@@ -290,6 +298,21 @@ def page_key(page: Page) -> str:
     if page == STYLESHEET:
         return stylesheet().key
     raise ValueError(f"{page.id} is not stored in the site")
+
+
+def stored_pages_beyond(page: ListingPage, store: SiteStore) -> list[ListingPage]:
+    """The stored numbered pages of `page`'s listing past `page` (which a listing that shrank by
+    more than a page at once may leave behind), in order."""
+    folder = object_key(page.listing.base_path).removesuffix("index.html") + "page/"
+    found = [page_for_key(key) for key in store.list_keys(folder)]
+    return sorted(
+        (
+            p
+            for p in found
+            if isinstance(p, ListingPage) and p.listing == page.listing and p.number > page.number
+        ),
+        key=lambda p: p.number,
+    )
 
 
 def publish_page(

@@ -4,13 +4,17 @@ Profiled under the convergence property test, the server spent a fifth of its ti
 that never change an answer: finding which service a request is for lists moto's package folder
 from disk (twice, under a lock that serialises every request), and SQS asks the wall clock
 through two naive-datetime conversions for every message each time it counts a queue — which a
-FIFO queue does for every message sent. Both are replaced by what they compute. And a DynamoDB
-transaction backs up the whole table (for its rollback) once per item it writes, each backup a
-deep copy of the same table: it now makes that copy once per transaction, which is the same
-backup. A query on a table's own key sorted every item of the table to keep one partition's;
-it now starts from that partition (which the query then sorts by range key itself, as before).
-Under a publish into a 1,000-article site those two were nine tenths of the server's time. The
-per-request access log (which goes nowhere) is turned off. Everything else is moto unchanged.
+FIFO queue does for every message sent. Both are replaced by what they compute.
+
+A DynamoDB transaction backed up its whole table (for its rollback) once per item it writes, each
+a deep copy of the whole table, and a failed one put the copy back in place of the table —
+losing whatever other requests had written meanwhile. Here DynamoDB and its stream answer one
+request at a time (the backend is pure computation under one interpreter lock anyway), and a
+transaction backs up only the items it names: a failed one puts those items back and drops the
+stream records its partial writes made, as DynamoDB never shows them. A query on a table's own key
+sorted every item of the table to keep one partition's; it now starts from that partition (which
+the query then sorts by range key itself, as before). The per-request access log (which goes
+nowhere) is turned off. Everything else is moto unchanged.
 
 Run as `python -m broadsheet.local.emulator -H 127.0.0.1 -p PORT`, moto.server's arguments.
 """
@@ -30,6 +34,8 @@ from typing import Any
 from moto import backends, server
 from moto.dynamodb import models as dynamodb_models
 from moto.dynamodb.models.table import Table
+from moto.dynamodb.responses import DynamoHandler
+from moto.dynamodbstreams.responses import DynamoDBStreamsHandler
 from moto.sqs import models as sqs_models
 
 
@@ -40,33 +46,81 @@ def _unix_time_millis(dt: datetime.datetime | None = None) -> float:
     return (dt - datetime.datetime(1970, 1, 1)).total_seconds() * 1000.0
 
 
-class _TableBackups:
-    """`copy` as moto's DynamoDB backend sees it: within one transaction, a table is deep-copied
-    once, and asking again gives that copy (the table is unchanged until the backups are made)."""
+class _Transactions:
+    """DynamoDB and its stream one request at a time, and transactions that back up only the items
+    they name. `copy` as moto's DynamoDB backend sees it: within a transaction, a table's "backup"
+    is the table itself (so moto's rollback, which puts the backup in place, changes nothing), and
+    the rollback is done here, item by item."""
 
     def __init__(self) -> None:
+        self.lock = threading.RLock()
         self._local = threading.local()
 
     def deepcopy(self, value: Any, memo: dict[int, Any] | None = None) -> Any:
-        made: dict[int, Any] | None = getattr(self._local, "made", None)
-        if made is None or not isinstance(value, Table):
-            return copy.deepcopy(value, memo)
-        if id(value) not in made:
-            made[id(value)] = copy.deepcopy(value, memo)
-        return made[id(value)]
+        if isinstance(value, Table) and getattr(self._local, "active", False):
+            return value
+        return copy.deepcopy(value, memo)
+
+    def serialised(self, method: Any) -> Any:
+        """Wrap a request handler's `call_action`: one request at a time."""
+
+        @functools.wraps(method)
+        def call_action(handler: Any) -> Any:
+            with self.lock:
+                return method(handler)
+
+        return call_action
 
     def transaction(self, method: Any) -> Any:
-        """Wrap the backend's `transact_write_items` so that its backups are made once."""
+        """Wrap the backend's `transact_write_items` with item-level backups and rollback."""
 
         @functools.wraps(method)
         def transact_write_items(backend: Any, transact_items: list[dict[str, Any]]) -> Any:
-            self._local.made = {}
-            try:
-                return method(backend, transact_items)
-            finally:
-                self._local.made = None
+            with self.lock:
+                saved = self._items(backend, transact_items)
+                records = {
+                    name: len(table.stream_shard.items)
+                    for name, table in backend.tables.items()
+                    if table.stream_shard is not None
+                }
+                self._local.active = True
+                try:
+                    return method(backend, transact_items)
+                except Exception:
+                    self._restore(backend, saved, records)
+                    raise
+                finally:
+                    self._local.active = False
 
         return transact_write_items
+
+    @staticmethod
+    def _items(backend: Any, transact_items: list[dict[str, Any]]) -> list[tuple[str, dict[str, Any], Any]]:
+        """Each named item's table, key and a copy of it as it is now (None if absent)."""
+        saved: list[tuple[str, dict[str, Any], Any]] = []
+        for entry in transact_items:
+            _, op = next(iter(entry.items()))
+            table = backend.tables.get(op.get("TableName", ""))
+            if table is None:
+                continue
+            key = op.get("Key")
+            if key is None:
+                names = [a for a in (table.hash_key_attr, table.range_key_attr) if a]
+                key = {a: op.get("Item", {})[a] for a in names if a in op.get("Item", {})}
+            saved.append((table.name, key, copy.deepcopy(backend.get_item(table.name, key))))
+        return saved
+
+    @staticmethod
+    def _restore(backend: Any, saved: list[tuple[str, dict[str, Any], Any]], records: dict[str, int]) -> None:
+        """Put the named items back as they were, and drop the stream records written since."""
+        for name, key, item in reversed(saved):
+            if item is None:
+                if backend.get_item(name, key) is not None:
+                    backend.delete_item(name, key)
+            else:
+                backend.put_item(name, item.to_json()["Attributes"])
+        for name, count in records.items():
+            del backend.tables[name].stream_shard.items[count:]
 
 
 class _Partitions:
@@ -108,10 +162,12 @@ def main(argv: list[str]) -> None:
     modules = tuple(backends.list_of_moto_modules())
     backends.list_of_moto_modules = lambda: iter(modules)
     vars(sqs_models)["unix_time_millis"] = _unix_time_millis  # a name moto imported, not exported
-    backups = _TableBackups()
-    vars(dynamodb_models)["copy"] = backups
+    transactions = _Transactions()
+    vars(dynamodb_models)["copy"] = transactions
     backend = dynamodb_models.DynamoDBBackend
-    backend.transact_write_items = backups.transaction(backend.transact_write_items)  # type: ignore[method-assign]
+    backend.transact_write_items = transactions.transaction(backend.transact_write_items)  # type: ignore[method-assign]
+    DynamoHandler.call_action = transactions.serialised(DynamoHandler.call_action)  # type: ignore[method-assign]
+    DynamoDBStreamsHandler.call_action = transactions.serialised(DynamoDBStreamsHandler.call_action)  # type: ignore[method-assign]
     partitions = _Partitions()
     Table.all_items = partitions.all_items(Table.all_items)  # type: ignore[method-assign]
     Table.query = partitions.query(Table.query)  # type: ignore[method-assign]
