@@ -278,35 +278,31 @@ def test_a_page_records_when_its_render_began(tmp_path: Path, settings: Settings
     assert rendered is not None and before <= rendered <= wall_clock_ms()
 
 
-def test_a_request_sent_well_before_the_stored_render_began_is_answered_by_it(
-    tmp_path: Path, settings: Settings
+@pytest.mark.parametrize(
+    ("sent_after_began", "change"),
+    [
+        (-COALESCE_MARGIN_MS - 1, Change.COALESCED),
+        (-COALESCE_MARGIN_MS, Change.WRITTEN),
+        (0, Change.WRITTEN),
+        (5_000, Change.WRITTEN),
+    ],
+)
+def test_a_request_sent_well_before_the_stored_render_began_is_answered_by_it_and_no_other(
+    tmp_path: Path, settings: Settings, sent_after_began: int, change: Change
 ) -> None:
     store = CountingStore(DirSiteStore(tmp_path))
     page = ArticlePage("kerry-putin")
     first = publish_page(page, index_of(settings, make_article("kerry-putin")), store, settings)
     began = store.rendered[first.key]
     assert began is not None
-    # The article changed since; the request for it was sent before the stored render began.
+    # The article changed since; the request for the page was sent `sent_after_began` ms after
+    # the stored page's render began.
     edited = index_of(settings, make_article("kerry-putin", title="A corrected headline"))
-    result = publish_page(page, edited, store, settings, requested_at=began - COALESCE_MARGIN_MS - 1)
-    assert (result.change, result.existed) == (Change.COALESCED, True)
-    assert store.puts == [first.key]
-    assert b"A corrected headline" not in (tmp_path / first.key).read_bytes()
-
-
-@pytest.mark.parametrize("after_began", [-COALESCE_MARGIN_MS, 0, 1, 5_000])
-def test_a_request_sent_within_the_margin_or_after_the_render_began_renders_again(
-    tmp_path: Path, settings: Settings, after_began: int
-) -> None:
-    store = CountingStore(DirSiteStore(tmp_path))
-    page = ArticlePage("kerry-putin")
-    first = publish_page(page, index_of(settings, make_article("kerry-putin")), store, settings)
-    began = store.rendered[first.key]
-    assert began is not None
-    edited = index_of(settings, make_article("kerry-putin", title="A corrected headline"))
-    result = publish_page(page, edited, store, settings, requested_at=began + after_began)
-    assert result.change is Change.WRITTEN
-    assert b"A corrected headline" in (tmp_path / first.key).read_bytes()
+    result = publish_page(page, edited, store, settings, requested_at=began + sent_after_began)
+    assert (result.change, result.existed) == (change, True)
+    corrected = b"A corrected headline" in (tmp_path / first.key).read_bytes()
+    assert corrected is (change is Change.WRITTEN)
+    assert len(store.puts) == (2 if change is Change.WRITTEN else 1)
 
 
 def test_a_page_without_a_render_time_or_digest_is_rendered_whatever_the_request(
