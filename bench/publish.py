@@ -52,6 +52,8 @@ ROOT = Path(__file__).resolve().parents[1]
 _OWN = "bench"
 # Where every botocore client sends its requests: wrapped to count them.
 _CALL = "_make_api_call"
+# What the function that publishes a page renders it with: wrapped to count renders.
+_RENDER = "render_page"
 # What Lambda's event source mappings do on the functions' behalf (billed, but not per publish).
 # The home page's first page, the page a bulk upload asks for most.
 HOME = "home:0"
@@ -80,7 +82,7 @@ class Requests:
         self.renders: list[str] = []
         self._lock = threading.Lock()
         self._original: Callable[..., Any] = getattr(botocore.client.BaseClient, _CALL)
-        self._render: Callable[..., Any] = broadsheet.site.render_page
+        self._render: Callable[..., Any] = getattr(broadsheet.site, _RENDER)
 
     @contextmanager
     def installed(self) -> Iterator[Requests]:
@@ -109,12 +111,12 @@ class Requests:
             return render(page, *args)
 
         setattr(botocore.client.BaseClient, _CALL, counted)
-        broadsheet.site.render_page = rendered  # type: ignore[assignment]
+        setattr(broadsheet.site, _RENDER, rendered)
         try:
             yield self
         finally:
             setattr(botocore.client.BaseClient, _CALL, original)
-            broadsheet.site.render_page = render
+            setattr(broadsheet.site, _RENDER, render)
 
     def timed(
         self, name: str, handler: Callable[[dict[str, Any], Any], Any]
