@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import SimpleNamespace
@@ -105,22 +103,17 @@ def test_a_listing_page_that_empties_asks_for_the_stored_pages_past_it(tmp_path:
     svc: Any = SimpleNamespace(
         index=MemoryIndex(now(Settings())), site=store, settings=Settings(), render_queue=queue
     )
-    with render_batch_without_edge(svc) as batch:
-        render_record(
-            SQSRecord({"messageId": "1", "body": '{"page":"home:2"}', "attributes": {}}), svc, batch
-        )
+    record = SQSRecord({"messageId": "1", "body": '{"page":"home:2"}', "attributes": {}})
+    render_record(record, svc, RenderBatch(at=now(svc.settings)))
     assert "page/2/index.html" not in store.list_keys()
     assert queue.sent == ["home:3", "home:4"]
     # Rendered in turn, each is deleted and asks for nothing more.
     for page_id in queue.sent[:]:
-        with render_batch_without_edge(svc) as batch:
-            body = json.dumps({"page": page_id})
-            render_record(SQSRecord({"messageId": page_id, "body": body, "attributes": {}}), svc, batch)
+        body = json.dumps({"page": page_id})
+        render_record(
+            SQSRecord({"messageId": page_id, "body": body, "attributes": {}}),
+            svc,
+            RenderBatch(at=now(svc.settings)),
+        )
     assert store.list_keys("page/") == []
     assert queue.sent == ["home:3", "home:4", "home:4"]
-
-
-@contextmanager
-def render_batch_without_edge(svc: Any) -> Iterator[RenderBatch]:
-    """A render batch with nothing to invalidate at the edge."""
-    yield RenderBatch(at=now(svc.settings))

@@ -9,7 +9,6 @@ from __future__ import annotations
 import contextvars
 import hashlib
 import json
-import time
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -34,7 +33,7 @@ from broadsheet.queue import s3_notification
 from broadsheet.reconcile import ReconcileReport, reconcile
 from broadsheet.schedule import Schedules
 from broadsheet.services import Services
-from broadsheet.site import Change, PageResult, publish_page, stored_pages_beyond
+from broadsheet.site import Change, PageResult, publish_page, stored_pages_beyond, wall_clock_ms
 
 # The event name on the notification an embargo or expiry schedule sends when it is due.
 SCHEDULED_EVENT = "Scheduled"
@@ -217,7 +216,7 @@ def _request_pages_beyond(page: ListingPage, svc: Services) -> None:
     where it is deleted unless the listing has grown back meanwhile."""
     beyond = [p.id for p in stored_pages_beyond(page, svc.site)]
     if beyond:
-        svc.render_queue.send(beyond, cause=f"beyond-{page.id}-{time.time_ns()}")
+        svc.render_queue.send(beyond, cause=f"beyond-{page.id}-{wall_clock_ms()}")
         logger.info("pages beyond an emptied listing page", extra={"page": page.id, "beyond": beyond})
 
 
