@@ -1,5 +1,7 @@
 """The local stack's moto server keeps DynamoDB's transaction guarantees: a cancelled transaction
-changes no item it names and leaves no record on the stream; one that succeeds is on the stream."""
+changes no item it names and leaves no record on the stream; one that succeeds is on the stream.
+And the items it writes as JSON itself (not through moto's serializer) come back as they went in,
+every attribute type, through every operation that returns items."""
 
 from __future__ import annotations
 
@@ -78,3 +80,74 @@ def test_a_cancelled_transaction_changes_nothing_and_writes_nothing_to_the_strea
     finally:
         for name in ("kept", "new"):
             db.delete_item(TableName=table, Key=key(name))
+
+
+# One attribute of every DynamoDB type, nested ones holding others, and text JSON must escape.
+EVERY_TYPE: dict[str, Any] = {
+    "s": {"S": 'quote " backslash \\ </script> \u2028 é 😀'},
+    "n": {"N": "-12.5"},
+    "b": {"B": b"\x00\xffbinary"},
+    "ss": {"SS": ["a", "b"]},
+    "ns": {"NS": ["1", "2.5"]},
+    "bs": {"BS": [b"\x01", b"\x02\x03"]},
+    "m": {"M": {"inner": {"L": [{"S": "x"}, {"N": "3"}, {"B": b"\x04"}, {"NULL": True}]}}},
+    "l": {"L": [{"M": {"k": {"BOOL": False}}}, {"SS": ["z"]}]},
+    "t": {"BOOL": True},
+    "z": {"NULL": True},
+}
+
+
+def unordered(item: dict[str, Any]) -> dict[str, Any]:
+    """An item with its sets as sets (DynamoDB keeps no order in them)."""
+    out: dict[str, Any] = {}
+    for name, value in item.items():
+        kind, inner = next(iter(value.items()))
+        if kind in {"SS", "NS", "BS"}:
+            out[name] = {kind: frozenset(inner)}
+        elif kind == "M":
+            out[name] = {kind: unordered(inner)}
+        elif kind == "L":
+            out[name] = {kind: [unordered({"_": v})["_"] for v in inner]}
+        else:
+            out[name] = value
+    return out
+
+
+def typed(n: int) -> dict[str, Any]:
+    return {"pk": {"S": PK + "typed"}, "sk": {"S": f"item-{n}"}}
+
+
+def test_items_of_every_attribute_type_come_back_as_written(stack: LocalStack) -> None:
+    db = boto3.client("dynamodb")
+    table = stack.stack.refs["IndexTable"]
+    items = [typed(n) | EVERY_TYPE for n in range(3)]
+    for item in items:
+        db.put_item(TableName=table, Item=item)
+    expected = [unordered(item) for item in items]
+    got = db.get_item(TableName=table, Key=typed(1), ConsistentRead=True)["Item"]
+    assert unordered(got) == expected[1]
+    partition: dict[str, Any] = {
+        "KeyConditionExpression": "pk = :pk",
+        "ExpressionAttributeValues": {":pk": typed(0)["pk"]},
+    }
+    queried = db.query(TableName=table, **partition)
+    assert [unordered(i) for i in queried["Items"]] == expected
+    assert (queried["Count"], queried["ScannedCount"]) == (3, 3)
+    first = db.query(TableName=table, Limit=1, **partition)
+    assert first["LastEvaluatedKey"] == typed(0) and [unordered(i) for i in first["Items"]] == expected[:1]
+    rest = db.query(TableName=table, ExclusiveStartKey=first["LastEvaluatedKey"], **partition)
+    assert [unordered(i) for i in rest["Items"]] == expected[1:]
+    counted = db.query(TableName=table, Select="COUNT", **partition)
+    assert counted["Count"] == 3 and "Items" not in dict(counted)
+    batch = db.batch_get_item(RequestItems={table: {"Keys": [typed(n) for n in range(3)]}})
+    assert sorted(map(unordered, batch["Responses"][table]), key=str) == sorted(expected, key=str)
+    assert batch["UnprocessedKeys"] == {}
+    scanned = db.scan(
+        TableName=table,
+        FilterExpression="begins_with(pk, :p)",
+        ExpressionAttributeValues={":p": typed(0)["pk"]},
+    )
+    assert sorted(map(unordered, scanned["Items"]), key=str) == sorted(expected, key=str)
+    assert "Item" not in db.get_item(TableName=table, Key=typed(9))
+    for n in range(3):
+        db.delete_item(TableName=table, Key=typed(n))
