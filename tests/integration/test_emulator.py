@@ -5,7 +5,7 @@ every attribute type, through every operation that returns items."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 import boto3
 import pytest
@@ -151,3 +151,35 @@ def test_items_of_every_attribute_type_come_back_as_written(stack: LocalStack) -
     assert "Item" not in db.get_item(TableName=table, Key=typed(9))
     for n in range(3):
         db.delete_item(TableName=table, Key=typed(n))
+
+
+SELECTS: tuple[Literal["ALL_ATTRIBUTES", "COUNT"], ...] = ("ALL_ATTRIBUTES", "COUNT")
+
+
+def test_a_page_ends_at_one_megabyte_by_the_items_sizes_as_they_are_now(stack: LocalStack) -> None:
+    """The server remembers item sizes; an item updated in place is sized afresh."""
+    db = boto3.client("dynamodb")
+    table = stack.stack.refs["IndexTable"]
+    big = "x" * 100_000
+    keys = [{"pk": {"S": PK + "sized"}, "sk": {"S": f"item-{n:02}"}} for n in range(12)]
+    for k in keys:
+        db.put_item(TableName=table, Item=k | {"v": {"S": big}})
+    partition: dict[str, Any] = {
+        "KeyConditionExpression": "pk = :pk",
+        "ExpressionAttributeValues": {":pk": keys[0]["pk"]},
+    }
+    for select in SELECTS:
+        page = db.query(TableName=table, Select=select, **partition)
+        assert page["Count"] < 12 and "LastEvaluatedKey" in page, select
+    for k in keys:
+        db.update_item(
+            TableName=table,
+            Key=k,
+            UpdateExpression="SET v = :v",
+            ExpressionAttributeValues={":v": {"S": "x"}},
+        )
+    for select in SELECTS:
+        page = db.query(TableName=table, Select=select, **partition)
+        assert page["Count"] == 12 and "LastEvaluatedKey" not in page, select
+    for k in keys:
+        db.delete_item(TableName=table, Key=k)

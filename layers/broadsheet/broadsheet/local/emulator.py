@@ -16,7 +16,11 @@ request at a time (the backend is pure computation under one interpreter lock an
 transaction backs up only the items it names: a failed one puts those items back and drops the
 stream records its partial writes made, as DynamoDB never shows them. A query on a table's own key
 sorted every item of the table to keep one partition's; it now starts from that partition (which
-the query then sorts by range key itself, as before). The per-request access log (which goes
+the query then sorts by range key itself, as before); a count on it no longer deep-copies every
+item it counts, and an item's size (which moto computes for every item a query reads, for the 1 MB
+page limit) is remembered until the item changes. DynamoDB's answers that carry items are written
+as the JSON they already are rather than walked value by value through moto's response serializer
+(a twenty-item query: 128 ms to 17 ms). The per-request access log (which goes
 nowhere) is turned off. Everything else is moto unchanged.
 
 Run as `python -m broadsheet.local.emulator -H 127.0.0.1 -p PORT`, moto.server's arguments.
@@ -39,6 +43,8 @@ from typing import Any, ClassVar
 from moto import backends, server
 from moto.core.responses import ActionResult
 from moto.dynamodb import models as dynamodb_models
+from moto.dynamodb.models import table as table_module
+from moto.dynamodb.models.dynamo_type import Item
 from moto.dynamodb.models.table import Table
 from moto.dynamodb.responses import DynamoHandler, DynamoResult
 from moto.dynamodbstreams.responses import DynamoDBStreamsHandler
@@ -130,7 +136,9 @@ class _Transactions:
 
 
 class _Partitions:
-    """`Table.all_items` as a query on the table's own key sees it: only the queried partition."""
+    """`Table.all_items` as a query on the table's own key sees it: only the queried partition; and
+    a count on the table's own key (`Select: COUNT`) leaves the items it counts uncopied, as it
+    returns none of them (moto deep-copied every item it matched, to count them)."""
 
     def __init__(self) -> None:
         self._local = threading.local()
@@ -161,6 +169,77 @@ class _Partitions:
                 self._local.hash_key = None
 
         return query
+
+    def counting(self, method: Any) -> Any:
+        """Wrap `DynamoHandler.query`: say whether the request only counts."""
+
+        @functools.wraps(method)
+        def query(handler: DynamoHandler) -> Any:
+            self._local.counting = handler.body.get("Select") == "COUNT"
+            try:
+                return method(handler)
+            finally:
+                self._local.counting = False
+
+        return query
+
+    def deepcopy(self, value: Any, memo: dict[int, Any] | None = None) -> Any:
+        """`copy.deepcopy` as the table module sees it: a count's matched items stay as they are."""
+        on_own_key = getattr(self._local, "hash_key", None) is not None
+        if on_own_key and getattr(self._local, "counting", False) and isinstance(value, list):
+            return list(value)
+        return copy.deepcopy(value, memo)
+
+    copy = staticmethod(copy.copy)
+
+
+class _Sizes:
+    """`Item.size` remembered for each stored item until it is updated in place. moto sizes every
+    item a query reads, for the 1 MB page limit: a count over a 10,000-entry listing sized each
+    item twice, on every count. An item's size changes only when `update_item` changes it in place
+    (a put stores a new item); each is forgotten then. DynamoDB answers one request at a time
+    here, so no lock is needed."""
+
+    LIMIT = 500_000
+
+    def __init__(self) -> None:
+        # By the item's id, with the item itself (so the id is not reused while it is known).
+        self._known: dict[int, tuple[Any, int]] = {}
+
+    def size(self, method: Any) -> Any:
+        """Wrap `Item.size`."""
+
+        @functools.wraps(method)
+        def size(item: Any) -> int:
+            known = self._known.get(id(item))
+            if known is not None and known[0] is item:
+                return known[1]
+            if len(self._known) >= self.LIMIT:
+                self._known.clear()  # items replaced or deleted since are still held here
+            value: int = method(item)
+            self._known[id(item)] = (item, value)
+            return value
+
+        return size
+
+    def update_item(self, method: Any) -> Any:
+        """Wrap the backend's `update_item`: the item it changes is sized afresh."""
+        signature = inspect.signature(method)
+
+        @functools.wraps(method)
+        def update_item(backend: Any, *args: Any, **kwargs: Any) -> Any:
+            bound = signature.bind(backend, *args, **kwargs).arguments
+            try:
+                item = backend.get_item(bound["table_name"], bound["key"])
+            except Exception:  # noqa: BLE001 - moto's own call below raises what the client sees
+                item = None
+            try:
+                return method(backend, *args, **kwargs)
+            finally:
+                if item is not None:
+                    self._known.pop(id(item), None)
+
+        return update_item
 
 
 class _ItemsAsJson:
@@ -222,6 +301,11 @@ def main(argv: list[str]) -> None:
     partitions = _Partitions()
     Table.all_items = partitions.all_items(Table.all_items)  # type: ignore[method-assign]
     Table.query = partitions.query(Table.query)  # type: ignore[method-assign]
+    DynamoHandler.query = partitions.counting(DynamoHandler.query)  # type: ignore[method-assign]
+    vars(table_module)["copy"] = partitions
+    sizes = _Sizes()
+    Item.size = sizes.size(Item.size)  # type: ignore[method-assign]
+    backend.update_item = sizes.update_item(backend.update_item)  # type: ignore[method-assign]
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     server.main(argv)
 
