@@ -231,6 +231,7 @@ def test_functions_get_the_settings_environment_and_only_render_knows_the_edge(
         "BROADSHEET_LANGUAGE",
         "BROADSHEET_PAGE_SIZE",
         "BROADSHEET_INVALIDATION_BUDGET",
+        "BROADSHEET_TRACING",
         "POWERTOOLS_SERVICE_NAME",
         "POWERTOOLS_METRICS_NAMESPACE",
         "POWERTOOLS_LOG_LEVEL",

@@ -45,6 +45,11 @@ class Settings(BaseSettings):
     newsletter_secret_arn: str = ""
     newsletter_from: str = "newsletter@example.com"
 
+    # X-Ray subsegments from the X-Ray SDK (Powertools' Tracer) for each handler and AWS call.
+    # Off by default: loading the SDK costs every cold start about a quarter of a second, and
+    # Lambda's active tracing records the invocations without it.
+    tracing: bool = False
+
     # A fixed clock (RFC 3339) for reproducible builds and tests; empty means the real time.
     now: str = ""
 
