@@ -6,6 +6,10 @@ Which function carries which layers comes from template.yaml. Each layer is inst
 requirements) twice, once per input: for the functions' platform, arm64, whose size is what
 Lambda unzips; and for this machine, to import the handlers. boto3 and botocore, which the
 runtime provides, are installed beside them at the runtime's version and not counted.
+
+Lambda unpacks layers read-only, so Python cannot cache the bytecode of what it compiles: the
+imports run with PYTHONDONTWRITEBYTECODE, and each function's count of modules compiled from
+source at import (those a layer ships without bytecode) is reported beside its time.
 """
 
 from __future__ import annotations
@@ -40,10 +44,18 @@ LAMBDA_PLATFORM = (
     "--platform", "manylinux2014_aarch64",
 )  # fmt: skip
 _PROBE = """
-import importlib, json, sys, time
+import importlib, json, os, sys, time
 started = time.perf_counter()
 importlib.import_module("app")
-print(json.dumps(time.perf_counter() - started))
+seconds = time.perf_counter() - started
+layers = tuple(sys.argv[1:])
+compiled = [
+    name for name, module in list(sys.modules.items())
+    if (getattr(module, "__file__", None) or "").startswith(layers)
+    and module.__file__.endswith(".py")
+    and not os.path.exists(getattr(module, "__cached__", None) or "")
+]
+print(json.dumps([seconds, len(compiled)]))
 """
 
 
@@ -58,11 +70,13 @@ class Layer:
 
 @dataclass(frozen=True)
 class Fitness:
-    """Import times by function (median of fresh processes), each layer's unzipped size for the
-    functions' platform, the layers each function carries, and the largest packages."""
+    """Import times by function (median of fresh processes), modules each compiles from source at
+    import, each layer's unzipped size for the functions' platform, the layers each function
+    carries, and the largest packages."""
 
     python: str
     imports: dict[str, float]
+    compiled: dict[str, int]
     layers: dict[str, int]
     carried: dict[str, list[str]]
     largest: list[tuple[str, int]]
@@ -131,24 +145,28 @@ def measure(work: Path, runs: int = 5) -> Fitness | None:
     runtime = base / "runtime"
     _ensure(runtime, " ".join(RUNTIME_PACKAGES), partial(_pip_target, python, requirements=RUNTIME_PACKAGES))
 
-    imports = {}
+    imports, compiled = {}, {}
     for function, its_layers in sorted(carried.items()):
-        folders = [
-            ROOT / "functions" / function,
-            *(base / "host" / layer.name / "python" for layer in its_layers),
-        ]
+        installed = [base / "host" / layer.name / "python" for layer in its_layers]
+        folders = [ROOT / "functions" / function, *installed]
         env = {
             "PATH": os.environ.get("PATH", ""),
             "PYTHONPATH": os.pathsep.join(str(folder) for folder in [*folders, runtime]),
             "AWS_DEFAULT_REGION": "us-east-1",
+            # As on Lambda, where the layers are read-only: no bytecode cached between runs.
+            "PYTHONDONTWRITEBYTECODE": "1",
         }
-        times = [
+        probes = [
             json.loads(
-                subprocess.run([python, "-c", _PROBE], env=env, capture_output=True, check=True).stdout
+                subprocess.run(
+                    [python, "-c", _PROBE, *(f"{folder}{os.sep}" for folder in installed)],
+                    env=env, capture_output=True, check=True,
+                ).stdout
             )
             for _ in range(runs)
-        ]
-        imports[function] = statistics.median(times)
+        ]  # fmt: skip
+        imports[function] = statistics.median(seconds for seconds, _ in probes)
+        compiled[function] = max(count for _, count in probes)
 
     packages: dict[str, int] = {}
     for name in layers:
@@ -158,6 +176,7 @@ def measure(work: Path, runs: int = 5) -> Fitness | None:
     return Fitness(
         python,
         imports,
+        compiled,
         {name: _size(base / "lambda" / name) for name in layers},
         {function: [layer.name for layer in its_layers] for function, its_layers in sorted(carried.items())},
         sorted(packages.items(), key=lambda item: -item[1])[:6],

@@ -90,6 +90,7 @@ def test_fitness_sizes_each_function_by_the_layers_the_template_gives_it() -> No
     measured = fitness.Fitness(
         python="python3.13",
         imports={"render": 0.25},
+        compiled={"render": 0},
         layers={"BroadsheetLayer": 14_000_000, "AwsCrtLayer": 11_600_000},
         carried={"render": ["BroadsheetLayer", "AwsCrtLayer"]},
         largest=[("_awscrt.abi3.so (AwsCrtLayer)", 11_100_000)],
@@ -99,3 +100,4 @@ def test_fitness_sizes_each_function_by_the_layers_the_template_gives_it() -> No
     printed = fitness_table(measured, None)
     assert "25.6 MB" in printed
     assert "not met (BroadsheetLayer 14.0 MB + AwsCrtLayer 11.6 MB)" in printed
+    assert "250 ms (0 modules compiled from source)" in printed

@@ -215,6 +215,9 @@ def test_each_function_carries_the_layers_of_what_it_imports_and_nothing_more(
     makefile = (ROOT / "layers" / "broadsheet" / "Makefile").read_text()
     assert "build-BroadsheetLayer:" in makefile
     assert "--no-deps" in makefile
+    # Lambda's layers are read-only: bytecode not shipped is compiled again at every cold start.
+    assert "compileall" in makefile
+    assert "--invalidation-mode unchecked-hash" in makefile
 
 
 def test_functions_get_the_settings_environment_and_only_render_knows_the_edge(
