@@ -2,11 +2,15 @@
 
 Each payload of the corpus is tried in each field of the article format. The ones a field
 refuses are not published (the editor's report names the field). The rest are packed into
-articles: ten payload authors and twenty payload tags an article, the bodies dealt out over the
-articles, and one title, teaser, source name, source address and section an article. Every
-article belongs to a reader group of twenty (a feed holds twenty), by its section or, where the
-section is a payload, by its first author, so that the group's feeds hold all of its articles.
-The articles are read, indexed and rendered with the offline build's own parts: the same reader,
+articles. The first, rich articles carry the multi-valued fields: ten payload authors and twenty
+payload tags an article, and the bodies dealt out over them. Every article carries one title,
+teaser, source name and source address, each field's payloads in a different order so that an
+article's fields hold different payloads; the articles needed past the rich ones to give every
+such payload a page are light (a short harmless body, one harmless author, no tags), so that their
+pages are small. The section accepts few payloads: the first articles carry them. Every article
+belongs to a reader group of twenty (a feed holds twenty), by its section or, where the section
+is a payload, by its first author, so that the group's feeds hold all of its articles. The
+articles are read, indexed and rendered with the offline build's own parts: the same reader,
 index, templates and renderer as `broadsheet.build.build_site` and the Lambdas, for the pages the
 browser loads.
 """
@@ -42,7 +46,7 @@ from broadsheet.pages import (
 from broadsheet.render import render_page
 from broadsheet.settings import Settings
 from broadsheet.site import FolderWriter
-from tests.e2e.xss import FIELDS, HAND_MADE, Payload, base_article, finished, put
+from tests.e2e.xss import FIELDS, Payload, base_article, finished, put
 
 # The fields an article holds once, in the order they take their share of the payloads.
 SINGLE = ("title", "teaser", "source name", "source url", "section")
@@ -107,19 +111,23 @@ class Packing:
     placed: dict[str, list[int]] = field(default_factory=dict)
     # A reader group's listing (an author or a section) to its articles, never more than a feed holds.
     groups: dict[Listing, list[str]] = field(default_factory=dict)
+    # How many articles, the first ones, carry the multi-valued fields' payloads.
+    rich: int = 0
 
     def accepted(self, name: str) -> list[int]:
         """The payloads `name` accepts, in corpus order."""
         return [i for i, refused in enumerate(self.refused) if name not in refused]
 
 
-def pack(payloads: list[Payload], refused: list[frozenset[str]], *, one_per_payload: bool) -> Packing:
-    """Pack the payloads into articles: every payload in every field that accepts it, except that
-    the fields an article holds once carry, unless `one_per_payload`, as many payloads as there are
-    articles: the hand-made collections and an even spread of the rest, a different one each.
+def pack(payloads: list[Payload], refused: list[frozenset[str]]) -> Packing:
+    """Pack the payloads into articles, every payload in every field that accepts it.
 
-    An article whose section is a payload has a reader group for its first author and nine payload
-    authors; every other article has ten payload authors and a reader group for its section."""
+    The multi-valued fields fill the first, rich articles: ten payload authors, twenty payload
+    tags and the bodies dealt out over them; an article whose section is a payload has a reader
+    group for its first author and nine payload authors. The fields an article holds once carry
+    one payload an article each, a different one in each field; the articles they need past the
+    rich ones are light (a short harmless body, one harmless author, no tags). Every article but
+    those with a payload section has a reader group for its section."""
     packing = Packing(payloads, refused, placed={name: [] for name in FIELDS})
     sectioned = len(packing.accepted("section"))
     authors = _fill(
@@ -129,11 +137,10 @@ def pack(payloads: list[Payload], refused: list[frozenset[str]], *, one_per_payl
         lambda n: _group(n, sectioned) if n < sectioned else None,
     )
     tags = _fill(packing, "tag", lambda n: TAGS_PER_ARTICLE, lambda n: None)
-    count = max(len(authors), len(tags), sectioned, 1)
-    if one_per_payload:
-        count = max(count, len(payloads))
-    singles = {name: _share(packing, name, count, n, one_per_payload) for n, name in enumerate(SINGLE)}
+    singles = {name: _rotated(packing.accepted(name), n) for n, name in enumerate(SINGLE)}
+    count = max(len(authors), len(tags), *(len(s) for s in singles.values()), 1)
     bodies = packing.accepted("body")
+    packing.rich = rich = max(len(authors), len(tags), sectioned, 1)
     for number in range(count):
         slug = f"every-{number:05d}"
         group = _group(number, sectioned)
@@ -152,7 +159,7 @@ def pack(payloads: list[Payload], refused: list[frozenset[str]], *, one_per_payl
             for index in lists[number] if number < len(lists) else []:
                 put(doc, name, payloads[index].text)
                 packing.placed[name].append(index)
-        mine = bodies[number::count]
+        mine = bodies[number::rich] if number < rich else []
         if mine:
             doc["body"] = "\n\n".join(payloads[i].text for i in mine)
             packing.placed["body"] += mine
@@ -193,18 +200,12 @@ def _fill(
     return articles
 
 
-def _share(packing: Packing, name: str, count: int, shift: int, one_per_payload: bool) -> list[int]:
-    """The payloads a field held once per article carries: all if they fit, else the hand-made
-    collections and the rest taken evenly, from a starting point that differs by field."""
-    accepted = packing.accepted(name)
-    if one_per_payload or len(accepted) <= count:
-        return accepted
-    kept = [i for i in accepted if packing.payloads[i].source.startswith(HAND_MADE)][:count]
-    rest = [i for i in accepted if not packing.payloads[i].source.startswith(HAND_MADE)]
-    room = count - len(kept)
-    step = len(rest) / room
-    offset = int(step * shift / len(SINGLE))
-    return kept + [rest[(int(n * step) + offset) % len(rest)] for n in range(room)]
+def _rotated(accepted: list[int], shift: int) -> list[int]:
+    """The payloads a field held once per article carries, in article order: all it accepts,
+    from a starting point that differs by field, so that one article's fields hold different
+    payloads."""
+    start = len(accepted) * shift // len(SINGLE)
+    return accepted[start:] + accepted[:start]
 
 
 @dataclass
