@@ -16,15 +16,16 @@ test: $(STAMP) system-deps  ## Everything CI runs
 	$(MAKE) --no-print-directory -j 2 parallel-tier checks
 	$(BIN)/pytest -n 2 --dist loadscope -m browser
 	$(BIN)/pytest -n 2 --dist loadscope -m isolated
+	$(BIN)/pytest -m alone
 
 # The static checks run beside the first test tier (which waits on the local stacks as much as it
-# computes), one at a time. The browser tier follows on two workers of its own (one module each:
-# Lighthouse takes the median of three runs when a loaded machine pulls a score down), then the
-# modules that start local stacks of their own, two at a time.
+# computes), one at a time. The browser tier follows on two workers of its own (one module each),
+# then the modules that start local stacks of their own, two at a time, and last the page-quality
+# module on its own: Lighthouse measures performance, which any other load beside it pulls down.
 checks: lint typecheck template
 
 parallel-tier: $(STAMP)
-	$(BIN)/pytest -n 2 --dist loadscope --no-loadscope-reorder -m "not isolated and not browser"
+	$(BIN)/pytest -n 2 --dist loadscope --no-loadscope-reorder -m "not isolated and not browser and not alone"
 
 $(STAMP): requirements-dev.txt $(wildcard layers/*/requirements.txt) layers/broadsheet/pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -55,8 +56,9 @@ integration: $(STAMP)
 	$(BIN)/pytest tests/integration -m isolated
 
 e2e: $(STAMP) system-deps
-	$(BIN)/pytest tests/e2e -m "not browser"
+	$(BIN)/pytest tests/e2e -m "not browser and not alone"
 	$(BIN)/pytest tests/e2e -m browser
+	$(BIN)/pytest tests/e2e -m alone
 
 build-site: $(STAMP)  ## The offline build of the sample content into ./site
 	$(BIN)/broadsheet build events/content site
