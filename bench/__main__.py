@@ -91,17 +91,21 @@ def publish_table(actions: list[publish.Publish], hugo: dict[int, float]) -> str
     """Pages and requests of each editor action, and its time to live against Hugo's full build."""
     rows = []
     for a in actions:
-        against = f"{hugo[a.articles] / a.seconds:.0f}× faster" if a.articles in hugo and a.seconds else "–"
+        timed = a.articles in hugo and a.seconds and not a.unfinished
+        against = f"{hugo[a.articles] / a.seconds:.0f}× faster" if timed else "–"
         services: dict[str, int] = {}
         for name, count in a.requests.items():
             services[name.split(":")[0]] = services.get(name.split(":")[0], 0) + count
         requests = ", ".join(f"{k} {v}" for k, v in sorted(services.items()))
+        # An action stopped at its deadline says so, and what was still queued.
+        queued = ", ".join(f"{k} {v}" for k, v in sorted(a.unfinished.items()))
+        live = f"{a.seconds:.2f} s" if not a.unfinished else f"not drained by the deadline (queued: {queued})"
         rows.append(
             [f"{a.articles:,}", a.action, str(a.rendered), str(a.coalesced), str(a.written), str(a.deleted),
-             str(a.home_renders), f"{a.seconds:.2f} s", against, requests]
+             str(a.live), str(a.home_renders), live, against, requests]
         )  # fmt: skip
-    header = ["site", "action", "rendered", "coalesced", "written", "deleted", "home renders", "to live",
-              "vs Hugo full", "requests"]  # fmt: skip
+    header = ["site", "action", "rendered", "coalesced", "written", "deleted", "articles live",
+              "home renders", "to live", "vs Hugo full", "requests"]  # fmt: skip
     return "\nPublishing through the local stack\n" + table(header, rows) + "\n"
 
 

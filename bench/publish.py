@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -57,6 +58,10 @@ _RENDER = "render_page"
 # What Lambda's event source mappings do on the functions' behalf (billed, but not per publish).
 # The home page's first page, the page a bulk upload asks for most.
 HOME = "home:0"
+# An article's own page in the site bucket.
+ARTICLE_PAGE = re.compile(r"articles/[^/]+/index\.html")
+# How long an action may take to drain before its figures are taken as they stand.
+DEADLINE = 1800.0
 POLLING = {"ReceiveMessage", "DeleteMessageBatch", "ChangeMessageVisibility", "GetRecords",
            "GetShardIterator", "DescribeStream"}  # fmt: skip
 
@@ -161,6 +166,10 @@ class Publish:
     home_renders: int = 0
     # Render requests answered by a page rendered after they were sent.
     coalesced: int = 0
+    # Articles of the action whose page was written (a bulk upload counts its new articles).
+    live: int = 0
+    # Messages still queued, by queue, when the action had to stop at its deadline (empty: drained).
+    unfinished: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass
@@ -298,14 +307,19 @@ def new_articles(n: int, seed: int, count: int = 1) -> list[corpus.Article]:
     ]
 
 
-def act(site: Site, action: str, do: Callable[[], None]) -> Publish:
-    """Run an editor's action and wait until the pipeline has drained; return what it cost."""
+def act(site: Site, action: str, do: Callable[[], None], deadline: float = DEADLINE) -> Publish:
+    """Run an editor's action and wait until the pipeline has drained, or until `deadline`
+    seconds have passed (then what was still queued is recorded); return what it cost."""
     site.requests.take()
     started = time.perf_counter()
     do()
-    site.stack.wait_drained(timeout=1800)
+    unfinished: dict[str, int] = {}
+    try:
+        site.stack.wait_drained(timeout=deadline)
+    except TimeoutError:
+        unfinished = {name: n for name, n in site.stack.queue_depths().items() if n}
     calls, invoked, renders = site.requests.take()
-    return summarise(action, site, calls, invoked, renders, started)
+    return replace(summarise(action, site, calls, invoked, renders, started), unfinished=unfinished)
 
 
 def summarise(
@@ -338,6 +352,7 @@ def summarise(
         transaction_items=sum(int(c.key) for c in calls if c.operation == "TransactWriteItems"),
         home_renders=renders.count(HOME),
         coalesced=sum(1 for c in on_site if c.operation == "HeadObject") - len(renders),
+        live=len({c.key for c in on_site if c.operation == "PutObject" and ARTICLE_PAGE.fullmatch(c.key)}),
     )
 
 
@@ -370,15 +385,16 @@ def editor_actions(site: Site, seed: int) -> list[Publish]:
     return [first, second, third]
 
 
-def bulk(site: Site, seed: int, count: int) -> Publish:
-    """`count` new articles dropped at once; the cost of getting all of them live."""
+def bulk(site: Site, seed: int, count: int, deadline: float = DEADLINE) -> Publish:
+    """`count` new articles dropped at once; the cost of getting all of them live, or how far it
+    got by the deadline."""
     fresh = new_articles(site.articles, seed + 1, count)
 
     def drop() -> None:
         with ThreadPoolExecutor(8, thread_name_prefix=_OWN) as pool:
             list(pool.map(lambda article: upload(site, article), fresh))
 
-    return act(site, f"{count:,} articles at once", drop)
+    return act(site, f"{count:,} articles at once", drop, deadline)
 
 
 def render_memory(site: Site) -> dict[str, Any]:

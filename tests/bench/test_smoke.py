@@ -68,12 +68,17 @@ def test_publish_benchmark_counts_pages_and_requests(tmp_path: Path) -> None:
     with publish.seeded_site(SIZE, 1, content) as site:
         first, changed, deleted = publish.editor_actions(site, 1)
         bulk = publish.bulk(site, 1, 3)
+        # A bulk upload that outlasts its deadline is reported with what was still queued.
+        stopped = publish.bulk(site, 2, 2, deadline=0.0)
     assert first.written > 0
     assert first.rendered >= first.written
     assert first.requests["dynamodb:TransactWriteItems"] >= 1
     assert changed.written > 0
     assert deleted.deleted > 0
     assert bulk.home_renders >= 1
+    assert bulk.live == 3 and not bulk.unfinished
+    assert stopped.unfinished and all(n > 0 for n in stopped.unfinished.values())
+    assert "not drained by the deadline" in publish_table([stopped], {})
     assert "publish one article" in publish_table([first, changed, deleted, bulk], {})
     assert "total" in cost_table(first)
     assert sum(line.per_publish for line in cost.lines(first)) > 0
