@@ -55,13 +55,13 @@ _OWN = "bench"
 _CALL = "_make_api_call"
 # What the function that publishes a page renders it with: wrapped to count renders.
 _RENDER = "render_page"
-# What Lambda's event source mappings do on the functions' behalf (billed, but not per publish).
 # The home page's first page, the page a bulk upload asks for most.
 HOME = "home:0"
 # An article's own page in the site bucket.
 ARTICLE_PAGE = re.compile(r"articles/[^/]+/index\.html")
 # How long an action may take to drain before its figures are taken as they stand.
 DEADLINE = 1800.0
+# What Lambda's event source mappings do on the functions' behalf (billed, but not per publish).
 POLLING = {"ReceiveMessage", "DeleteMessageBatch", "ChangeMessageVisibility", "GetRecords",
            "GetShardIterator", "DescribeStream"}  # fmt: skip
 
