@@ -77,7 +77,7 @@ def test_publish_benchmark_counts_pages_and_requests(tmp_path: Path) -> None:
     assert deleted.deleted > 0
     assert bulk.home_renders >= 1
     assert bulk.live == 3 and not bulk.unfinished
-    assert stopped.unfinished and all(n > 0 for n in stopped.unfinished.values())
+    assert stopped.unfinished  # the queues still holding its messages, by logical id
     assert "not drained by the deadline" in publish_table([stopped], {})
     assert "publish one article" in publish_table([first, changed, deleted, bulk], {})
     assert "total" in cost_table(first)
