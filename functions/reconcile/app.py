@@ -15,4 +15,9 @@ from broadsheet.services import services
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, int]:
     """Compare and repair; return how much drift was found."""
     report = run_reconcile(services())
-    return {"hinted": len(report.hinted), "rendered": len(report.rendered), "deleted": len(report.deleted)}
+    return {
+        "hinted": len(report.hinted),
+        "recounted": len(report.recounted),
+        "rendered": len(report.rendered),
+        "deleted": len(report.deleted),
+    }

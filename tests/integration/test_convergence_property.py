@@ -16,8 +16,8 @@ After each example, once the pipeline has drained:
   objects, each with the same bytes (MD5 against the ETag after each example; the full bytes
   compared at the end of the run);
 - the index holds exactly that content: every article item (document, live flag, sort key,
-  listings), every listing entry, the archive month counts, the author profiles, and the aliases
-  with the edge's alias store;
+  listings), every listing entry, the archive month counts and every listing counter, the
+  author profiles, and the aliases with the edge's alias store;
 - no dead-letter queue has grown.
 
 Examples accumulate on the session's site (each starts from the content the previous one left,
@@ -427,6 +427,11 @@ class Run:
         counted = {m: int(item["count"]["N"]) for m, item in table["months"].items()}
         if {m: n for m, n in counted.items() if n} != months:
             found.append(f"index month counts {counted}, content says {months}")
+        # Every other listing's counter: its number of entries (a listing emptied keeps a zero).
+        lengths = Counter(e.listing for e in entries if not e.listing.startswith("month:"))
+        counters = {x: int(item["count"]["N"]) for x, item in table["count#"].items()}
+        if {x: n for x, n in counters.items() if n} != dict(lengths):
+            found.append(f"index listing counters {counters}, content says {dict(lengths)}")
         authors = {key[len("authors/") : -len(".json")] for key in content if key.startswith("authors/")}
         for author in sorted(authors | set(table["author#"])):
             want, got = oracle.get_profile(author), services().index.get_profile(author)
@@ -451,7 +456,7 @@ class Run:
     def scan(self) -> dict[str, dict[str, dict[str, Any]]]:
         """The index table's items (as DynamoDB returns them) by kind, keyed by the rest of the key."""
         found: dict[str, dict[str, dict[str, Any]]] = {
-            kind: {} for kind in ("article#", "listing#", "author#", "alias#", "months")
+            kind: {} for kind in ("article#", "listing#", "author#", "alias#", "count#", "months")
         }
         for page in self.dynamodb.get_paginator("scan").paginate(TableName=self.table, ConsistentRead=True):
             for item in page.get("Items", []):

@@ -119,7 +119,16 @@ def test_reconcile_repairs_lost_events_and_hand_edits(
     s3.put_object(
         Bucket=editor.site, Key="evil.html", Body=b"<script>alert(1)</script>", ContentType="text/html"
     )
+    # The index's listing counters edited by hand: the home page's and a section's wrong (the
+    # section's first page rendered with it, so that it links to no older page), an author's gone.
+    db, table = boto3.client("dynamodb"), stack.stack.refs["IndexTable"]
+    for listing in ("home", "section:security"):
+        item = {"pk": {"S": f"count#{listing}"}, "sk": {"S": "count"}, "count": {"N": "1"}}
+        db.put_item(TableName=table, Item=item)
+    db.delete_item(TableName=table, Key={"pk": {"S": "count#author:gevorg-mirzayan"}, "sk": {"S": "count"}})
+    services().render_queue.send(["section:security:0"], cause="test")
     stack.wait_drained()
+    assert b'rel="next"' not in editor.site_files()["sections/security/index.html"]
     assert "articles/published-while-nobody-listened/index.html" not in editor.site_files()
 
     report = run_reconcile(services())
@@ -129,6 +138,7 @@ def test_reconcile_repairs_lost_events_and_hand_edits(
     lost = {"articles/published-while-nobody-listened.json", "articles/un-at-seventy.json"}
     assert lost <= set(report.hinted)
     assert report.deleted == ["evil.html"]
+    assert report.recounted == ["author:gevorg-mirzayan", "home", "section:security"]
     # A defaced page lacks the digest the renderer stores, a deleted one is missing, and the stray
     # author page maps to a page that should not exist: all go through the render queue. (The
     # defaced home page may be repaired first by the pipeline: the hinted lost article lands on it
@@ -142,4 +152,4 @@ def test_reconcile_repairs_lost_events_and_hand_edits(
     # Once repaired, there is nothing left to do.
     again = run_reconcile(services())
     # Only the pages that follow the clock are refreshed every time.
-    assert (again.rendered, again.deleted) == (["news-sitemap", "sitemap-index"], [])
+    assert (again.rendered, again.deleted, again.recounted) == (["news-sitemap", "sitemap-index"], [], [])

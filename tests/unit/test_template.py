@@ -332,6 +332,22 @@ def test_ingest_may_read_and_write_index_items_but_not_scan_them(template: dict[
         assert templates == [], f"{function} uses a policy template: {templates}"
 
 
+def test_reconcile_may_set_listing_counters_and_write_no_other_index_item(template: dict[str, Any]) -> None:
+    recount = statement(template, "ReconcileFunction", "RecountListings")
+    assert (recount["Action"], recount["Resource"]) == (
+        "dynamodb:UpdateItem",
+        {"Fn::GetAtt": ["IndexTable", "Arn"]},
+    )
+    # Only items whose partition key is a counter's (`count#…`, or the archive months).
+    assert recount["Condition"] == {
+        "ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["count#*", "months"]}
+    }
+    read = statement(template, "ReconcileFunction", "ReadIndex")
+    assert not any(
+        a.startswith(("dynamodb:Put", "dynamodb:Delete", "dynamodb:Update")) for a in read["Action"]
+    )
+
+
 def test_render_may_read_and_write_the_alias_store_only(template: dict[str, Any]) -> None:
     aliases = statement(template, "RenderFunction", "Aliases")
     assert aliases["Resource"] == {"Fn::GetAtt": ["AliasStore", "Arn"]}

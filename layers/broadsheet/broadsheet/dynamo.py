@@ -6,18 +6,28 @@ Item layout (single table, keys `pk` and `sk`):
   live, its sort key, the listings it has entries in, the source version and a revision.
 - listing entry: `pk = listing#<listing id>`, `sk = <sort key>`; what a listing shows.
 - author profile: `pk = author#<slug>`, `sk = profile`.
-- archive month: `pk = months`, `sk = <yyyy-mm>`; how many live articles the month holds.
+- archive month: `pk = months`, `sk = <yyyy-mm>`; how many live articles the month holds (the
+  month listing's counter).
+- listing counter: `pk = count#<listing id>`, `sk = count`; how many entries any other listing
+  holds, so that paging a listing never counts its entries (a count reads every one of them:
+  its cost would grow with the site).
 - alias claim: `pk = alias#<old slug>`, `sk = claim#<slug>`; an article that names the old
   address in its aliases. The address leads to the last claimer by slug, whatever the order
   in which the claims were made, so the index never depends on event order.
 
-An article and its entries change in one transaction conditioned on the article item's
-revision, so concurrent ingests of one key can never leave entries of a lost write behind.
+An article, its entries and the counters of the listings it joins or leaves change in one
+transaction conditioned on the article item's revision, so concurrent ingests of one key can
+never leave entries of a lost write behind, and a counter moves exactly when an entry comes or
+goes. A change too large for one transaction (an article moved out of dozens of listings at
+once) goes in two: first the article leaves the listings it will not stay in, then it takes its
+new form; each is a consistent state, and each plans its own pages.
 """
 
 from __future__ import annotations
 
 import zlib
+from collections.abc import Iterable
+from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, cast
 
@@ -35,9 +45,12 @@ if TYPE_CHECKING:
 ARTICLE_SK = "article"
 PROFILE_SK = "profile"
 MONTHS_PK = "months"
+COUNT_SK = "count"
 CLAIM_PREFIX = "claim#"
 _BATCH_GET = 100
 _TRANSACTION_LIMIT = 100
+# How many entries a page of a positional count reads from each end of a listing.
+_COUNT_PAGE = 200
 _ser = TypeSerializer()
 _de = TypeDeserializer()
 
@@ -50,6 +63,18 @@ def article_pk(slug: str) -> str:
 def listing_pk(listing: str) -> str:
     """The partition key of a listing's entries."""
     return f"listing#{listing}"
+
+
+def counter_pk(listing: str) -> str:
+    """The partition key of a listing's counter (but for a month's)."""
+    return f"count#{listing}"
+
+
+def counter_key(listing: str) -> tuple[str, str]:
+    """The key of the item counting a listing's entries: a month's is its archive month item."""
+    if listing.startswith("month:"):
+        return MONTHS_PK, listing.removeprefix("month:")
+    return counter_pk(listing), COUNT_SK
 
 
 def alias_pk(old_slug: str) -> str:
@@ -202,12 +227,29 @@ class DynamoIndex:
         return str(items[0]["sk"]["S"]).removeprefix(CLAIM_PREFIX) if items else None
 
     def count(self, listing: str) -> int:
-        """How many entries a listing holds."""
-        return self._count(listing, None)
+        """How many entries a listing holds: its counter, one item read at any length."""
+        item = self._get(*counter_key(listing))
+        return int(_plain(item).get("count", 0)) if item else 0
 
     def position(self, listing: str, sort_key: str) -> int:
-        """How many entries of a listing sort before `sort_key`."""
-        return self._count(listing, sort_key)
+        """How many entries of a listing sort before `sort_key`.
+
+        Counted from both ends at once, a page from each in turn, until one end reaches the key:
+        the count reads about twice the entries between the key and the nearer end (a new
+        article's position costs one page at any listing length), never the whole listing."""
+        older = self._key_condition(listing, before=sort_key)
+        newer = self._key_condition(listing, from_=sort_key)
+        newer["ScanIndexForward"] = False
+        counted = {"older": 0, "newer": 0}
+        while True:
+            for side, params in (("newer", newer), ("older", older)):
+                page = {**params, "Select": "COUNT", "ConsistentRead": True, "Limit": _COUNT_PAGE}
+                response = self._call(lambda p=page: self._db.query(**p))
+                counted[side] += int(response.get("Count", 0))
+                last = response.get("LastEvaluatedKey")
+                if not last:
+                    return counted["older"] if side == "older" else self.count(listing) - counted["newer"]
+                params["ExclusiveStartKey"] = last
 
     def newest(self, listing: str, limit: int) -> ListingSlice:
         """The newest `limit` entries of a listing (counted only when there may be more)."""
@@ -249,17 +291,78 @@ class DynamoIndex:
             found[f"{prefix}{pk.split('#', 1)[1]}.json"] = str(item["source_version"])
         return found
 
+    def recount(self) -> list[str]:
+        """Set each listing counter that disagrees with its listing's entries to their number (a
+        table written before the counters, or edited by hand); the listings whose counter moved.
+
+        A counter moved by a publish while its entries were being counted is left alone (the
+        update is conditioned on the value read first): that publish moved entries and counter
+        together, and the next run looks again."""
+        held: dict[str, int] = {}
+        for item in self._scan(
+            "begins_with(pk, :counter) OR pk = :months", "pk, sk, #count", {"#count": "count"}
+        ):
+            pk, sk = str(item["pk"]), str(item["sk"])
+            held["month:" + sk if pk == MONTHS_PK else pk.removeprefix("count#")] = int(item.get("count", 0))
+        moved: list[str] = []
+        for listing in sorted(set(self.listing_ids()) | set(held)):
+            counted = self._count_entries(listing)
+            if counted == held.get(listing, 0):
+                continue
+            pk, sk = counter_key(listing)
+            seen = held.get(listing)
+            try:
+                self._db.update_item(
+                    TableName=self._table,
+                    Key=_item({"pk": pk, "sk": sk}),
+                    UpdateExpression="SET #count = :counted",
+                    ConditionExpression="attribute_not_exists(#count)" if seen is None else "#count = :seen",
+                    ExpressionAttributeNames={"#count": "count"},
+                    ExpressionAttributeValues=_item(
+                        {":counted": counted} | ({} if seen is None else {":seen": seen})
+                    ),
+                )
+            except ClientError as exc:
+                if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                    continue
+                raise TransientError(f"index recount failed: {exc}") from exc
+            except BotoCoreError as exc:
+                raise TransientError(f"index recount failed: {exc}") from exc
+            moved.append(listing)
+        return moved
+
+    def _count_entries(self, listing: str) -> int:
+        """How many entries a listing holds, counted one by one (reconcile's check of a counter)."""
+        params = self._key_condition(listing)
+        total = 0
+        while True:
+            response = self._call(lambda: self._db.query(Select="COUNT", ConsistentRead=True, **params))
+            total += int(response.get("Count", 0))
+            last = response.get("LastEvaluatedKey")
+            if not last:
+                return total
+            params["ExclusiveStartKey"] = last
+
     def _article_summaries(self) -> list[dict[str, Any]]:
         return self._scan("sk = :article", "slug, live, listings")
 
-    def _scan(self, condition: str, projection: str) -> list[dict[str, Any]]:
-        values = {":article": {"S": ARTICLE_SK}, ":profile": {"S": PROFILE_SK}}
+    def _scan(
+        self, condition: str, projection: str, names: dict[str, str] | None = None
+    ) -> list[dict[str, Any]]:
+        values = {
+            ":article": {"S": ARTICLE_SK},
+            ":profile": {"S": PROFILE_SK},
+            ":counter": {"S": "count#"},
+            ":months": {"S": MONTHS_PK},
+        }
         params: dict[str, Any] = {
             "TableName": self._table,
             "FilterExpression": condition,
             "ProjectionExpression": projection,
             "ExpressionAttributeValues": {k: v for k, v in values.items() if k in condition},
         }
+        if names:
+            params["ExpressionAttributeNames"] = names
         found: list[dict[str, Any]] = []
         while True:
             response = self._call(lambda: self._db.scan(**params))
@@ -276,55 +379,83 @@ class DynamoIndex:
     ) -> bool:
         """Store an article and its listing entries atomically; False if `expected` is stale."""
         entries = entries_of(article, now)
+        listings = [e.listing for e in entries]
         new_keys = {(listing_pk(e.listing), e.sort_key) for e in entries}
-        actions: list[dict[str, Any]] = []
         rev = (expected.rev if expected else 0) + 1
-        article_item = _item(
+        item = self._article_item(article, source, listings, sort_key(article), rev)
+        put: dict[str, Any] = {"TableName": self._table, "Item": item}
+        put.update(self._revision_condition(expected))
+        actions: list[dict[str, Any]] = [{"Put": put}]
+        actions += [{"Put": {"TableName": self._table, "Item": entry_item(entry)}} for entry in entries]
+        if expected:
+            actions += self._entry_deletes(expected, list(expected.listings), skip=new_keys)
+        actions += self._listing_counts(expected.listings if expected else (), listings)
+        if expected and len(actions) > _TRANSACTION_LIMIT:
+            staying = [x for x in expected.listings if x in listings]
+            if not self._unlist(expected, staying):
+                return False
+            return self.put_article(article, source, now, replace(expected, listings=tuple(staying), rev=rev))
+        held = expected.article.aliases if expected else []
+        aliases = self._alias_changes(article.slug, held, article.aliases)
+        return self._transact_with_aliases(actions, aliases)
+
+    def _unlist(self, expected: IndexedArticle, staying: list[str]) -> bool:
+        """Take an article out of every listing but `staying`, keeping all else it holds (its
+        document and source version too, so that ingest still sees the new file as news)."""
+        item = self._article_item(
+            expected.article, expected.source, staying, expected.sort_key, expected.rev + 1
+        )
+        put: dict[str, Any] = {"TableName": self._table, "Item": item}
+        put.update(self._revision_condition(expected))
+        leaving = [x for x in expected.listings if x not in staying]
+        actions: list[dict[str, Any]] = [{"Put": put}, *self._entry_deletes(expected, leaving)]
+        return self._transact(actions + self._listing_counts(expected.listings, staying))
+
+    @staticmethod
+    def _article_item(
+        article: Article, source: SourceVersion, listings: list[str], key: str, rev: int
+    ) -> dict[str, Any]:
+        """An article's item: live exactly when it has entries."""
+        return _item(
             {
                 "pk": article_pk(article.slug),
                 "sk": ARTICLE_SK,
                 "slug": article.slug,
                 "doc": _pack(article.model_dump_json()),
-                "live": bool(entries),
-                "sort_key": sort_key(article),
-                "listings": [e.listing for e in entries],
+                "live": bool(listings),
+                "sort_key": key,
+                "listings": listings,
                 "source_version": source.version_id,
                 "source_modified": source.modified_ms,
                 "rev": rev,
             }
         )
-        put: dict[str, Any] = {"TableName": self._table, "Item": article_item}
-        put.update(self._revision_condition(expected))
-        actions.append({"Put": put})
-        for entry in entries:
-            actions.append({"Put": {"TableName": self._table, "Item": entry_item(entry)}})
-        if expected:
-            for listing in expected.listings:
-                key = (listing_pk(listing), expected.sort_key)
-                if key not in new_keys:
-                    actions.append(
-                        {"Delete": {"TableName": self._table, "Key": _item({"pk": key[0], "sk": key[1]})}}
-                    )
-        actions += self._month_counts(expected, [e.listing for e in entries])
-        held = expected.article.aliases if expected else []
-        aliases = self._alias_changes(article.slug, held, article.aliases)
-        return self._transact_with_aliases(actions, aliases)
 
-    def _month_counts(self, expected: IndexedArticle | None, listings: list[str]) -> list[dict[str, Any]]:
-        """Counter updates for the archive months an article leaves and joins."""
-        old = {x for x in (expected.listings if expected else ()) if x.startswith("month:")}
-        new = {x for x in listings if x.startswith("month:")}
+    def _entry_deletes(
+        self, expected: IndexedArticle, listings: list[str], skip: set[tuple[str, str]] | None = None
+    ) -> list[dict[str, Any]]:
+        """Deletes of an indexed article's entries in `listings` (but for the keys in `skip`)."""
+        keys = [(listing_pk(x), expected.sort_key) for x in listings]
+        return [
+            {"Delete": {"TableName": self._table, "Key": _item({"pk": pk, "sk": sk})}}
+            for pk, sk in keys
+            if (pk, sk) not in (skip or set())
+        ]
+
+    def _listing_counts(self, old: Iterable[str], new: Iterable[str]) -> list[dict[str, Any]]:
+        """Counter updates for the listings an article leaves and joins."""
+        left, joined = set(old) - set(new), set(new) - set(old)
         return [
             {
                 "Update": {
                     "TableName": self._table,
-                    "Key": _item({"pk": MONTHS_PK, "sk": listing.removeprefix("month:")}),
+                    "Key": _item(dict(zip(("pk", "sk"), counter_key(listing), strict=True))),
                     "UpdateExpression": "ADD #count :n",
                     "ExpressionAttributeNames": {"#count": "count"},
                     "ExpressionAttributeValues": {":n": {"N": str(delta)}},
                 }
             }
-            for listing, delta in sorted([(x, -1) for x in old - new] + [(x, 1) for x in new - old])
+            for listing, delta in sorted([(x, -1) for x in left] + [(x, 1) for x in joined])
         ]
 
     def _alias_changes(self, slug: str, old: list[str], new: list[str]) -> list[dict[str, Any]]:
@@ -356,10 +487,8 @@ class DynamoIndex:
         }
         delete.update(self._revision_condition(expected))
         actions: list[dict[str, Any]] = [{"Delete": delete}]
-        for listing in expected.listings:
-            key = _item({"pk": listing_pk(listing), "sk": expected.sort_key})
-            actions.append({"Delete": {"TableName": self._table, "Key": key}})
-        actions += self._month_counts(expected, [])
+        actions += self._entry_deletes(expected, list(expected.listings))
+        actions += self._listing_counts(expected.listings, ())
         aliases = self._alias_changes(expected.article.slug, expected.article.aliases, [])
         return self._transact_with_aliases(actions, aliases)
 
@@ -415,17 +544,6 @@ class DynamoIndex:
         item = response.get("Item")
         return dict(item) if item else None
 
-    def _count(self, listing: str, before: str | None) -> int:
-        params = self._key_condition(listing, before=before)
-        total = 0
-        while True:
-            response = self._call(lambda: self._db.query(Select="COUNT", ConsistentRead=True, **params))
-            total += int(response.get("Count", 0))
-            last = response.get("LastEvaluatedKey")
-            if not last:
-                return total
-            params["ExclusiveStartKey"] = last
-
     def _query(
         self, listing: str, *, forward: bool, limit: int | None = None, between: tuple[str, str] | None = None
     ) -> list[dict[str, Any]]:
@@ -443,13 +561,21 @@ class DynamoIndex:
             params["ExclusiveStartKey"] = last
 
     def _key_condition(
-        self, listing: str, *, before: str | None = None, between: tuple[str, str] | None = None
+        self,
+        listing: str,
+        *,
+        before: str | None = None,
+        from_: str | None = None,
+        between: tuple[str, str] | None = None,
     ) -> dict[str, Any]:
         values: dict[str, Any] = {":pk": {"S": listing_pk(listing)}}
         condition = "pk = :pk"
         if before is not None:
             condition += " AND sk < :before"
             values[":before"] = {"S": before}
+        if from_ is not None:
+            condition += " AND sk >= :from"
+            values[":from"] = {"S": from_}
         if between is not None:
             condition += " AND sk BETWEEN :lo AND :hi"
             values[":lo"] = {"S": between[0]}

@@ -279,8 +279,14 @@ def run_reconcile(svc: Services) -> ReconcileReport:
     report = reconcile(svc.content, svc.index, svc.site, svc.hints, svc.render_queue, config.page_size, cause)
     logger.info(
         "reconciled",
-        extra={"hinted": report.hinted, "rendered": len(report.rendered), "deleted": report.deleted},
+        extra={
+            "hinted": report.hinted,
+            "recounted": report.recounted,
+            "rendered": len(report.rendered),
+            "deleted": report.deleted,
+        },
     )
+    metrics.add_metric(name="DriftListingsRecounted", unit=MetricUnit.Count, value=len(report.recounted))
     metrics.add_metric(name="DriftKeysHinted", unit=MetricUnit.Count, value=len(report.hinted))
     metrics.add_metric(name="DriftPagesRendered", unit=MetricUnit.Count, value=len(report.rendered))
     return report

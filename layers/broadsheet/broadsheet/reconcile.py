@@ -3,8 +3,9 @@
 Events can be lost (a bucket notification misconfigured for an hour, a message deleted by
 hand) and the site bucket can be edited behind the system's back. Reconcile finds every
 difference and repairs it through the normal pipeline: content keys whose indexed version
-differs go back to ingest as hints; site pages that are missing, were replaced by hand
-(they lack the digest the renderer stores) or should not exist go to the render queue.
+differs go back to ingest as hints; a listing counter that disagrees with its entries is set
+right and every page of its listing rendered again; site pages that are missing, were replaced
+by hand (they lack the digest the renderer stores) or should not exist go to the render queue.
 """
 
 from __future__ import annotations
@@ -15,7 +16,14 @@ from typing import Protocol
 from broadsheet.build import all_pages
 from broadsheet.content import ARTICLES, AUTHORS
 from broadsheet.index import Catalog
-from broadsheet.pages import ASSETS_PREFIX, NEWS_SITEMAP, SITEMAP_INDEX, AliasPage, page_for_key
+from broadsheet.pages import (
+    ASSETS_PREFIX,
+    NEWS_SITEMAP,
+    SITEMAP_INDEX,
+    AliasPage,
+    ListingPage,
+    page_for_key,
+)
 from broadsheet.queue import RenderRequests
 from broadsheet.site import Stored, page_key
 
@@ -35,6 +43,9 @@ class IndexedSources(Catalog, Protocol):
 
     def sources(self) -> dict[str, str]:
         """The content key and source version of every indexed article and profile."""
+
+    def recount(self) -> list[str]:
+        """Set each listing counter that disagrees with its entries right; the listings moved."""
 
 
 class SiteKeys(Protocol):
@@ -62,6 +73,7 @@ class ReconcileReport:
     """What reconcile found and asked to repair."""
 
     hinted: list[str] = field(default_factory=list)
+    recounted: list[str] = field(default_factory=list)
     rendered: list[str] = field(default_factory=list)
     deleted: list[str] = field(default_factory=list)
 
@@ -83,6 +95,8 @@ def reconcile(
 ) -> ReconcileReport:
     """Find drift between content, index and site; repair it through ingest and render."""
     report = ReconcileReport()
+    # Counters first: the hinted keys' ingests move counters too, and would make a repair wait.
+    report.recounted = index.recount()
     current = content.current_versions(ARTICLES) | content.current_versions(AUTHORS)
     indexed = index.sources()
     report.hinted = sorted(
@@ -97,6 +111,13 @@ def reconcile(
     stored = set(site.list_keys())
     rerender = {
         page.id for key, page in expected.items() if key not in stored or not _written_by_render(site, key)
+    }
+    # A listing paged by a wrong count: each of its pages may name the wrong neighbours.
+    recounted = set(report.recounted)
+    rerender |= {
+        page.id
+        for page in expected.values()
+        if isinstance(page, ListingPage) and page.listing.id in recounted
     }
     # What is recent changes with the clock alone, with no publish to plan it: refresh it here.
     rerender |= {page.id for page in CLOCK_PAGES}
