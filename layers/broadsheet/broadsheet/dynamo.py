@@ -390,8 +390,10 @@ class DynamoIndex:
         if expected:
             actions += self._entry_deletes(expected, list(expected.listings), skip=new_keys)
         actions += self._listing_counts(expected.listings if expected else (), listings)
-        if expected and len(actions) > _TRANSACTION_LIMIT:
-            staying = [x for x in expected.listings if x in listings]
+        staying = [x for x in expected.listings if x in listings] if expected else []
+        if expected and len(actions) > _TRANSACTION_LIMIT and len(staying) < len(expected.listings):
+            # Once unlisted, the rest fits: its article, its entries, and at most one delete or
+            # one counter for each (1 + 2 × 33 actions at the article format's limits).
             if not self._unlist(expected, staying):
                 return False
             return self.put_article(article, source, now, replace(expected, listings=tuple(staying), rev=rev))
