@@ -38,7 +38,7 @@ import broadsheet.site
 from bench import corpus
 from broadsheet.build import all_pages, load_content
 from broadsheet.clock import now
-from broadsheet.dynamo import MONTHS_PK, DynamoIndex
+from broadsheet.dynamo import DynamoIndex
 from broadsheet.index import SourceVersion
 from broadsheet.local.pollers import StreamPoller
 from broadsheet.local.runtime import LocalStack, StackOptions
@@ -276,16 +276,16 @@ def _seed_index(index: MemoryIndex, config: Settings) -> None:
     for indexed in index.articles():
         adapter.put_article(indexed.article, SourceVersion("", 0), clock, None)
     items: list[dict[str, Any]] = []
-    months: Counter[str] = Counter()
+    # The listing counters (and archive months) each transaction adds to, summed.
+    counts: Counter[tuple[str, str]] = Counter()
     for action in recorder.actions:
         if "Put" in action:
             items.append(action["Put"]["Item"])
         else:
             update = action["Update"]
-            months[update["Key"]["sk"]["S"]] += int(update["ExpressionAttributeValues"][":n"]["N"])
-    items += [
-        {"pk": {"S": MONTHS_PK}, "sk": {"S": month}, "count": {"N": str(c)}} for month, c in months.items()
-    ]
+            key = (update["Key"]["pk"]["S"], update["Key"]["sk"]["S"])
+            counts[key] += int(update["ExpressionAttributeValues"][":n"]["N"])
+    items += [{"pk": {"S": pk}, "sk": {"S": sk}, "count": {"N": str(c)}} for (pk, sk), c in counts.items()]
     db = boto3.client("dynamodb")
 
     def write(batch: list[dict[str, Any]]) -> None:
