@@ -153,6 +153,14 @@ def article(slug: str, authors: list[str], tags: list[str], section: str, day: i
     )
 
 
+def moving() -> tuple[Article, Article]:
+    """One article as first published (ten authors, twenty tags) and then moved out of all its
+    listings but home into as many others, and re-dated."""
+    old = article("mover", [f"Old Writer {n}" for n in range(10)], [f"old {n}" for n in range(20)], "old", 40)
+    new = article("mover", [f"New Writer {n}" for n in range(10)], [f"new {n}" for n in range(20)], "new", 3)
+    return old, new
+
+
 def counters_agree_with_entries(db: DynamoDBClient, table: str, listings: set[str]) -> dict[str, int]:
     """Every listing's counter, asserted equal to its entries' number."""
     index = DynamoIndex(db, table)
@@ -175,12 +183,7 @@ def test_a_change_too_large_for_one_transaction_goes_in_two_consistent_steps(
 ) -> None:
     db, name = table
     index = DynamoIndex(db, name)
-    before = article(
-        "mover", [f"Old Writer {n}" for n in range(10)], [f"old {n}" for n in range(20)], "old", 40
-    )
-    after = article(
-        "mover", [f"New Writer {n}" for n in range(10)], [f"new {n}" for n in range(20)], "new", 3
-    )
+    before, after = moving()
     neighbour = article("stays", ["Old Writer 0"], ["old 0", "new 0"], "old", 50)
     assert index.put_article(neighbour, SourceVersion("n1", 1), NOW, None)
     assert index.put_article(before, SourceVersion("v1", 1), NOW, None)
@@ -211,12 +214,7 @@ def test_a_change_too_large_for_one_transaction_goes_in_two_consistent_steps(
 def test_a_stale_revision_stops_the_first_step_and_changes_nothing(table: tuple[DynamoDBClient, str]) -> None:
     db, name = table
     index = DynamoIndex(db, name)
-    before = article(
-        "mover", [f"Old Writer {n}" for n in range(10)], [f"old {n}" for n in range(20)], "old", 40
-    )
-    after = article(
-        "mover", [f"New Writer {n}" for n in range(10)], [f"new {n}" for n in range(20)], "new", 3
-    )
+    before, after = moving()
     assert index.put_article(before, SourceVersion("v1", 1), NOW, None)
     held = index.get_article("mover")
     assert held is not None
