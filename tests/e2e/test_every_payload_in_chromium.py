@@ -35,7 +35,8 @@ one with the object's content type and cache lifetime and the headers of templat
 response headers policy, one with the content type alone.
 
 How it is read. Each server's pages are loaded forty at a time in the frames of a harness page,
-each in a Chromium of its own, both at once: a frame costs Chromium far less than a top-level
+each in a Chromium of its own, both at once, the harness page replaced by a fresh one every
+thousand frames: a frame costs Chromium far less than a top-level
 navigation, and the probe (an init script), request routing and dialog handling all apply to
 frames. The production headers forbid framing, so frames get them with X-Frame-Options dropped
 and the CSP's frame-ancestors set to 'self', nothing else changed; every TOP_LEVEL_EVERY-th
@@ -91,6 +92,11 @@ pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 
 NAME_PAGES = 10
 BATCH = 40
+# Chromium's network service starts refusing a page's frame loads (net::ERR_INSUFFICIENT_RESOURCES,
+# an error page in the frame) after a few thousand of them in one harness page (seen from about
+# 2,300 with Chromium 156.0.8078.114): a harness is replaced by a fresh one, in a new browser
+# context and so a new renderer, every FRESH_EVERY batches (1,000 frames).
+FRESH_EVERY = 25
 TOP_LEVEL_EVERY = 400
 ARTIFACTS = ROOT / "test-artifacts"
 CONTROL = FIXTURES_PREFIX
@@ -144,22 +150,31 @@ def read(
     browsers: list[Browser], servers: dict[bool, FolderServer], batches: list[list[str]]
 ) -> list[list[Load]]:
     """Load each batch of paths in both servers' harness pages at once, each in a Chromium of its
-    own (a browser's main thread handles every navigation: two share two cores better)."""
-    harnesses = [
-        Harness(browser.new_context(), server.origin, headers=headers)
-        for browser, (headers, server) in zip(browsers, servers.items(), strict=True)
-    ]
+    own (a browser's main thread handles every navigation: two share two cores better). Every
+    FRESH_EVERY batches each harness gives way to a new one in a new browser context."""
+    pairs = list(zip(browsers, servers.items(), strict=True))
+
+    def harness(number: int) -> Harness:
+        browser, (headers, server) = pairs[number]
+        return Harness(browser.new_context(), server.origin, headers=headers)
+
+    harnesses = [harness(number) for number in range(len(pairs))]
     read: list[list[Load]] = [[] for _ in batches]
-    for harness in harnesses:
-        harness.start(batches[0])
+    for each in harnesses:
+        each.start(batches[0])
     # Each harness starts its next batch as soon as it has read one, while the other still loads.
     for number in range(len(batches)):
-        for harness in harnesses:
-            read[number] += harness.finish()
-            if number + 1 < len(batches):
-                harness.start(batches[number + 1])
-    for harness in harnesses:
-        harness.page.context.close()
+        following = number + 1
+        for at in range(len(harnesses)):
+            read[number] += harnesses[at].finish()
+            if following == len(batches):
+                continue
+            if following % FRESH_EVERY == 0:
+                harnesses[at].page.context.close()
+                harnesses[at] = harness(at)
+            harnesses[at].start(batches[following])
+    for each in harnesses:
+        each.page.context.close()
     return read
 
 
