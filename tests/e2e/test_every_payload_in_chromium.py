@@ -12,7 +12,8 @@ multi-valued fields (ten author names, twenty tags and about a dozen bodies an a
 address, a different payload in each, so the fields held once need an article page for each of
 the ~7,600 payloads they accept: 7,685 articles, the 7,028 past the rich ones light (a short
 harmless body, one harmless author, no tags). That is 8,941 pages a header variant. Measured on
-two quiet cores (a fresh clone's `make test`): 1,056 s of frame loads, 1,093 s in all. A frame's
+two quiet cores: 461 s of frame loads, 473 s in all (2026-12-01 10:18 UTC; 1,056 s and 1,093 s on
+the slower machine of that morning's fresh clone). A frame's
 cost is Chromium's navigation, about 85 ms of CPU split between its browser process and the
 renderer, not the page's size or the audit: a light page (6 KiB) costs about what a rich one
 (16 KiB) does, and Chromium's flags, the probe, the debugger and the request routing each move it
