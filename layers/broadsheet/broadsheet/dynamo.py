@@ -46,6 +46,7 @@ ARTICLE_SK = "article"
 PROFILE_SK = "profile"
 MONTHS_PK = "months"
 COUNT_SK = "count"
+COUNTER_PREFIX = "count#"
 CLAIM_PREFIX = "claim#"
 _BATCH_GET = 100
 _TRANSACTION_LIMIT = 100
@@ -67,7 +68,7 @@ def listing_pk(listing: str) -> str:
 
 def counter_pk(listing: str) -> str:
     """The partition key of a listing's counter (but for a month's)."""
-    return f"count#{listing}"
+    return f"{COUNTER_PREFIX}{listing}"
 
 
 def counter_key(listing: str) -> tuple[str, str]:
@@ -303,7 +304,8 @@ class DynamoIndex:
             "begins_with(pk, :counter) OR pk = :months", "pk, sk, #count", {"#count": "count"}
         ):
             pk, sk = str(item["pk"]), str(item["sk"])
-            held["month:" + sk if pk == MONTHS_PK else pk.removeprefix("count#")] = int(item.get("count", 0))
+            listing = "month:" + sk if pk == MONTHS_PK else pk.removeprefix(COUNTER_PREFIX)
+            held[listing] = int(item.get("count", 0))
         moved: list[str] = []
         for listing in sorted(set(self.listing_ids()) | set(held)):
             counted = self._count_entries(listing)
@@ -352,7 +354,7 @@ class DynamoIndex:
         values = {
             ":article": {"S": ARTICLE_SK},
             ":profile": {"S": PROFILE_SK},
-            ":counter": {"S": "count#"},
+            ":counter": {"S": COUNTER_PREFIX},
             ":months": {"S": MONTHS_PK},
         }
         params: dict[str, Any] = {
