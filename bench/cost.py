@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench.publish import Publish
-from broadsheet.local.template import load_template
+from broadsheet_dev.local.template import load_template
 
 ROOT = Path(__file__).resolve().parents[1]
 PER_MONTH = 1000 * 30

@@ -26,7 +26,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from broadsheet.local.template import load_template, serverless_functions
+from broadsheet_dev.local.template import load_template, serverless_functions
 
 ROOT = Path(__file__).resolve().parents[1]
 TEMPLATE = ROOT / "template.yaml"

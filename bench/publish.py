@@ -36,17 +36,17 @@ import botocore.client
 
 import broadsheet.site
 from bench import corpus
+from broadsheet.adapters.dynamo import DynamoIndex
+from broadsheet.adapters.sqs import s3_notification
 from broadsheet.build import all_pages, load_content
 from broadsheet.clock import now
-from broadsheet.dynamo import DynamoIndex
-from broadsheet.index import SourceVersion
-from broadsheet.local.pollers import StreamPoller
-from broadsheet.local.runtime import LocalStack, StackOptions
-from broadsheet.memory import MemoryIndex
-from broadsheet.queue import s3_notification
-from broadsheet.render import render_page
+from broadsheet.index.memory import MemoryIndex
+from broadsheet.index.ports import SourceVersion
+from broadsheet.render.html import render_page
 from broadsheet.services import services
 from broadsheet.settings import Settings, settings
+from broadsheet_dev.local.pollers import StreamPoller
+from broadsheet_dev.local.runtime import LocalStack, StackOptions
 
 ROOT = Path(__file__).resolve().parents[1]
 # The threads this process runs the benchmark from; every other thread is a function or a poller.

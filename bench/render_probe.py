@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 from broadsheet.pages import Listing, Page, feeds_of
-from broadsheet.render import render_page
+from broadsheet.render.html import render_page
 from broadsheet.services import services
 from broadsheet.settings import settings
 

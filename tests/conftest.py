@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from broadsheet.local.runtime import LocalStack
+from broadsheet_dev.local.runtime import LocalStack
 from tests.support import Editor, start_stack
 
 

@@ -11,13 +11,13 @@ from typing import TYPE_CHECKING
 
 import boto3
 
+from broadsheet.adapters.sqs import s3_notification
 from broadsheet.build import build_site
-from broadsheet.content import report_key
-from broadsheet.local.runtime import LocalStack, StackOptions
-from broadsheet.queue import s3_notification
+from broadsheet.contract.files import report_key
 from broadsheet.services import services
 from broadsheet.settings import Settings, settings
 from broadsheet.site import DirSiteStore
+from broadsheet_dev.local.runtime import LocalStack, StackOptions
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client

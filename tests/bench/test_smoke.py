@@ -11,7 +11,7 @@ from bench import corpus, cost, fitness, publish, tools
 from bench.__main__ import cost_table, fitness_table, full_table, publish_table
 from bench.full import compare, sources
 from bench.measure import run, tree_memory
-from broadsheet.content import read_article
+from broadsheet.contract.files import read_article
 from broadsheet.services import services
 
 SIZE = 24

@@ -21,8 +21,8 @@ from urllib.parse import urlsplit
 
 from playwright.sync_api import BrowserContext, CDPSession, Dialog, Error, Request, Route
 
-from broadsheet.edge import viewer_request
 from broadsheet.pages import NOT_FOUND_KEY
+from broadsheet_dev.edge import viewer_request
 from tests.e2e.xss import AUDIT_OF, PROBE, PROBE_URL, dismissed, foreign
 
 HARNESS = "/__harness/"

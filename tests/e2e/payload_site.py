@@ -26,11 +26,10 @@ from pathlib import Path
 from typing import Any
 
 from broadsheet.build import load_content
-from broadsheet.content import read_article
+from broadsheet.contract.files import read_article
+from broadsheet.contract.models import slugify
 from broadsheet.errors import ValidationFailed
-from broadsheet.feeds import FEED_SIZE
-from broadsheet.memory import MemoryIndex
-from broadsheet.models import slugify
+from broadsheet.index.memory import MemoryIndex
 from broadsheet.pages import (
     NOT_FOUND,
     STYLESHEET,
@@ -43,7 +42,8 @@ from broadsheet.pages import (
     feeds_of,
     page_count,
 )
-from broadsheet.render import render_page
+from broadsheet.render.feeds import FEED_SIZE
+from broadsheet.render.html import render_page
 from broadsheet.settings import Settings
 from broadsheet.site import FolderWriter
 from tests.e2e.xss import FIELDS, Payload, base_article, finished, put

@@ -73,8 +73,8 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, sync_playwright
 
-from broadsheet.local.template import load_template, response_headers
 from broadsheet.pages import FEED_FORMATS, FeedPage
+from broadsheet_dev.local.template import load_template, response_headers
 from tests.e2e.frames import FIXTURES_PREFIX, FolderServer, Harness, Load
 from tests.e2e.payload_site import Packing, Site, pack, refused_fields, render_site
 from tests.e2e.xss import (

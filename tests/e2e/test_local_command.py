@@ -21,7 +21,7 @@ import boto3
 import pytest
 from playwright.sync_api import Browser, sync_playwright
 
-from broadsheet.local.stack import free_port
+from broadsheet_dev.local.stack import free_port
 from tests.support import ROOT, SAMPLES
 
 # The 5-second publishing promise is measured alone (`-m browser`), not beside other tests' load.

@@ -20,13 +20,13 @@ import pytest
 from playwright.sync_api import Browser, sync_playwright
 
 from broadsheet.clock import now
-from broadsheet.local import mail_commands
-from broadsheet.local.newsletter import captured_mail
-from broadsheet.local.runtime import LocalStack
 from broadsheet.newsletter import Signup, run_digest
 from broadsheet.newsletter.mail import Mailer
 from broadsheet.newsletter.services import build_newsletter, newsletter
 from broadsheet.settings import settings
+from broadsheet_dev.local import mail_commands
+from broadsheet_dev.local.newsletter import captured_mail
+from broadsheet_dev.local.runtime import LocalStack
 from tests.e2e.quality import CHROMIUM, CHROMIUM_FLAGS
 from tests.support import Editor, real_clock_stack
 

@@ -25,7 +25,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, sync_playwright
 
-from broadsheet.local.runtime import LocalStack
+from broadsheet_dev.local.runtime import LocalStack
 from tests.e2e.xss import (
     CHROMIUM,
     CHROMIUM_ARGS,

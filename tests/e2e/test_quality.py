@@ -22,8 +22,8 @@ import feedparser
 import pytest
 from playwright.sync_api import Browser, BrowserContext, sync_playwright
 
-from broadsheet.local.runtime import LocalStack
-from broadsheet.models import slugify
+from broadsheet.contract.models import slugify
+from broadsheet_dev.local.runtime import LocalStack
 from tests.e2e.quality import (
     CHROMIUM,
     CHROMIUM_FLAGS,

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 import boto3
 import pytest
 
-from broadsheet.local.stack import SCHEDULE_GROUP, free_port
+from broadsheet_dev.local.stack import SCHEDULE_GROUP, free_port
 from tests.support import ROOT
 
 if TYPE_CHECKING:

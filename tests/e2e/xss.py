@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 
 from playwright.sync_api import BrowserContext, CDPSession, Dialog, Page, Request, Route
 
-from broadsheet.content import read_article
+from broadsheet.contract.files import read_article
 from broadsheet.errors import ValidationFailed
 
 CORPUS = Path("/work/shared/corpora/xss")

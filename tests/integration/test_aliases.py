@@ -8,8 +8,8 @@ import urllib.request
 
 import pytest
 
-from broadsheet.local.runtime import LocalStack
 from broadsheet.services import services
+from broadsheet_dev.local.runtime import LocalStack
 from tests.support import SAMPLES, Editor
 
 pytestmark = [pytest.mark.integration]

@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from broadsheet.local.runtime import LocalStack
-from broadsheet.queue import SqsRenderQueue
+from broadsheet.adapters.sqs import SqsRenderQueue
 from broadsheet.site import COALESCE_MARGIN_MS, DIGEST_META, RENDERED_META, digest
+from broadsheet_dev.local.runtime import LocalStack
 from tests.support import Editor
 
 pytestmark = [pytest.mark.integration]

@@ -6,7 +6,7 @@ batch of one or two changes — create or replace an article, change one of its 
 authors, tags, section, dates, body, draft toggle, aliases, teaser), delete it, upload or delete
 an author profile — each delivered to ingest one to five times (the upload's own event plus
 duplicate hints), all deliveries shuffled and sometimes sent from concurrent threads, with a fault
-armed at the step boundary (`broadsheet.local.faults`: S3 and DynamoDB errors and throttling, a
+armed at the step boundary (`broadsheet_dev.local.faults`: S3 and DynamoDB errors and throttling, a
 write applied but its answer lost, ingest killed after its index write, plan killed before it
 queues the renders, render killed with its batch half written). Steps do not wait for each other.
 
@@ -51,21 +51,21 @@ from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, rule, run_state_machine_as_test
 
+from broadsheet.adapters.dynamo import article_from_item, entry_from_item
+from broadsheet.adapters.sqs import SqsRenderQueue
 from broadsheet.build import all_pages, build_site, load_content
 from broadsheet.clock import now
-from broadsheet.dynamo import article_from_item, entry_from_item
-from broadsheet.entries import Entry, entries_of, month_of
-from broadsheet.index import IndexedArticle
-from broadsheet.local.faults import TARGETS, Fault, FaultInjector, Kind
-from broadsheet.local.pollers import SqsPoller
-from broadsheet.local.runtime import LocalStack
-from broadsheet.memory import MemoryIndex
-from broadsheet.models import slugify
+from broadsheet.contract.models import slugify
+from broadsheet.index.entries import Entry, entries_of, month_of
+from broadsheet.index.memory import MemoryIndex
+from broadsheet.index.ports import IndexedArticle
 from broadsheet.pages import article_path
-from broadsheet.queue import SqsRenderQueue
 from broadsheet.services import services
 from broadsheet.settings import Settings
 from broadsheet.site import DirSiteStore
+from broadsheet_dev.local.faults import TARGETS, Fault, FaultInjector, Kind
+from broadsheet_dev.local.pollers import SqsPoller
+from broadsheet_dev.local.runtime import LocalStack
 from tests.support import ROOT, Editor
 
 pytestmark = [pytest.mark.integration]

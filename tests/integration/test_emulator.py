@@ -10,7 +10,7 @@ from typing import Any, Literal
 import boto3
 import pytest
 
-from broadsheet.local.runtime import LocalStack
+from broadsheet_dev.local.runtime import LocalStack
 
 pytestmark = [pytest.mark.integration]
 

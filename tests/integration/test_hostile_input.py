@@ -31,10 +31,10 @@ import boto3
 import pytest
 from markupsafe import escape
 
-from broadsheet.content import report_key
-from broadsheet.local.pollers import SqsPoller
-from broadsheet.local.runtime import LocalStack
-from broadsheet.models import MAX_SLUG, SLUG_PATTERN, slugify
+from broadsheet.contract.files import report_key
+from broadsheet.contract.models import MAX_SLUG, SLUG_PATTERN, slugify
+from broadsheet_dev.local.pollers import SqsPoller
+from broadsheet_dev.local.runtime import LocalStack
 from tests.support import ROOT, Editor
 
 pytestmark = [pytest.mark.integration]

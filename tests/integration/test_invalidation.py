@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 import boto3
 import pytest
 
-from broadsheet.invalidate import CloudFrontInvalidator, coalesce
-from broadsheet.local.runtime import LocalStack
+from broadsheet.adapters.cloudfront import CloudFrontInvalidator, coalesce
+from broadsheet_dev.local.runtime import LocalStack
 
 pytestmark = [pytest.mark.integration]
 

@@ -17,9 +17,9 @@ from typing import TYPE_CHECKING, TypeVar
 import boto3
 import pytest
 
-from broadsheet.dynamo import DynamoIndex
-from broadsheet.local.runtime import LocalStack
-from broadsheet.local.scheduler import SchedulePoller
+from broadsheet.adapters.dynamo import DynamoIndex
+from broadsheet_dev.local.runtime import LocalStack
+from broadsheet_dev.local.scheduler import SchedulePoller
 from tests.support import Editor, real_clock_stack
 
 if TYPE_CHECKING:

@@ -14,11 +14,11 @@ from typing import TYPE_CHECKING, Any
 import boto3
 import pytest
 
-from broadsheet.dynamo import DynamoIndex, counter_key, entry_item, listing_pk
-from broadsheet.entries import Byline, Entry
-from broadsheet.index import SourceVersion
-from broadsheet.local.runtime import LocalStack
-from broadsheet.models import Article
+from broadsheet.adapters.dynamo import DynamoIndex, counter_key, entry_item, listing_pk
+from broadsheet.contract.models import Article
+from broadsheet.index.entries import Byline, Entry
+from broadsheet.index.ports import SourceVersion
+from broadsheet_dev.local.runtime import LocalStack
 from tests.support import Editor
 
 if TYPE_CHECKING:

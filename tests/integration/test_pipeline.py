@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from broadsheet.local.runtime import LocalStack
+from broadsheet_dev.local.runtime import LocalStack
 from tests.support import BAD, SAMPLES, Editor
 
 pytestmark = [pytest.mark.integration]

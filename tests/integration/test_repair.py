@@ -10,10 +10,10 @@ from typing import Any
 import boto3
 import pytest
 
-from broadsheet.local.runtime import LocalStack
-from broadsheet.operations import queue_depths, redrive
 from broadsheet.pipeline import run_reconcile
 from broadsheet.services import services
+from broadsheet_dev.local.runtime import LocalStack
+from broadsheet_dev.operations import queue_depths, redrive
 from tests.support import SAMPLES, Editor
 
 pytestmark = [pytest.mark.integration]

@@ -19,11 +19,11 @@ from datetime import datetime
 from html.parser import HTMLParser
 from typing import Any
 
-from broadsheet.content import report_key
-from broadsheet.entries import Entry, entries_of, sort_key
-from broadsheet.index import IndexedArticle, ListingSlice, SourceVersion
-from broadsheet.models import Article, AuthorProfile
-from broadsheet.storage import ContentObject
+from broadsheet.adapters.s3_content import ContentObject
+from broadsheet.contract.files import report_key
+from broadsheet.contract.models import Article, AuthorProfile
+from broadsheet.index.entries import Entry, entries_of, sort_key
+from broadsheet.index.ports import IndexedArticle, ListingSlice, SourceVersion
 
 BASE_TIME_MS = 1_450_000_000_000
 

@@ -13,7 +13,7 @@ import re
 import pytest
 from lxml import etree  # type: ignore[import-untyped]  # lxml ships no type information
 
-from broadsheet.body import render_body
+from broadsheet.render.body import render_body
 from tests.unit.conftest import CORPORA
 from tests.unit.fakes import Element, elements
 

@@ -15,7 +15,7 @@ import pytest
 
 from broadsheet.build import BuildReport, NotABuildFolder, build_site
 from broadsheet.clock import now as clock_now
-from broadsheet.models import slugify
+from broadsheet.contract.models import slugify
 from broadsheet.settings import Settings
 from broadsheet.site import DirSiteStore
 from tests.unit.fakes import article_doc

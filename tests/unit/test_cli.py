@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from broadsheet.cli import main
+from broadsheet_dev.cli import main
 from tests.support import BAD, SAMPLES
 
 

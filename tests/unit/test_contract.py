@@ -28,9 +28,9 @@ from aws_lambda_powertools.utilities.parser.models import (
     SqsModel,
 )
 
-from broadsheet.content import FILE, parse_key, read_article, read_author, report_body
+from broadsheet.contract.files import FILE, parse_key, read_article, read_author, report_body
+from broadsheet.contract.models import Article, slugify
 from broadsheet.errors import FieldError, ValidationFailed
-from broadsheet.models import Article, slugify
 from broadsheet.plan import article_state
 
 ROOT = Path(__file__).resolve().parents[2]

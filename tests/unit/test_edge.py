@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from broadsheet.edge import EdgeDecision, viewer_request
-from broadsheet.local.template import load_template, viewer_request_code
+from broadsheet_dev.edge import EdgeDecision, viewer_request
+from broadsheet_dev.local.template import load_template, viewer_request_code
 
 TEMPLATE = Path(__file__).resolve().parents[2] / "template.yaml"
 ALIASES = {"/articles/old-slug/": "/articles/new-slug/", "/articles/same/": "/articles/same/"}

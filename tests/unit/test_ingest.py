@@ -8,14 +8,14 @@ from pathlib import Path
 
 import pytest
 
+from broadsheet.adapters.s3_content import ContentObject
 from broadsheet.build import all_pages, load_content
-from broadsheet.content import KEY, report_key
+from broadsheet.contract.files import KEY, report_key
 from broadsheet.errors import SkippedKey, TransientError
 from broadsheet.ingest import MAX_ROUNDS, Outcome, ingest_key
 from broadsheet.pages import ArticlePage
-from broadsheet.render import render_page
+from broadsheet.render.html import render_page
 from broadsheet.settings import Settings
-from broadsheet.storage import ContentObject
 from tests.unit.fakes import FakeContentStore, FakeIndex, article_bytes
 
 KEY_A = "articles/kerry-putin.json"

@@ -16,7 +16,7 @@ import pytest
 from moto import mock_aws
 from pydantic import ValidationError
 
-from broadsheet.index import SourceVersion
+from broadsheet.index.ports import SourceVersion
 from broadsheet.newsletter import (
     BadToken,
     DynamoSubscribers,

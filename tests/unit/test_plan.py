@@ -13,12 +13,12 @@ from typing import Any
 
 import pytest
 
-from broadsheet.index import IndexReader
-from broadsheet.memory import MemoryIndex
-from broadsheet.models import Article, AuthorProfile
+from broadsheet.contract.models import Article, AuthorProfile
+from broadsheet.index.memory import MemoryIndex
+from broadsheet.index.ports import IndexReader
 from broadsheet.pages import ArticlePage, Listing, page_count, page_of
 from broadsheet.plan import ArticleState, article_state, plan_article, plan_profile
-from broadsheet.render import render_page
+from broadsheet.render.html import render_page
 from broadsheet.settings import Settings
 from tests.unit.fakes import make_article
 

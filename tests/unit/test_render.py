@@ -13,10 +13,10 @@ from pydantic import ValidationError
 
 from broadsheet.build import all_pages, load_content
 from broadsheet.clock import now as clock_now
-from broadsheet.memory import MemoryIndex
-from broadsheet.models import Article, AuthorProfile
+from broadsheet.contract.models import Article, AuthorProfile
+from broadsheet.index.memory import MemoryIndex
 from broadsheet.pages import ArticlePage, Listing, StaticPage
-from broadsheet.render import HTML, Output, display_time, render_page, stylesheet
+from broadsheet.render.html import HTML, Output, display_time, render_page, stylesheet
 from broadsheet.settings import Settings
 from tests.unit.conftest import CORPORA
 from tests.unit.fakes import Element, elements, make_article, select

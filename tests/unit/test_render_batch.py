@@ -13,7 +13,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from broadsheet.clock import now
 from broadsheet.errors import TransientError
-from broadsheet.memory import MemoryIndex
+from broadsheet.index.memory import MemoryIndex
 from broadsheet.pages import STATIC_PAGES, STYLESHEET
 from broadsheet.pipeline import (
     RenderBatch,
@@ -23,9 +23,9 @@ from broadsheet.pipeline import (
     render_record,
     render_request,
 )
+from broadsheet.render.templating import HTML, HTML_CACHE, Output
 from broadsheet.settings import Settings
 from broadsheet.site import Change, DirSiteStore, PageResult
-from broadsheet.templating import HTML, HTML_CACHE, Output
 
 
 class FailingStore(DirSiteStore):

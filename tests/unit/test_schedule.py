@@ -15,7 +15,6 @@ from botocore.stub import Stubber
 
 from broadsheet.errors import TransientError
 from broadsheet.ingest import Outcome, ingest_key
-from broadsheet.local.scheduler import Schedule, due
 from broadsheet.schedule import (
     MAX_NAME,
     EventBridgeScheduler,
@@ -29,6 +28,7 @@ from broadsheet.schedule import (
 )
 from broadsheet.services import build_services
 from broadsheet.settings import Settings
+from broadsheet_dev.local.scheduler import Schedule, due
 from tests.unit.fakes import FakeContentStore, FakeIndex, article_bytes, make_article
 
 KEY_A = "articles/kerry-putin.json"

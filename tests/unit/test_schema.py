@@ -13,13 +13,13 @@ from typing import Any
 import pytest
 from jsonschema import Draft202012Validator
 
-from broadsheet.content import read_article, read_author
+from broadsheet.contract.files import read_article, read_author
+from broadsheet.contract.models import article_json_schema, author_json_schema
 from broadsheet.errors import ValidationFailed
-from broadsheet.models import article_json_schema, author_json_schema
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "scripts" / "write-schemas"
-SCHEMA_DIR = ROOT / "layers" / "broadsheet" / "broadsheet" / "schema"
+SCHEMA_DIR = ROOT / "layers" / "broadsheet" / "broadsheet" / "contract" / "schema"
 CONTENT = ROOT / "events" / "content"
 BAD = ROOT / "events" / "bad"
 ARTICLE_FILES = sorted((CONTENT / "articles").glob("*.json"))
@@ -28,7 +28,9 @@ GENERATORS: dict[str, Callable[[], dict[str, Any]]] = {
     "article.schema.json": article_json_schema,
     "author.schema.json": author_json_schema,
 }
-STALE = "{name} is out of date with broadsheet.models: run scripts/write-schemas and commit the result"
+STALE = (
+    "{name} is out of date with broadsheet.contract.models: run scripts/write-schemas and commit the result"
+)
 
 
 def committed(name: str) -> dict[str, Any]:
@@ -80,7 +82,7 @@ def test_write_schemas_detects_and_repairs_a_stale_schema(tmp_path: Path) -> Non
     script = tmp_path / "scripts" / "write-schemas"
     script.parent.mkdir()
     shutil.copy(SCRIPT, script)
-    schema_dir = tmp_path / "layers" / "broadsheet" / "broadsheet" / "schema"
+    schema_dir = tmp_path / "layers" / "broadsheet" / "broadsheet" / "contract" / "schema"
     schema_dir.mkdir(parents=True)
     (schema_dir / "article.schema.json").write_text('{"stale": true}\n', encoding="utf-8")
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from broadsheet.seo import (
+from broadsheet.render.seo import (
     HEADLINE_LIMIT,
     breadcrumb_list,
     news_article,

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 
 from broadsheet.clock import now
-from broadsheet.memory import MemoryIndex
-from broadsheet.models import Article
+from broadsheet.contract.models import Article
+from broadsheet.index.memory import MemoryIndex
 from broadsheet.pages import ArticlePage, Listing, StaticPage
-from broadsheet.render import HTML, HTML_CACHE, Output, stylesheet
+from broadsheet.render.html import HTML, HTML_CACHE, Output, stylesheet
 from broadsheet.settings import Settings
 from broadsheet.site import (
     COALESCE_MARGIN_MS,

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from broadsheet.local.template import (
+from broadsheet_dev.local.template import (
     BucketNotification,
     EventSource,
     TemplateError,

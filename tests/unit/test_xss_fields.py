@@ -21,10 +21,10 @@ from lxml import etree  # type: ignore[import-untyped]  # lxml ships no type inf
 from pydantic import ValidationError
 
 from broadsheet.clock import now
-from broadsheet.memory import MemoryIndex
-from broadsheet.models import Article
+from broadsheet.contract.models import Article
+from broadsheet.index.memory import MemoryIndex
 from broadsheet.pages import ArticlePage, FeedPage, Listing
-from broadsheet.render import render_page
+from broadsheet.render.html import render_page
 from broadsheet.settings import Settings
 from tests.e2e.xss import corpus
 from tests.unit.fakes import Element, article_doc, elements

@@ -21,13 +21,13 @@ from pathlib import Path
 from typing import TypeVar
 
 from broadsheet.clock import now
-from broadsheet.content import ARTICLES, AUTHORS, read_article, read_author
+from broadsheet.contract.files import ARTICLES, AUTHORS, read_article, read_author
+from broadsheet.contract.models import Article, AuthorProfile
 from broadsheet.errors import SkippedKey, ValidationFailed
-from broadsheet.index import Catalog, IndexReader
-from broadsheet.memory import MemoryIndex
-from broadsheet.models import Article, AuthorProfile
+from broadsheet.index.memory import MemoryIndex
+from broadsheet.index.ports import Catalog, IndexReader
 from broadsheet.pages import STATIC_PAGES, ArticlePage, Listing, Page, SitemapPage, feeds_of, page_count
-from broadsheet.render import render_page
+from broadsheet.render.html import render_page
 from broadsheet.settings import Settings
 from broadsheet.site import BUILD_MARKER, Change, FolderWriter
 

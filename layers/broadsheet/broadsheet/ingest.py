@@ -14,12 +14,12 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import Enum
 
-from broadsheet.content import ContentKey, parse_key, read_article, read_author, report_body
+from broadsheet.adapters.s3_content import ContentObject, ContentStore
+from broadsheet.contract.files import ContentKey, parse_key, read_article, read_author, report_body
+from broadsheet.contract.models import Article
 from broadsheet.errors import TransientError, ValidationFailed
-from broadsheet.index import IndexWriter, SourceVersion
-from broadsheet.models import Article
+from broadsheet.index.ports import IndexWriter, SourceVersion
 from broadsheet.schedule import Schedules
-from broadsheet.storage import ContentObject, ContentStore
 
 MAX_ROUNDS = 5
 

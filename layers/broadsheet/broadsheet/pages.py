@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-from broadsheet.models import SLUG_RE
+from broadsheet.contract.models import SLUG_RE
 
 ListingKind = Literal["home", "author", "section", "tag", "month"]
 LISTING_KINDS: tuple[ListingKind, ...] = ("home", "author", "section", "tag", "month")

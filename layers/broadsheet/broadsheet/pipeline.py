@@ -22,6 +22,7 @@ from aws_lambda_powertools.utilities.data_classes import S3Event
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
+from broadsheet.adapters.sqs import s3_notification
 from broadsheet.aliases import sync_alias
 from broadsheet.clock import now
 from broadsheet.errors import SkippedKey
@@ -29,7 +30,6 @@ from broadsheet.ingest import Outcome, ingest_key
 from broadsheet.observability import logger, metrics
 from broadsheet.pages import AliasPage, ArticlePage, BadPageId, ListingPage, parse_page
 from broadsheet.plan import article_state, plan_alias, plan_article, plan_profile
-from broadsheet.queue import s3_notification
 from broadsheet.reconcile import ReconcileReport, reconcile
 from broadsheet.schedule import Schedules
 from broadsheet.services import Services

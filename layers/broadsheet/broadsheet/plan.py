@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from broadsheet.index import IndexReader
+from broadsheet.index.ports import IndexReader
 from broadsheet.pages import (
     ARCHIVE,
     NEWS_SITEMAP,

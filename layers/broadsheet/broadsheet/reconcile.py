@@ -13,9 +13,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from broadsheet.adapters.sqs import RenderRequests
 from broadsheet.build import all_pages
-from broadsheet.content import ARTICLES, AUTHORS
-from broadsheet.index import Catalog
+from broadsheet.contract.files import ARTICLES, AUTHORS
+from broadsheet.index.ports import Catalog
 from broadsheet.pages import (
     ASSETS_PREFIX,
     NEWS_SITEMAP,
@@ -24,7 +25,6 @@ from broadsheet.pages import (
     ListingPage,
     page_for_key,
 )
-from broadsheet.queue import RenderRequests
 from broadsheet.site import Stored, page_key
 
 # Pages whose content depends on the clock (the news sitemap's two-day window).

@@ -20,8 +20,8 @@ from typing import TYPE_CHECKING, Protocol
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from broadsheet.contract.models import Article
 from broadsheet.errors import TransientError
-from broadsheet.models import Article
 
 if TYPE_CHECKING:
     from mypy_boto3_scheduler import EventBridgeSchedulerClient

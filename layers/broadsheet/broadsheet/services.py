@@ -7,18 +7,14 @@ from functools import lru_cache
 
 import boto3
 
+from broadsheet.adapters.cloudfront import CloudFrontInvalidator, Invalidator, NoInvalidation
+from broadsheet.adapters.dynamo import DynamoIndex
+from broadsheet.adapters.s3_content import S3ContentStore
+from broadsheet.adapters.sqs import RenderRequests, SqsHints, SqsRenderQueue
 from broadsheet.aliases import AliasStore, KeyValueStoreAliases, MemoryAliases
-from broadsheet.dynamo import DynamoIndex
-from broadsheet.invalidate import CloudFrontInvalidator, Invalidator, NoInvalidation
-from broadsheet.queue import RenderRequests, SqsHints, SqsRenderQueue
 from broadsheet.schedule import EventBridgeScheduler, NoScheduler, Scheduler
 from broadsheet.settings import Settings, settings
 from broadsheet.site import S3SiteStore
-from broadsheet.storage import S3ContentStore
-
-# Without an edge (the local stack, tests), redirects live in this process's memory, where the
-# local edge server reads them.
-LOCAL_ALIASES = MemoryAliases()
 
 
 @dataclass(frozen=True)
@@ -52,7 +48,9 @@ def build_services(config: Settings, session: boto3.Session | None = None) -> Se
             budget=config.invalidation_budget,
             threshold=config.invalidation_wildcard_threshold,
         )
-    aliases: AliasStore = LOCAL_ALIASES
+    # Without an edge store configured, redirects live in this process's memory (one map per
+    # container, since the services are created once), where whatever serves the site reads them.
+    aliases: AliasStore = MemoryAliases()
     if config.alias_store_arn:
         aliases = KeyValueStoreAliases(session.client("cloudfront-keyvaluestore"), config.alias_store_arn)
     scheduler: Scheduler = NoScheduler()

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Protocol
 from botocore.exceptions import BotoCoreError, ClientError
 
 from broadsheet.errors import TransientError
-from broadsheet.index import IndexReader
+from broadsheet.index.ports import IndexReader
 from broadsheet.pages import (
     STATIC_KEYS,
     STYLESHEET,
@@ -35,7 +35,7 @@ from broadsheet.pages import (
     object_key,
     page_for_key,
 )
-from broadsheet.render import Output, render_page, stylesheet
+from broadsheet.render.html import Output, render_page, stylesheet
 from broadsheet.settings import Settings
 
 if TYPE_CHECKING:

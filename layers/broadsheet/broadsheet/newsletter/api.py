@@ -24,7 +24,7 @@ from broadsheet.newsletter.keys import BadToken
 from broadsheet.newsletter.models import Signup
 from broadsheet.newsletter.services import newsletter
 from broadsheet.newsletter.signup import API_PATH, Outcome
-from broadsheet.templating import HTML, environment, stylesheet
+from broadsheet.render.templating import HTML, environment, stylesheet
 
 # A form with one address is a few hundred bytes; anything much larger is not our form.
 MAX_BODY = 2048

@@ -19,14 +19,14 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from broadsheet.errors import TransientError
-from broadsheet.index import IndexReader
+from broadsheet.index.ports import IndexReader
 from broadsheet.newsletter.keys import NewsletterKeys
 from broadsheet.newsletter.mail import DigestItem, Mailer, MailRefused, digest_mail
 from broadsheet.newsletter.signup import link
 from broadsheet.newsletter.store import SubscriberStore
 from broadsheet.observability import logger
+from broadsheet.render.templating import display_time
 from broadsheet.settings import Settings
-from broadsheet.templating import display_time
 
 # The newest home entries a run considers (a day's publishing and then some).
 CANDIDATES = 300

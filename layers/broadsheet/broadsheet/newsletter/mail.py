@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 from botocore.exceptions import ClientError
 
 from broadsheet.errors import TransientError
+from broadsheet.render.templating import environment
 from broadsheet.settings import Settings
-from broadsheet.templating import environment
 
 if TYPE_CHECKING:
     from mypy_boto3_sesv2 import SESV2Client

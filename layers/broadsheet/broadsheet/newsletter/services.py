@@ -7,7 +7,7 @@ from functools import lru_cache
 
 import boto3
 
-from broadsheet.dynamo import DynamoIndex
+from broadsheet.adapters.dynamo import DynamoIndex
 from broadsheet.newsletter.keys import NewsletterKeys
 from broadsheet.newsletter.mail import Mailer, SesMailer
 from broadsheet.newsletter.signup import Newsletter

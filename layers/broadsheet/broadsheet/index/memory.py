@@ -6,9 +6,9 @@ import bisect
 from collections import defaultdict
 from datetime import datetime
 
-from broadsheet.entries import Entry, entries_of, sort_key
-from broadsheet.index import IndexedArticle, ListingSlice, SourceVersion
-from broadsheet.models import Article, AuthorProfile
+from broadsheet.contract.models import Article, AuthorProfile
+from broadsheet.index.entries import Entry, entries_of, sort_key
+from broadsheet.index.ports import IndexedArticle, ListingSlice, SourceVersion
 
 _NO_SOURCE = SourceVersion("", 0)
 

@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from broadsheet.content import REPORTS
+from broadsheet.contract.files import REPORTS
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client

@@ -8,11 +8,11 @@ from pathlib import Path
 from typing import Any
 
 from broadsheet.clock import now
-from broadsheet.local.newsletter import captured_mail
-from broadsheet.local.stack import use_endpoint
 from broadsheet.newsletter import run_digest
 from broadsheet.newsletter.services import build_newsletter
 from broadsheet.settings import Settings
+from broadsheet_dev.local.newsletter import captured_mail
+from broadsheet_dev.local.stack import use_endpoint
 
 _LINK = re.compile(r"https?://\S+/api/(?:confirm|unsubscribe)\?token=\S+")
 

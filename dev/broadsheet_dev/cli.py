@@ -8,7 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from broadsheet.build import NotABuildFolder, build_site
-from broadsheet.content import AUTHORS, content_key, read_article, read_author
+from broadsheet.contract.files import AUTHORS, content_key, read_article, read_author
 from broadsheet.errors import SkippedKey, ValidationFailed
 from broadsheet.settings import Settings
 
@@ -100,14 +100,14 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "build":
         return build(args.content_dir, args.out_dir)
     # The local stack's tools need moto and watchdog, which the Lambda layer does not ship.
-    from broadsheet.local import commands as local_commands
+    from broadsheet_dev.local import commands as local_commands
 
     if args.command == "local":
         return local_commands.run(
             port=args.port, aws_port=args.aws_port, content=args.content, watch=args.watch, state=args.state
         )
     if args.command in ("mail", "digest"):
-        from broadsheet.local import mail_commands
+        from broadsheet_dev.local import mail_commands
 
         if args.command == "mail":
             return mail_commands.mail(args.state, args.last)

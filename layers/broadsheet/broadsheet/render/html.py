@@ -12,11 +12,9 @@ from datetime import datetime
 from itertools import groupby
 from typing import Any
 
-from broadsheet import feeds, seo, sitemaps
-from broadsheet.body import render_body
-from broadsheet.entries import Byline, Entry
-from broadsheet.index import IndexReader
-from broadsheet.models import Article, slugify
+from broadsheet.contract.models import Article, slugify
+from broadsheet.index.entries import Byline, Entry
+from broadsheet.index.ports import IndexReader
 from broadsheet.pages import (
     NOT_FOUND,
     NOT_FOUND_KEY,
@@ -35,8 +33,9 @@ from broadsheet.pages import (
     older_page_of_front,
     page_count,
 )
-from broadsheet.settings import Settings
-from broadsheet.templating import (
+from broadsheet.render import feeds, seo, sitemaps
+from broadsheet.render.body import render_body
+from broadsheet.render.templating import (
     HTML,
     HTML_CACHE,
     MONTHS,
@@ -47,6 +46,7 @@ from broadsheet.templating import (
     render_template,
     stylesheet,
 )
+from broadsheet.settings import Settings
 
 __all__ = ["HTML", "HTML_CACHE", "Output", "display_time", "render_page", "stylesheet"]
 

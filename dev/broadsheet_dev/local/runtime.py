@@ -13,18 +13,25 @@ from typing import TYPE_CHECKING, Any
 
 import boto3
 
+from broadsheet.adapters.sqs import SqsRenderQueue
 from broadsheet.clock import now
-from broadsheet.local import newsletter
-from broadsheet.local.pollers import Activity, LambdaContext, Poller, SqsPoller, StreamPoller, load_handler
-from broadsheet.local.scheduler import SchedulePoller
-from broadsheet.local.server import EdgeServer
-from broadsheet.local.stack import Deployed, deploy, start_moto, use_endpoint
-from broadsheet.local.template import load_template, response_headers
 from broadsheet.observability import logger, metrics
 from broadsheet.pages import STATIC_PAGES
-from broadsheet.queue import SqsRenderQueue
 from broadsheet.services import services
 from broadsheet.settings import settings
+from broadsheet_dev.local import newsletter
+from broadsheet_dev.local.pollers import (
+    Activity,
+    LambdaContext,
+    Poller,
+    SqsPoller,
+    StreamPoller,
+    load_handler,
+)
+from broadsheet_dev.local.scheduler import SchedulePoller
+from broadsheet_dev.local.server import EdgeServer
+from broadsheet_dev.local.stack import Deployed, deploy, start_moto, use_endpoint
+from broadsheet_dev.local.template import load_template, response_headers
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient

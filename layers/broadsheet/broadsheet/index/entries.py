@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from broadsheet.models import Article, slugify
+from broadsheet.contract.models import Article, slugify
 from broadsheet.pages import Listing
 
 

@@ -13,8 +13,8 @@ from typing import Any, Literal
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
+from broadsheet.contract.models import MAX_SLUG, SLUG_RE, Article, AuthorProfile
 from broadsheet.errors import FieldError, SkippedKey, ValidationFailed
-from broadsheet.models import MAX_SLUG, SLUG_RE, Article, AuthorProfile
 
 MAX_FILE_BYTES = 1024 * 1024
 ARTICLES = "articles/"

@@ -22,7 +22,7 @@ from typing import Any
 
 import boto3
 
-from broadsheet.local.template import (
+from broadsheet_dev.local.template import (
     EventSource,
     bucket_notifications,
     evaluate_conditions,
@@ -103,7 +103,7 @@ class MotoServer:
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self._process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
-            [sys.executable, "-m", "broadsheet.local.emulator", "-H", "127.0.0.1", "-p", str(self.port)],
+            [sys.executable, "-m", "broadsheet_dev.local.emulator", "-H", "127.0.0.1", "-p", str(self.port)],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             preexec_fn=_die_with_parent,  # noqa: PLW1509 - only sets a signal, no locks

@@ -1,7 +1,7 @@
 """The local edge: serves the site bucket as CloudFront would, on loopback.
 
 Each request goes through the same viewer-request decision as the CloudFront Function
-(`broadsheet.edge`), objects come from the site bucket, missing ones get `/404.html` with
+(`broadsheet_dev.edge`), objects come from the site bucket, missing ones get `/404.html` with
 status 404, and every response carries the headers of the template's response headers policy.
 """
 
@@ -16,8 +16,8 @@ from urllib.parse import urlsplit
 import boto3
 from botocore.exceptions import ClientError
 
-from broadsheet.edge import viewer_request
 from broadsheet.pages import NOT_FOUND_KEY
+from broadsheet_dev.edge import viewer_request
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client

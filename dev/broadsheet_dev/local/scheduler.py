@@ -22,8 +22,8 @@ from typing import TYPE_CHECKING, Any
 import boto3
 from botocore.exceptions import ClientError
 
-from broadsheet.local.pollers import Activity, Poller
 from broadsheet.schedule import parse_at
+from broadsheet_dev.local.pollers import Activity, Poller
 
 if TYPE_CHECKING:
     from mypy_boto3_scheduler import EventBridgeSchedulerClient

@@ -14,17 +14,17 @@ import boto3
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 
+from broadsheet.adapters.dynamo import DynamoIndex
+from broadsheet.adapters.sqs import SqsRenderQueue, s3_notification
 from broadsheet.build import all_pages
-from broadsheet.content import ARTICLES, content_key
-from broadsheet.dynamo import DynamoIndex
-from broadsheet.local.runtime import LocalStack, StackOptions
-from broadsheet.local.stack import CREDENTIALS, use_endpoint
-from broadsheet.operations import latest_reports, peek, queue_depths
-from broadsheet.operations import redrive as redrive_messages
+from broadsheet.contract.files import ARTICLES, content_key
 from broadsheet.pipeline import run_reconcile
-from broadsheet.queue import SqsRenderQueue, s3_notification
 from broadsheet.services import Services, build_services
 from broadsheet.settings import Settings
+from broadsheet_dev.local.runtime import LocalStack, StackOptions
+from broadsheet_dev.local.stack import CREDENTIALS, use_endpoint
+from broadsheet_dev.operations import latest_reports, peek, queue_depths
+from broadsheet_dev.operations import redrive as redrive_messages
 
 
 class Editor:

@@ -7,11 +7,11 @@ import sys
 from datetime import datetime, timedelta
 
 from broadsheet.clock import now
-from broadsheet.entries import Entry
-from broadsheet.index import IndexReader
+from broadsheet.index.entries import Entry
+from broadsheet.index.ports import IndexReader
 from broadsheet.pages import STATIC_KEYS, Listing, SitemapPage, article_path
+from broadsheet.render.templating import HTML_CACHE, TEXT, XML, Output, render_template
 from broadsheet.settings import Settings
-from broadsheet.templating import HTML_CACHE, TEXT, XML, Output, render_template
 
 NEWS_WINDOW = timedelta(days=2)
 NEWS_LIMIT = 1000

@@ -23,15 +23,15 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError, ReadTimeoutError
 
-from broadsheet.queue import SqsRenderQueue
+from broadsheet.adapters.sqs import SqsRenderQueue
 from broadsheet.services import Services, services
 
 if TYPE_CHECKING:
     from botocore.client import BaseClient
     from botocore.model import OperationModel
 
-    from broadsheet.local.pollers import Handler
-    from broadsheet.local.runtime import LocalStack
+    from broadsheet_dev.local.pollers import Handler
+    from broadsheet_dev.local.runtime import LocalStack
 
 _HOOK_ID = "broadsheet-faults"
 # The function whose invocation is running: a context variable, so that threads an invocation

@@ -40,7 +40,7 @@ class Output:
 def environment() -> Environment:
     """The one Jinja environment every page, feed and sitemap is rendered with."""
     return Environment(
-        loader=PackageLoader("broadsheet", "templates"),
+        loader=PackageLoader("broadsheet.render", "templates"),
         autoescape=select_autoescape(),
         undefined=StrictUndefined,
         trim_blocks=True,
@@ -61,7 +61,7 @@ def render_template(name: str, key: str, context: dict[str, Any], content_type: 
 @lru_cache(maxsize=1)
 def stylesheet() -> Output:
     """The stylesheet, under a name that carries its content hash."""
-    body = resources.files("broadsheet").joinpath("static/site.css").read_bytes()
+    body = resources.files("broadsheet.render").joinpath("static/site.css").read_bytes()
     digest = hashlib.sha256(body).hexdigest()[:12]
     return Output(f"assets/site.{digest}.css", body, CSS, ASSET_CACHE)
 

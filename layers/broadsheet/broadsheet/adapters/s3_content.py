@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from broadsheet.content import MAX_FILE_BYTES, report_key
+from broadsheet.contract.files import MAX_FILE_BYTES, report_key
 from broadsheet.errors import TransientError
 
 if TYPE_CHECKING:

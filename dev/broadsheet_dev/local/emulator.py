@@ -23,7 +23,7 @@ as the JSON they already are rather than walked value by value through moto's re
 (a twenty-item query: 128 ms to 17 ms). The per-request access log (which goes
 nowhere) is turned off. Everything else is moto unchanged.
 
-Run as `python -m broadsheet.local.emulator -H 127.0.0.1 -p PORT`, moto.server's arguments.
+Run as `python -m broadsheet_dev.local.emulator -H 127.0.0.1 -p PORT`, moto.server's arguments.
 """
 
 from __future__ import annotations

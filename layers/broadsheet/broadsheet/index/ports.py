@@ -1,7 +1,7 @@
 """The index port: what ingest writes and what plan and render read.
 
 Two adapters implement it: `DynamoIndex` (the deployed table and the local stack) and
-`MemoryIndex` (the offline build). Both derive entries with `broadsheet.entries`.
+`MemoryIndex` (the offline build). Both derive entries with `broadsheet.index.entries`.
 """
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from broadsheet.entries import Entry
-from broadsheet.models import Article, AuthorProfile
+from broadsheet.contract.models import Article, AuthorProfile
+from broadsheet.index.entries import Entry
 
 
 @dataclass(frozen=True)

@@ -11,11 +11,11 @@ from datetime import datetime
 from email.utils import format_datetime
 from typing import Any
 
-from broadsheet.body import render_body
-from broadsheet.index import IndexReader
+from broadsheet.index.ports import IndexReader
 from broadsheet.pages import FeedPage, Listing, article_path
+from broadsheet.render.body import render_body
+from broadsheet.render.templating import FEED_CACHE, Output, month_name, render_template
 from broadsheet.settings import Settings
-from broadsheet.templating import FEED_CACHE, Output, month_name, render_template
 
 FEED_SIZE = 20
 TYPES = {"atom": "application/atom+xml", "rss": "application/rss+xml", "json": "application/feed+json"}

@@ -34,10 +34,10 @@ from typing import TYPE_CHECKING, Any, cast
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import BotoCoreError, ClientError
 
-from broadsheet.entries import Byline, Entry, entries_of, sort_key
+from broadsheet.contract.models import Article, AuthorProfile
 from broadsheet.errors import TransientError
-from broadsheet.index import IndexedArticle, ListingSlice, SourceVersion
-from broadsheet.models import Article, AuthorProfile
+from broadsheet.index.entries import Byline, Entry, entries_of, sort_key
+from broadsheet.index.ports import IndexedArticle, ListingSlice, SourceVersion
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient

@@ -1,0 +1,1 @@
+"""The AWS side of every port: S3 content and site, DynamoDB, SQS, Scheduler, CloudFront, KVS."""
