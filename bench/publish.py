@@ -38,12 +38,13 @@ import broadsheet.site
 from bench import corpus
 from broadsheet.adapters.dynamo import DynamoIndex
 from broadsheet.adapters.sqs import s3_notification
-from broadsheet.build import all_pages, load_content
+from broadsheet.build import load_content
 from broadsheet.clock import now
 from broadsheet.index.memory import MemoryIndex
 from broadsheet.index.ports import SourceVersion
+from broadsheet.pages import all_pages
 from broadsheet.render.html import render_page
-from broadsheet.services import services
+from broadsheet.runtime import render as render_runtime
 from broadsheet.settings import Settings, settings
 from broadsheet_dev.local.pollers import StreamPoller
 from broadsheet_dev.local.runtime import LocalStack, StackOptions
@@ -215,7 +216,7 @@ def _seed(stack: LocalStack, content: Path) -> None:
         _seed_index(index, config)
     stack.render_static_pages()
     stack.wait_drained(timeout=1800)
-    site = services().site
+    site = render_runtime.services().site
     pages = all_pages(index, config.page_size)
 
     def put(page: Any) -> None:

@@ -12,9 +12,10 @@ import json
 import time
 from pathlib import Path
 
+from broadsheet.adapters import clients
+from broadsheet.adapters.dynamo import DynamoIndex
 from broadsheet.pages import Listing, Page, feeds_of
 from broadsheet.render.html import render_page
-from broadsheet.services import services
 from broadsheet.settings import settings
 
 
@@ -32,7 +33,8 @@ def main() -> None:
     importlib.import_module("app")
     imported = time.perf_counter() - started
     after_import = peak_rss()
-    index, config = services().index, settings()
+    config = settings()
+    index = DynamoIndex(clients.dynamodb(), config.table_name)
     home = Listing("home")
     total = index.count(home.id)
     pages: list[Page] = [home.page(0), home.page(1), *feeds_of(home)]

@@ -11,13 +11,14 @@ from typing import TYPE_CHECKING
 
 import boto3
 
+from broadsheet.adapters import clients
+from broadsheet.adapters.dynamo import DynamoIndex
+from broadsheet.adapters.folder import DirSiteStore
 from broadsheet.adapters.sqs import s3_notification
 from broadsheet.build import build_site
 from broadsheet.contract.files import report_key
-from broadsheet.services import services
 from broadsheet.settings import Settings, settings
-from broadsheet.site import DirSiteStore
-from broadsheet_dev.local.runtime import LocalStack, StackOptions
+from broadsheet_dev.local.runtime import LocalStack, StackOptions, reset_services
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -28,6 +29,11 @@ SAMPLES = ROOT / "events" / "content"
 BAD = ROOT / "events" / "bad"
 # One clock for the pipeline and the offline build it is compared with.
 CLOCK = "2026-11-30T12:00:00Z"
+
+
+def indexed() -> DynamoIndex:
+    """The running stack's index, as its functions read and write it."""
+    return DynamoIndex(clients.dynamodb(), settings().table_name)
 
 
 def start_stack(page_size: int = 3) -> LocalStack:
@@ -56,8 +62,7 @@ def real_clock_stack() -> Iterator[LocalStack]:
         stack.stop()
         os.environ.clear()
         os.environ.update(saved)
-        settings.cache_clear()
-        services.cache_clear()
+        reset_services()
 
 
 class Editor:

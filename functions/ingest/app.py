@@ -8,8 +8,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from broadsheet.observability import logger, metrics, tracer
-from broadsheet.pipeline import ingest_record
-from broadsheet.services import services
+from broadsheet.runtime.ingest import ingest_record, services
 
 processor = BatchProcessor(event_type=EventType.SQS)
 

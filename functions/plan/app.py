@@ -8,8 +8,7 @@ from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from broadsheet.observability import logger, metrics, tracer
-from broadsheet.pipeline import plan_batch, plan_record
-from broadsheet.services import services
+from broadsheet.runtime.plan import plan_batch, plan_record, services
 
 processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
 

@@ -5,8 +5,7 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from broadsheet.observability import logger, metrics, tracer
-from broadsheet.pipeline import run_reconcile
-from broadsheet.services import services
+from broadsheet.runtime.reconcile import run_reconcile, services
 
 
 @logger.inject_lambda_context

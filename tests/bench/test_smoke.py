@@ -12,7 +12,7 @@ from bench.__main__ import cost_table, fitness_table, full_table, publish_table
 from bench.full import compare, sources
 from bench.measure import run, tree_memory
 from broadsheet.contract.files import read_article
-from broadsheet.services import services
+from tests.support import indexed
 
 SIZE = 24
 
@@ -68,13 +68,13 @@ def test_publish_benchmark_counts_pages_and_requests(tmp_path: Path) -> None:
     content = sources(SIZE, 1, tmp_path, ("broadsheet",))["broadsheet"]
     with publish.seeded_site(SIZE, 1, content) as site:
         # The seeded index is what ingest would have written: every listing counter agrees.
-        assert services().index.recount() == []
+        assert indexed().recount() == []
         first, changed, deleted = publish.editor_actions(site, 1)
         bulk = publish.bulk(site, 1, 3)
         # A bulk upload that outlasts its deadline is reported with what was still queued.
         stopped = publish.bulk(site, 2, 2, deadline=0.0)
         site.stack.wait_drained()
-        assert services().index.recount() == []
+        assert indexed().recount() == []
     assert first.written > 0
     assert first.rendered >= first.written
     assert first.requests["dynamodb:TransactWriteItems"] >= 1

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from broadsheet.adapters.folder import FolderWriter
 from broadsheet.build import load_content
 from broadsheet.contract.files import read_article
 from broadsheet.contract.models import slugify
@@ -45,7 +46,6 @@ from broadsheet.pages import (
 from broadsheet.render.feeds import FEED_SIZE
 from broadsheet.render.html import render_page
 from broadsheet.settings import Settings
-from broadsheet.site import FolderWriter
 from tests.e2e.xss import FIELDS, Payload, base_article, finished, put
 
 # The fields an article holds once, in the order they take their share of the payloads.

@@ -8,7 +8,7 @@ import urllib.request
 
 import pytest
 
-from broadsheet.services import services
+from broadsheet.runtime.render import services
 from broadsheet_dev.local.runtime import LocalStack
 from tests.support import SAMPLES, Editor
 

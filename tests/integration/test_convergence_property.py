@@ -52,21 +52,21 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, rule, run_state_machine_as_test
 
 from broadsheet.adapters.dynamo import article_from_item, entry_from_item
+from broadsheet.adapters.folder import DirSiteStore
 from broadsheet.adapters.sqs import SqsRenderQueue
-from broadsheet.build import all_pages, build_site, load_content
+from broadsheet.build import build_site, load_content
 from broadsheet.clock import now
 from broadsheet.contract.models import slugify
 from broadsheet.index.entries import Entry, entries_of, month_of
 from broadsheet.index.memory import MemoryIndex
 from broadsheet.index.ports import IndexedArticle
-from broadsheet.pages import article_path
-from broadsheet.services import services
+from broadsheet.pages import all_pages, article_path
+from broadsheet.runtime import render as render_runtime
 from broadsheet.settings import Settings
-from broadsheet.site import DirSiteStore
 from broadsheet_dev.local.faults import TARGETS, Fault, FaultInjector, Kind
 from broadsheet_dev.local.pollers import SqsPoller
 from broadsheet_dev.local.runtime import LocalStack
-from tests.support import ROOT, Editor
+from tests.support import ROOT, Editor, indexed
 
 pytestmark = [pytest.mark.integration]
 
@@ -293,7 +293,7 @@ class Run:
         """Rebuild the site, read the universe's current content, check the starting point."""
         # As `broadsheet rebuild` does: every page through the render queue. A stack on which no
         # article was ever live has no home page yet, though the offline build of it has one.
-        pages = [page.id for page in all_pages(services().index, Settings().page_size)]
+        pages = [page.id for page in all_pages(indexed(), Settings().page_size)]
         queue = SqsRenderQueue(self.editor.sqs, self.stack.stack.queue_url("RenderQueue"))
         queue.send(pages, cause=f"convergence-start-{time.time_ns()}")
         self.stack.wait_drained()
@@ -434,7 +434,7 @@ class Run:
             found.append(f"index listing counters {counters}, content says {dict(lengths)}")
         authors = {key[len("authors/") : -len(".json")] for key in content if key.startswith("authors/")}
         for author in sorted(authors | set(table["author#"])):
-            want, got = oracle.get_profile(author), services().index.get_profile(author)
+            want, got = oracle.get_profile(author), indexed().get_profile(author)
             if want != got:
                 found.append(f"index profile {author}: holds {got!r}, content says {want!r}")
         # An old address leads to the last of its claimers by slug.
@@ -447,7 +447,7 @@ class Run:
             for old in sorted({a for i in expected.values() for a in i.article.aliases} | set(targets))
             if targets.get(old) != oracle.alias_target(old)
         ]
-        store = services().aliases.mapping()
+        store = render_runtime.services().aliases.mapping()
         wanted = {article_path(old): article_path(target) for old, target in targets.items() if target != old}
         if store != wanted:
             found.append(f"edge alias store {store}, index says {wanted}")

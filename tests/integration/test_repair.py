@@ -10,8 +10,8 @@ from typing import Any
 import boto3
 import pytest
 
-from broadsheet.pipeline import run_reconcile
-from broadsheet.services import services
+from broadsheet.runtime import reconcile as reconcile_runtime
+from broadsheet.runtime import render as render_runtime
 from broadsheet_dev.local.runtime import LocalStack
 from broadsheet_dev.operations import queue_depths, redrive
 from tests.support import SAMPLES, Editor
@@ -126,12 +126,12 @@ def test_reconcile_repairs_lost_events_and_hand_edits(
         item = {"pk": {"S": f"count#{listing}"}, "sk": {"S": "count"}, "count": {"N": "1"}}
         db.put_item(TableName=table, Item=item)
     db.delete_item(TableName=table, Key={"pk": {"S": "count#author:gevorg-mirzayan"}, "sk": {"S": "count"}})
-    services().render_queue.send(["section:security:0"], cause="test")
+    render_runtime.services().render_queue.send(["section:security:0"], cause="test")
     stack.wait_drained()
     assert b'rel="next"' not in editor.site_files()["sections/security/index.html"]
     assert "articles/published-while-nobody-listened/index.html" not in editor.site_files()
 
-    report = run_reconcile(services())
+    report = reconcile_runtime.run_reconcile(reconcile_runtime.services())
     stack.wait_drained()
 
     # Files rejected earlier are looked at again too (their report is rewritten); nothing else.
@@ -150,6 +150,6 @@ def test_reconcile_repairs_lost_events_and_hand_edits(
     } <= set(report.rendered)
     assert_site_matches_offline_build(editor, tmp_path)
     # Once repaired, there is nothing left to do.
-    again = run_reconcile(services())
+    again = reconcile_runtime.run_reconcile(reconcile_runtime.services())
     # Only the pages that follow the clock are refreshed every time.
     assert (again.rendered, again.deleted, again.recounted) == (["news-sitemap", "sitemap-index"], [], [])

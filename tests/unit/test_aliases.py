@@ -6,7 +6,8 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
-from broadsheet.aliases import KeyValueStoreAliases, MemoryAliases, sync_alias
+from broadsheet.adapters.kvs import KeyValueStoreAliases
+from broadsheet.aliases import MemoryAliases, sync_alias
 from broadsheet.errors import TransientError
 from broadsheet.pages import AliasPage
 

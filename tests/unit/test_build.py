@@ -13,11 +13,11 @@ from typing import Any
 
 import pytest
 
+from broadsheet.adapters.folder import DirSiteStore
 from broadsheet.build import BuildReport, NotABuildFolder, build_site
 from broadsheet.clock import now as clock_now
 from broadsheet.contract.models import slugify
 from broadsheet.settings import Settings
-from broadsheet.site import DirSiteStore
 from tests.unit.fakes import article_doc
 
 ROOT = Path(__file__).resolve().parents[2]

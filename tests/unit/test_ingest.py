@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 
 from broadsheet.adapters.s3_content import ContentObject
-from broadsheet.build import all_pages, load_content
+from broadsheet.build import load_content
 from broadsheet.contract.files import KEY, report_key
 from broadsheet.errors import SkippedKey, TransientError
 from broadsheet.ingest import MAX_ROUNDS, Outcome, ingest_key
-from broadsheet.pages import ArticlePage
+from broadsheet.pages import ArticlePage, all_pages
 from broadsheet.render.html import render_page
 from broadsheet.settings import Settings
 from tests.unit.fakes import FakeContentStore, FakeIndex, article_bytes

@@ -11,11 +11,11 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from broadsheet.build import all_pages, load_content
+from broadsheet.build import load_content
 from broadsheet.clock import now as clock_now
 from broadsheet.contract.models import Article, AuthorProfile
 from broadsheet.index.memory import MemoryIndex
-from broadsheet.pages import ArticlePage, Listing, StaticPage
+from broadsheet.pages import ArticlePage, Listing, StaticPage, all_pages
 from broadsheet.render.html import HTML, Output, display_time, render_page, stylesheet
 from broadsheet.settings import Settings
 from tests.unit.conftest import CORPORA

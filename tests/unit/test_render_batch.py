@@ -2,30 +2,29 @@
 
 from __future__ import annotations
 
-import json
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import SimpleNamespace
-from typing import Any
 
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
+from broadsheet.adapters.cloudfront import NoInvalidation
+from broadsheet.adapters.folder import DirSiteStore
+from broadsheet.aliases import MemoryAliases
 from broadsheet.clock import now
 from broadsheet.errors import TransientError
 from broadsheet.index.memory import MemoryIndex
 from broadsheet.pages import STATIC_PAGES, STYLESHEET
-from broadsheet.pipeline import (
-    RenderBatch,
+from broadsheet.render.templating import HTML, HTML_CACHE, Output
+from broadsheet.runtime.render import (
     RenderRequest,
+    RenderServices,
     newest_requests,
-    publish_side_by_side,
-    render_record,
+    render_batch,
     render_request,
 )
-from broadsheet.render.templating import HTML, HTML_CACHE, Output
 from broadsheet.settings import Settings
-from broadsheet.site import Change, DirSiteStore, PageResult
+from broadsheet.site import Change, SiteStore
 
 
 class FailingStore(DirSiteStore):
@@ -43,28 +42,67 @@ class FailingStore(DirSiteStore):
         super().put(output, rendered_at)
 
 
+@dataclass
+class Requests:
+    """The render queue, as a list of what was sent."""
+
+    sent: list[str] = field(default_factory=list)
+
+    def send(self, page_ids: list[str], cause: str) -> None:
+        self.sent += page_ids
+
+
+def render_services(site: SiteStore, queue: Requests | None = None) -> RenderServices:
+    """Render services over an empty in-memory index and a site folder."""
+    config = Settings()
+    return RenderServices(
+        settings=config,
+        index=MemoryIndex(now(config)),
+        site=site,
+        render_queue=queue or Requests(),
+        invalidator=NoInvalidation(),
+        aliases=MemoryAliases(),
+    )
+
+
+def record(page_id: str, message_id: str = "1") -> SQSRecord:
+    """An SQS record asking for one page."""
+    return SQSRecord({"messageId": message_id, "body": f'{{"page":"{page_id}"}}', "attributes": {}})
+
+
 def test_a_batch_publishes_its_pages_on_threads_and_a_failure_stays_with_its_page(tmp_path: Path) -> None:
     store = FailingStore(tmp_path, failing="404.html")
-    svc: Any = SimpleNamespace(index=MemoryIndex(now(Settings())), site=store, settings=Settings())
     ids = [page.id for page in STATIC_PAGES]
-    outcomes = publish_side_by_side(newest_requests(RenderRequest(i) for i in [*ids, ids[0]]), svc)
-    assert sorted(outcomes) == sorted(ids)
-    failed = {page_id for page_id, outcome in outcomes.items() if isinstance(outcome, BaseException)}
-    assert failed == {STATIC_PAGES[0].id}
-    assert all(
-        isinstance(outcome, PageResult) for page_id, outcome in outcomes.items() if page_id not in failed
-    )
-    stylesheet = outcomes[STYLESHEET.id]
-    assert isinstance(stylesheet, PageResult) and stylesheet.change is Change.WRITTEN
+    outcome = render_batch([RenderRequest(i) for i in [*ids, ids[0]]], render_services(store))
+    assert set(outcome.failed) == {STATIC_PAGES[0].id}
+    assert sorted(outcome.published) == sorted(ids[1:])
+    assert outcome.published[STYLESHEET.id].change is Change.WRITTEN
     assert "404.html" not in store.list_keys()
     assert threading.current_thread().name not in store.threads
 
 
-def test_a_single_page_is_left_to_the_record_handler(tmp_path: Path) -> None:
-    svc: Any = SimpleNamespace(
-        index=MemoryIndex(now(Settings())), site=DirSiteStore(tmp_path), settings=Settings()
+def test_each_record_is_answered_by_its_own_page(tmp_path: Path) -> None:
+    store = FailingStore(tmp_path, failing="404.html")
+    ids = [page.id for page in STATIC_PAGES]
+    outcome = render_batch([RenderRequest(i) for i in ids], render_services(store))
+    outcome.answer(record(STYLESHEET.id))
+    failure = None
+    try:
+        outcome.answer(record(STATIC_PAGES[0].id))
+    except TransientError as exc:
+        failure = exc
+    assert failure is outcome.failed[STATIC_PAGES[0].id]
+
+
+def test_an_unknown_page_is_dropped_and_a_single_page_rendered_in_the_caller(tmp_path: Path) -> None:
+    store = FailingStore(tmp_path, failing="")
+    outcome = render_batch(
+        [RenderRequest(STYLESHEET.id), RenderRequest("no-such-kind:x")], render_services(store)
     )
-    assert publish_side_by_side({STATIC_PAGES[0].id: None, "no-such-kind:x": None}, svc) == {}
+    assert list(outcome.published) == [STYLESHEET.id]
+    assert outcome.failed == {}
+    assert store.threads == {threading.current_thread().name}
+    outcome.answer(record("no-such-kind:x"))
 
 
 def test_one_render_of_a_page_must_answer_the_newest_of_its_requests() -> None:
@@ -78,19 +116,9 @@ def test_one_render_of_a_page_must_answer_the_newest_of_its_requests() -> None:
 
 
 def test_a_request_carries_the_time_sqs_received_it() -> None:
-    record = {"body": '{"page":"home:0"}', "attributes": {"SentTimestamp": "1764504000123"}}
-    assert render_request(record) == RenderRequest("home:0", 1764504000123)
+    message = {"body": '{"page":"home:0"}', "attributes": {"SentTimestamp": "1764504000123"}}
+    assert render_request(message) == RenderRequest("home:0", 1764504000123)
     assert render_request({"body": '{"page":"home:0"}', "attributes": {}}) == RenderRequest("home:0", None)
-
-
-@dataclass
-class Requests:
-    """The render queue, as a list of what was sent."""
-
-    sent: list[str] = field(default_factory=list)
-
-    def send(self, page_ids: list[str], cause: str) -> None:
-        self.sent += page_ids
 
 
 def test_a_listing_page_that_empties_asks_for_the_stored_pages_past_it(tmp_path: Path) -> None:
@@ -100,20 +128,12 @@ def test_a_listing_page_that_empties_asks_for_the_stored_pages_past_it(tmp_path:
     for number in (2, 3, 4):
         store.put(Output(f"page/{number}/index.html", b"<p>old</p>", HTML, HTML_CACHE))
     queue = Requests()
-    svc: Any = SimpleNamespace(
-        index=MemoryIndex(now(Settings())), site=store, settings=Settings(), render_queue=queue
-    )
-    record = SQSRecord({"messageId": "1", "body": '{"page":"home:2"}', "attributes": {}})
-    render_record(record, svc, RenderBatch(at=now(svc.settings)))
+    svc = render_services(store, queue)
+    render_batch([RenderRequest("home:2")], svc)
     assert "page/2/index.html" not in store.list_keys()
     assert queue.sent == ["home:3", "home:4"]
     # Rendered in turn, each is deleted and asks for nothing more.
     for page_id in queue.sent[:]:
-        body = json.dumps({"page": page_id})
-        render_record(
-            SQSRecord({"messageId": page_id, "body": body, "attributes": {}}),
-            svc,
-            RenderBatch(at=now(svc.settings)),
-        )
+        render_batch([RenderRequest(page_id)], svc)
     assert store.list_keys("page/") == []
     assert queue.sent == ["home:3", "home:4", "home:4"]

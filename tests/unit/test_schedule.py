@@ -7,17 +7,17 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import boto3
 import pytest
 from botocore.stub import Stubber
 
+from broadsheet.adapters.scheduler import EventBridgeScheduler, scheduler_for
 from broadsheet.errors import TransientError
 from broadsheet.ingest import Outcome, ingest_key
 from broadsheet.schedule import (
     MAX_NAME,
-    EventBridgeScheduler,
     Moment,
     NoScheduler,
     Schedules,
@@ -26,9 +26,12 @@ from broadsheet.schedule import (
     parse_at,
     schedule_name,
 )
-from broadsheet.services import build_services
 from broadsheet.settings import Settings
 from broadsheet_dev.local.scheduler import Schedule, due
+
+if TYPE_CHECKING:
+    from mypy_boto3_scheduler import EventBridgeSchedulerClient
+
 from tests.unit.fakes import FakeContentStore, FakeIndex, article_bytes, make_article
 
 KEY_A = "articles/kerry-putin.json"
@@ -356,12 +359,19 @@ def test_other_failures_are_transient(
 
 def test_services_schedule_only_where_a_group_is_configured() -> None:
     session = boto3.Session(aws_access_key_id="x", aws_secret_access_key="x", region_name="us-east-1")
+    created: list[str] = []
+
+    def client() -> EventBridgeSchedulerClient:
+        created.append("scheduler")
+        return session.client("scheduler")
+
     # Explicit values: a local stack in the same process sets BROADSHEET_* variables.
-    assert isinstance(build_services(Settings(schedule_group=""), session).scheduler, NoScheduler)
+    assert isinstance(scheduler_for(Settings(schedule_group=""), client), NoScheduler)
+    assert created == []  # no client is made for a deployment without schedules
     configured = Settings(schedule_group=GROUP, scheduler_role_arn=ROLE, ingest_queue_arn=QUEUE)
-    assert isinstance(build_services(configured, session).scheduler, EventBridgeScheduler)
+    assert isinstance(scheduler_for(configured, client), EventBridgeScheduler)
     with pytest.raises(ValueError, match="role ARN"):
-        build_services(Settings(schedule_group=GROUP, scheduler_role_arn=""), session)
+        scheduler_for(Settings(schedule_group=GROUP, scheduler_role_arn=""), client)
 
 
 # ---------------------------------------------------------------- the local stack's scheduler

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from broadsheet.adapters.folder import DirSiteStore
 from broadsheet.clock import now
 from broadsheet.contract.models import Article
 from broadsheet.index.memory import MemoryIndex
@@ -17,7 +18,6 @@ from broadsheet.settings import Settings
 from broadsheet.site import (
     COALESCE_MARGIN_MS,
     Change,
-    DirSiteStore,
     Stored,
     UnsafeKey,
     check_key,

@@ -16,10 +16,9 @@ from watchdog.observers import Observer
 
 from broadsheet.adapters.dynamo import DynamoIndex
 from broadsheet.adapters.sqs import SqsRenderQueue, s3_notification
-from broadsheet.build import all_pages
 from broadsheet.contract.files import ARTICLES, content_key
-from broadsheet.pipeline import run_reconcile
-from broadsheet.services import Services, build_services
+from broadsheet.pages import all_pages
+from broadsheet.runtime.reconcile import ReconcileServices, build_services, run_reconcile
 from broadsheet.settings import Settings
 from broadsheet_dev.local.runtime import LocalStack, StackOptions
 from broadsheet_dev.local.stack import CREDENTIALS, use_endpoint
@@ -161,7 +160,7 @@ def rebuild(state: Path) -> int:
     return 0
 
 
-def _local_services(state: Path) -> tuple[dict[str, Any], Services]:
+def _local_services(state: Path) -> tuple[dict[str, Any], ReconcileServices]:
     """The running stack's description and services built for it, as its functions see them."""
     if not state.is_file():
         raise SystemExit("no local stack is running here (start one with `make run`)")

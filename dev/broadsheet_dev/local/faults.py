@@ -3,7 +3,7 @@
 A test tool that lives next to the stack it breaks; the pipeline never imports it. Attached to a
 running `LocalStack`, a `FaultInjector` wraps each poller's handler, so that it knows which
 function an AWS call is made for, and registers botocore hooks on the clients the handlers use
-(those of `broadsheet.services.services()`). Calls made outside a handler (tests, pollers,
+(the container's shared clients, `broadsheet.adapters.clients`). Calls made outside a handler (tests, pollers,
 the offline build) are never touched.
 
 Each armed `Fault` fires once, on its first matching call after `after` others went through, and
@@ -23,8 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError, ReadTimeoutError
 
-from broadsheet.adapters.sqs import SqsRenderQueue
-from broadsheet.services import Services, services
+from broadsheet.adapters import clients
 
 if TYPE_CHECKING:
     from botocore.client import BaseClient
@@ -135,7 +134,7 @@ class FaultInjector:
             if poller.name.endswith("Function"):
                 self._handlers[poller.name] = poller.handler
                 poller.handler = self._wrap(poller.name.removesuffix("Function").lower(), poller.handler)
-        self._clients = handler_clients(services())
+        self._clients = handler_clients()
         for client in self._clients:
             client.meta.events.register("before-call", self._before_call, unique_id=f"{_HOOK_ID}-before")
             client.meta.events.register("after-call", self._after_call, unique_id=f"{_HOOK_ID}-after")
@@ -212,16 +211,10 @@ class FaultInjector:
         return None
 
 
-def handler_clients(svc: Services) -> list[BaseClient]:
-    """The distinct boto3 clients behind the services the handlers use.
-
-    The adapters keep their clients to themselves; a test tool reaches in here rather than widen
-    the adapters' interface for tests.
-    """
-    found: list[BaseClient] = [svc.index._db, svc.content._s3, svc.site._s3]
-    if isinstance(svc.render_queue, SqsRenderQueue):
-        found.append(svc.render_queue._sqs)
-    return list({id(client): client for client in found}.values())
+def handler_clients() -> list[BaseClient]:
+    """The boto3 clients the handlers' adapters share (one per service in a container) whose
+    calls faults may break: DynamoDB, S3 and SQS."""
+    return [clients.dynamodb(), clients.s3(), clients.sqs()]
 
 
 def _failure(fault: Fault, operation: str) -> BaseException:

@@ -13,11 +13,15 @@ from typing import TYPE_CHECKING, Any
 
 import boto3
 
+from broadsheet.adapters import clients
 from broadsheet.adapters.sqs import SqsRenderQueue
 from broadsheet.clock import now
 from broadsheet.observability import logger, metrics
 from broadsheet.pages import STATIC_PAGES
-from broadsheet.services import services
+from broadsheet.runtime import ingest as ingest_runtime
+from broadsheet.runtime import plan as plan_runtime
+from broadsheet.runtime import reconcile as reconcile_runtime
+from broadsheet.runtime import render as render_runtime
 from broadsheet.settings import settings
 from broadsheet_dev.local import newsletter
 from broadsheet_dev.local.pollers import (
@@ -81,7 +85,7 @@ class LocalStack:
         template_path = self.options.root / "template.yaml"
         # The edge binds first so the site's own address is known before the functions' settings.
         # Read lazily: the services only exist once the functions' environment is set below.
-        aliases = lambda: services().aliases.mapping()  # noqa: E731, PLW0108
+        aliases = lambda: render_runtime.services().aliases.mapping()  # noqa: E731, PLW0108
         self.edge = EdgeServer(
             "", response_headers(load_template(template_path)), aliases, port=self.options.site_port
         )
@@ -94,8 +98,7 @@ class LocalStack:
         os.environ.update(LOCAL_ENVIRONMENT)
         os.environ["POWERTOOLS_LOG_LEVEL"] = self.options.log_level
         logger.setLevel(self.options.log_level)
-        settings.cache_clear()
-        services.cache_clear()
+        reset_services()
         self._start_scheduler(self.deployed)
         self._start_pollers(self.deployed)
         self.edge.api = newsletter.LocalApi(self.options.root, load_template(template_path))
@@ -240,3 +243,12 @@ class LocalStack:
         state["page_size"] = settings().page_size
         state["newsletter"] = self.newsletter_environment
         path.write_text(json.dumps(state, indent=2) + "\n")
+
+
+def reset_services() -> None:
+    """Forget the settings, clients and services of every function, so that each is built again
+    from the environment (the stack's endpoint and resource names) on its next use."""
+    settings.cache_clear()
+    clients.reset()
+    for runtime in (ingest_runtime, plan_runtime, render_runtime, reconcile_runtime):
+        runtime.services.cache_clear()

@@ -11,13 +11,10 @@ from __future__ import annotations
 import threading
 from typing import TYPE_CHECKING, Protocol
 
-from botocore.exceptions import BotoCoreError, ClientError
-
-from broadsheet.errors import TransientError
 from broadsheet.pages import AliasPage, article_path
 
 if TYPE_CHECKING:
-    from mypy_boto3_cloudfront_keyvaluestore import CloudFrontKeyValueStoreClient
+    pass
 
 _ATTEMPTS = 5
 
@@ -63,48 +60,6 @@ class MemoryAliases:
         """A copy of the whole map."""
         with self._lock:
             return dict(self._map)
-
-
-class KeyValueStoreAliases:
-    """The CloudFront KeyValueStore the viewer-request function reads."""
-
-    def __init__(self, client: CloudFrontKeyValueStoreClient, arn: str) -> None:
-        self._kvs = client
-        self._arn = arn
-
-    def put(self, path: str, target: str) -> None:
-        """Redirect `path` to `target`."""
-        self._write(lambda etag: self._kvs.put_key(KvsARN=self._arn, Key=path, Value=target, IfMatch=etag))
-
-    def delete(self, path: str) -> None:
-        """Stop redirecting `path` (a missing key is fine)."""
-        try:
-            self._kvs.get_key(KvsARN=self._arn, Key=path)
-        except self._kvs.exceptions.ResourceNotFoundException:
-            return
-        except (ClientError, BotoCoreError) as exc:
-            raise TransientError(f"alias store read failed: {exc}") from exc
-        self._write(lambda etag: self._kvs.delete_key(KvsARN=self._arn, Key=path, IfMatch=etag))
-
-    def mapping(self) -> dict[str, str]:
-        """The whole map, path to target."""
-        found: dict[str, str] = {}
-        for page in self._kvs.get_paginator("list_keys").paginate(KvsARN=self._arn):
-            found |= {item["Key"]: item["Value"] for item in page.get("Items", [])}
-        return found
-
-    def _write(self, write: object) -> None:
-        # Writes are conditional on the store's ETag; a concurrent writer means read it again.
-        for _ in range(_ATTEMPTS):
-            try:
-                etag = self._kvs.describe_key_value_store(KvsARN=self._arn)["ETag"]
-                write(etag)  # type: ignore[operator]
-                return
-            except self._kvs.exceptions.ConflictException:
-                continue
-            except (ClientError, BotoCoreError) as exc:
-                raise TransientError(f"alias store write failed: {exc}") from exc
-        raise TransientError("alias store kept changing")
 
 
 def sync_alias(page: AliasPage, index: AliasReader, store: AliasStore) -> str | None:

@@ -20,16 +20,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
 
+from broadsheet.adapters.folder import FolderWriter
 from broadsheet.clock import now
 from broadsheet.contract.files import ARTICLES, AUTHORS, read_article, read_author
 from broadsheet.contract.models import Article, AuthorProfile
 from broadsheet.errors import SkippedKey, ValidationFailed
 from broadsheet.index.memory import MemoryIndex
-from broadsheet.index.ports import Catalog, IndexReader
-from broadsheet.pages import STATIC_PAGES, ArticlePage, Listing, Page, SitemapPage, feeds_of, page_count
+from broadsheet.index.ports import IndexReader
+from broadsheet.pages import Page, all_pages
 from broadsheet.render.html import render_page
 from broadsheet.settings import Settings
-from broadsheet.site import BUILD_MARKER, Change, FolderWriter
+from broadsheet.site import BUILD_MARKER, Change
 
 # Below this many files a build stays in one process: forking costs more than it saves.
 PARALLEL_FROM = 400
@@ -93,19 +94,6 @@ def _read_files(
         except SkippedKey:
             continue
     return read
-
-
-def all_pages(index: Catalog, page_size: int) -> list[Page]:
-    """Every page the site has: static pages, live articles, and every page of every listing."""
-    pages: list[Page] = list(STATIC_PAGES)
-    pages += [ArticlePage(slug) for slug in index.live_article_slugs()]
-    listing_ids = set(index.listing_ids()) | {"home"}
-    for listing_id in sorted(listing_ids):
-        listing = Listing.parse(listing_id)
-        pages += [listing.page(n) for n in range(page_count(index.count(listing_id), page_size) + 1)]
-        pages += feeds_of(listing)
-    pages += [SitemapPage(month) for month, _ in index.months()]
-    return pages
 
 
 def default_workers() -> int:

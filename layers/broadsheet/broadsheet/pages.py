@@ -11,9 +11,12 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from broadsheet.contract.models import SLUG_RE
+
+if TYPE_CHECKING:
+    from broadsheet.index.ports import Catalog
 
 ListingKind = Literal["home", "author", "section", "tag", "month"]
 LISTING_KINDS: tuple[ListingKind, ...] = ("home", "author", "section", "tag", "month")
@@ -315,3 +318,16 @@ def older_page_of_front(total: int, size: int) -> int | None:
     if total <= size:
         return None
     return page_of(total - size - 1, size)
+
+
+def all_pages(index: Catalog, page_size: int) -> list[Page]:
+    """Every page the site has: static pages, live articles, and every page of every listing."""
+    pages: list[Page] = list(STATIC_PAGES)
+    pages += [ArticlePage(slug) for slug in index.live_article_slugs()]
+    listing_ids = set(index.listing_ids()) | {"home"}
+    for listing_id in sorted(listing_ids):
+        listing = Listing.parse(listing_id)
+        pages += [listing.page(n) for n in range(page_count(index.count(listing_id), page_size) + 1)]
+        pages += feeds_of(listing)
+    pages += [SitemapPage(month) for month, _ in index.months()]
+    return pages

@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from broadsheet.adapters.sqs import RenderRequests
-from broadsheet.build import all_pages
 from broadsheet.contract.files import ARTICLES, AUTHORS
 from broadsheet.index.ports import Catalog
 from broadsheet.pages import (
@@ -23,6 +22,7 @@ from broadsheet.pages import (
     SITEMAP_INDEX,
     AliasPage,
     ListingPage,
+    all_pages,
     page_for_key,
 )
 from broadsheet.site import Stored, page_key

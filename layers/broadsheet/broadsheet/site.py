@@ -12,16 +12,11 @@ upload) across batches, as a batch coalesces its own requests for one page.
 from __future__ import annotations
 
 import hashlib
-import os
 import time
 from dataclasses import dataclass
 from enum import Enum
-from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-from botocore.exceptions import BotoCoreError, ClientError
-
-from broadsheet.errors import TransientError
 from broadsheet.index.ports import IndexReader
 from broadsheet.pages import (
     STATIC_KEYS,
@@ -39,7 +34,7 @@ from broadsheet.render.html import Output, render_page, stylesheet
 from broadsheet.settings import Settings
 
 if TYPE_CHECKING:
-    from mypy_boto3_s3 import S3Client
+    pass
 
 DIGEST_META = "sha256"
 # When the render that wrote a page began reading the index: milliseconds since the epoch.
@@ -114,156 +109,6 @@ class SiteStore(Protocol):
 
     def list_keys(self, prefix: str = "") -> list[str]:
         """Every stored key (under `prefix`)."""
-
-
-class S3SiteStore:
-    """The site bucket."""
-
-    def __init__(self, client: S3Client, bucket: str) -> None:
-        self._s3 = client
-        self._bucket = bucket
-
-    def stored(self, key: str) -> Stored | None:
-        """The stored object's digest and render time (from its metadata), or None if absent."""
-        try:
-            head = self._s3.head_object(Bucket=self._bucket, Key=check_key(key))
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") in {"404", "NoSuchKey", "NotFound"}:
-                return None
-            raise TransientError(f"site read failed for {key}: {exc}") from exc
-        except BotoCoreError as exc:
-            raise TransientError(f"site read failed for {key}: {exc}") from exc
-        meta = head.get("Metadata", {})
-        rendered = meta.get(RENDERED_META, "")
-        return Stored(meta.get(DIGEST_META, ""), int(rendered) if rendered.isdigit() else None)
-
-    def put(self, output: Output, rendered_at: int | None = None) -> None:
-        """Store a file with its type, cache lifetime, digest and render time."""
-        meta = {DIGEST_META: digest(output.body)}
-        if rendered_at is not None:
-            meta[RENDERED_META] = str(rendered_at)
-        try:
-            self._s3.put_object(
-                Bucket=self._bucket,
-                Key=check_key(output.key),
-                Body=output.body,
-                ContentType=output.content_type,
-                CacheControl=output.cache_control,
-                Metadata=meta,
-            )
-        except (ClientError, BotoCoreError) as exc:
-            raise TransientError(f"site write failed for {output.key}: {exc}") from exc
-
-    def delete(self, key: str) -> None:
-        """Remove an object if present."""
-        try:
-            self._s3.delete_object(Bucket=self._bucket, Key=check_key(key))
-        except (ClientError, BotoCoreError) as exc:
-            raise TransientError(f"site delete failed for {key}: {exc}") from exc
-
-    def list_keys(self, prefix: str = "") -> list[str]:
-        """Every key in the site bucket (under `prefix`)."""
-        found: list[str] = []
-        try:
-            for page in self._s3.get_paginator("list_objects_v2").paginate(
-                Bucket=self._bucket, Prefix=prefix
-            ):
-                found += [o["Key"] for o in page.get("Contents", [])]
-        except (ClientError, BotoCoreError) as exc:
-            raise TransientError(f"site listing failed under {prefix!r}: {exc}") from exc
-        return sorted(found)
-
-    def read(self, key: str) -> bytes:
-        """A stored object's bytes."""
-        return self._s3.get_object(Bucket=self._bucket, Key=check_key(key))["Body"].read()
-
-
-class DirSiteStore:
-    """A folder holding the site, for the offline build and previews."""
-
-    def __init__(self, root: Path) -> None:
-        self._root = root.resolve()
-
-    def _path(self, key: str) -> Path:
-        path = (self._root / check_key(key)).resolve()
-        if not path.is_relative_to(self._root):
-            raise UnsafeKey(key)
-        return path
-
-    def stored(self, key: str) -> Stored | None:
-        """The stored file's digest, or None if absent (a folder keeps no render times)."""
-        path = self._path(key)
-        return Stored(digest(path.read_bytes())) if path.is_file() else None
-
-    def put(self, output: Output, rendered_at: int | None = None) -> None:
-        """Write a file, creating its folders."""
-        path = self._path(output.key)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(output.body)
-
-    def delete(self, key: str) -> None:
-        """Remove a file if present."""
-        self._path(key).unlink(missing_ok=True)
-
-    def list_keys(self, prefix: str = "") -> list[str]:
-        """Every file below the root (whose key starts with `prefix`), as keys."""
-        return sorted(
-            key
-            for p in self._root.rglob("*")
-            if p.is_file()
-            and p.name != BUILD_MARKER
-            and (key := p.relative_to(self._root).as_posix()).startswith(prefix)
-        )
-
-
-class FolderWriter:
-    """A whole build written into a folder: the folder is walked once, each subfolder created once,
-    and a file rewritten only when its bytes differ. Refuses what `DirSiteStore` refuses; if the
-    folder holds a symbolic link, every path is resolved and checked as `DirSiteStore` does."""
-
-    def __init__(self, root: Path) -> None:
-        self._root = root.resolve()
-        self._folders: set[str] = set()
-        self._files: set[str] = set()
-        self._linked = False
-        for folder, subfolders, files in os.walk(self._root):
-            relative = os.path.relpath(folder, self._root)
-            self._folders.add("" if relative == "." else relative.replace(os.sep, "/"))
-            for name in subfolders + files:
-                if os.path.islink(os.path.join(folder, name)):
-                    self._linked = True
-            prefix = "" if relative == "." else relative.replace(os.sep, "/") + "/"
-            self._files.update(prefix + name for name in files if name != BUILD_MARKER)
-
-    def keys(self) -> set[str]:
-        """Every file the folder held when the writer was made, as keys."""
-        return set(self._files)
-
-    def _path(self, key: str) -> str:
-        path = os.path.join(self._root, check_key(key))
-        if self._linked and not Path(path).resolve().is_relative_to(self._root):
-            raise UnsafeKey(key)
-        return path
-
-    def write(self, output: Output) -> Change:
-        """Write a file unless it already holds exactly these bytes."""
-        path = self._path(output.key)
-        if output.key in self._files:
-            with open(path, "rb") as stored:
-                if stored.read() == output.body:
-                    return Change.UNCHANGED
-        else:
-            folder = output.key.rpartition("/")[0]
-            if folder not in self._folders:
-                os.makedirs(os.path.dirname(path), exist_ok=True)
-                self._folders.add(folder)
-        with open(path, "wb") as out:
-            out.write(output.body)
-        return Change.WRITTEN
-
-    def delete(self, key: str) -> None:
-        """Remove a file if present."""
-        Path(self._path(key)).unlink(missing_ok=True)
 
 
 class Change(Enum):

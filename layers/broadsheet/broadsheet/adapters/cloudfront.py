@@ -10,6 +10,7 @@ the short edge lifetime takes over.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
 
@@ -17,6 +18,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from broadsheet.errors import TransientError
 from broadsheet.observability import logger
+from broadsheet.settings import Settings
 
 if TYPE_CHECKING:
     from mypy_boto3_cloudfront import CloudFrontClient
@@ -101,3 +103,19 @@ class CloudFrontInvalidator:
                 return False
             raise TransientError(f"budget update failed: {exc}") from exc
         return count <= self._budget
+
+
+def invalidator_for(
+    config: Settings, cloudfront: Callable[[], CloudFrontClient], dynamodb: Callable[[], DynamoDBClient]
+) -> Invalidator:
+    """The deployment's invalidator: its distribution's, on its budget; none without a distribution."""
+    if not config.distribution_id:
+        return NoInvalidation()
+    return CloudFrontInvalidator(
+        cloudfront(),
+        dynamodb(),
+        distribution_id=config.distribution_id,
+        table=config.table_name,
+        budget=config.invalidation_budget,
+        threshold=config.invalidation_wildcard_threshold,
+    )

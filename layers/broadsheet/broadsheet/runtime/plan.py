@@ -1,0 +1,90 @@
+"""The plan function's runtime: the index's stream in, render requests for the affected pages out."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
+
+from broadsheet.adapters import clients
+from broadsheet.adapters.dynamo import DynamoIndex
+from broadsheet.adapters.sqs import RenderRequests, SqsRenderQueue
+from broadsheet.index.ports import IndexReader
+from broadsheet.observability import logger, metrics
+from broadsheet.plan import article_state, plan_alias, plan_article, plan_profile
+from broadsheet.settings import Settings, settings
+
+
+@dataclass(frozen=True)
+class PlanServices:
+    """What the planner talks to: the index (for listing positions) and the render queue."""
+
+    settings: Settings
+    index: IndexReader
+    render_queue: RenderRequests
+
+
+@lru_cache(maxsize=1)
+def services() -> PlanServices:
+    """This container's plan services, created on first use."""
+    config = settings()
+    return PlanServices(
+        settings=config,
+        index=DynamoIndex(clients.dynamodb(), config.table_name),
+        render_queue=SqsRenderQueue(clients.sqs(), config.render_queue_url),
+    )
+
+
+@dataclass
+class PlanBatch:
+    """The pages one batch of stream records affects, sent once when the batch ends."""
+
+    pages: set[str] = field(default_factory=set)
+    causes: list[str] = field(default_factory=list)
+
+
+def plan_record(record: DynamoDBRecord, svc: PlanServices, batch: PlanBatch) -> None:
+    """Add the pages one index change affects to the batch."""
+    stream = record.dynamodb
+    if stream is None:
+        return
+    keys = stream.keys or {}
+    pk = str(keys.get("pk", ""))
+    if pk.startswith("author#"):
+        pages = plan_profile(pk.removeprefix("author#"))
+    elif pk.startswith("alias#"):
+        pages = plan_alias(pk.removeprefix("alias#"))
+    elif pk.startswith("article#"):
+        old, new = article_state(stream.old_image), article_state(stream.new_image)
+        pages = plan_article(old, new, svc.index, svc.settings.page_size)
+    else:
+        return
+    batch.pages.update(pages)
+    batch.causes.append(str(stream.sequence_number))
+    logger.debug("planned", extra={"item": pk, "pages": pages})
+
+
+def _reader_first(page_id: str) -> tuple[int, str]:
+    """Render order: what readers look at first (the article, first pages), then the rest."""
+    if page_id.startswith("article:"):
+        return (0, page_id)
+    if page_id.endswith(":0") and not page_id.startswith(("feed:", "sitemap:")):
+        return (1, page_id)
+    return (2, page_id)
+
+
+@contextmanager
+def plan_batch(svc: PlanServices) -> Iterator[PlanBatch]:
+    """A plan batch; on leaving it, each affected page is enqueued once (coalesced)."""
+    batch = PlanBatch()
+    yield batch
+    if batch.pages:
+        cause = hashlib.sha256("|".join(batch.causes).encode()).hexdigest()
+        svc.render_queue.send(sorted(batch.pages, key=_reader_first), cause=cause)
+        logger.info("planned", extra={"changes": len(batch.causes), "pages": len(batch.pages)})
+        metrics.add_metric(name="PagesPlanned", unit=MetricUnit.Count, value=len(batch.pages))
