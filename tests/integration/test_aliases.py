@@ -12,6 +12,7 @@ import json
 import urllib.error
 import urllib.request
 from pathlib import Path
+from typing import cast
 
 import pytest
 
@@ -112,7 +113,8 @@ def test_an_upload_claiming_another_articles_address_is_refused_and_changes_noth
     for key, at in ((key_of(claimer), "aliases[1]"), (key_of("alias-newcomer"), "aliases[0]")):
         report = editor.report(key)
         assert report is not None, key
-        assert [(e["field"], f"/articles/{held}/" in e["message"]) for e in report["errors"]] == [(at, True)]
+        errors = cast(list[dict[str, str]], report["errors"])
+        assert [(e["field"], f"/articles/{held}/" in e["message"]) for e in errors] == [(at, True)]
     assert (editor.site_files(), services().aliases.mapping()) == (site, store)
     assert services().index.get_article(claimer) == indexed
     assert services().index.get_article("alias-newcomer") is None
