@@ -20,6 +20,7 @@ from html.parser import HTMLParser
 from typing import Any
 
 from broadsheet.adapters.s3_content import ContentObject
+from broadsheet.aliases import redirect_target
 from broadsheet.contract.files import report_key
 from broadsheet.contract.models import Article, AuthorProfile
 from broadsheet.index.entries import Entry, entries_of, sort_key
@@ -201,9 +202,9 @@ class FakeIndex:
         )
 
     def alias_target(self, old_slug: str) -> str | None:
-        """The slug an old address leads to (the last article, by slug, that claims it)."""
-        claims = [slug for slug, held in sorted(self.articles.items()) if old_slug in held.article.aliases]
-        return claims[-1] if claims else None
+        """The slug an old address leads to, by the rule of `broadsheet.aliases`, or None."""
+        claimers = [held for held in self.articles.values() if old_slug in held.article.aliases]
+        return redirect_target(old_slug, self.articles.get(old_slug), claimers)
 
     def count(self, listing: str) -> int:
         """How many entries a listing holds."""

@@ -1,4 +1,19 @@
-"""Old article addresses that answer with a 301: the edge's alias store.
+"""Old article addresses that answer with a 301: the rule that decides them, and the edge's store.
+
+The rule (`redirect_target`) is a pure function of the indexed articles, so the pipeline, the
+offline build and the tests agree on it whatever order events arrived in:
+
+- an address that is an indexed article's own (live, draft, embargoed or expired) never
+  redirects: an alias can never take another article's address, and an article published at an
+  address some other article names as its alias wins it back;
+- only a live article's aliases redirect: a draft's, an embargoed or an expired article's stay
+  out of the store, so they never reveal its slug before (or after) it is readable;
+- when several live articles claim one address, the earliest published wins, ties by slug (the
+  listing sort key): publishing a new article never moves an address already leading elsewhere.
+
+Ingest also refuses a new version of an article whose alias names another indexed article
+(`alias_conflicts`), so the editor learns of it; the rule is what keeps the address safe when the
+other article comes later.
 
 On AWS the store is a CloudFront KeyValueStore read by the viewer-request function (key: the
 old path, value: the new one). The local stack keeps the same map in memory and its edge
@@ -9,14 +24,49 @@ items, through the same queue as every page.
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Protocol
 
+from broadsheet.contract.models import Article
+from broadsheet.errors import FieldError
+from broadsheet.index.ports import IndexedArticle
 from broadsheet.pages import AliasPage, article_path
 
 if TYPE_CHECKING:
     pass
 
 _ATTEMPTS = 5
+
+
+def redirect_target(
+    old_slug: str, occupant: IndexedArticle | None, claimers: Iterable[IndexedArticle]
+) -> str | None:
+    """The slug `old_slug` redirects to, given the article indexed at it (if any) and the articles
+    that name it in their aliases; None when it must not redirect."""
+    if occupant is not None:
+        return None
+    live = [c for c in claimers if c.live and c.article.slug != old_slug and old_slug in c.article.aliases]
+    return min(live, key=lambda c: c.sort_key).article.slug if live else None
+
+
+class ArticleLookup(Protocol):
+    """Whether the index holds an article, as the alias check at ingest needs it."""
+
+    def get_article(self, slug: str) -> IndexedArticle | None:
+        """The indexed article, or None."""
+
+
+def alias_conflicts(article: Article, index: ArticleLookup) -> list[FieldError]:
+    """An error for each alias of `article` that is another indexed article's own address."""
+    return [
+        FieldError(
+            f"aliases[{at}]",
+            f'is the address of the article "{alias}" ({article_path(alias)}); an alias may only '
+            "name an old address that no other article holds",
+        )
+        for at, alias in enumerate(article.aliases)
+        if alias != article.slug and index.get_article(alias) is not None
+    ]
 
 
 class AliasReader(Protocol):

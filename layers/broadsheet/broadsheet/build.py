@@ -53,6 +53,9 @@ class BuildReport:
     unchanged: int = 0
     removed: int = 0
     rejected: list[ValidationFailed] = field(default_factory=list)
+    # The edge's alias store the content calls for (old path to new path), by the same rule as
+    # the pipeline's: what its store must equal.
+    redirects: dict[str, str] = field(default_factory=dict)
 
 
 def load_content(
@@ -114,7 +117,7 @@ def build_site(
     index, rejected = load_content(content_dir, settings, processes)
     out_dir.mkdir(parents=True, exist_ok=True)
     writer = FolderWriter(out_dir)
-    report = BuildReport(rejected=rejected)
+    report = BuildReport(rejected=rejected, redirects=index.redirects())
     pages = all_pages(index, settings.page_size)
     global _SHARED  # noqa: PLW0603 - what forked workers inherit instead of receiving it pickled
     _SHARED = (index, settings, writer)

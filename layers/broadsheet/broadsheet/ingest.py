@@ -5,6 +5,11 @@ the object as it is now, writes the index conditionally on the revision it read,
 checks that the object has not moved on meanwhile; if it has, it goes round again. An
 article's embargo and expiry schedules are brought in line inside the same round, so they too
 end up matching the version that stayed current.
+
+A new version of an article whose alias names another indexed article's address is refused
+like any bad file (`broadsheet.aliases.alias_conflicts`). A version already indexed is never
+refused again when its key comes back (a duplicate event, its embargo or expiry falling due):
+the alias rule, not ingest, keeps an address that another article took later.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from datetime import datetime
 from enum import Enum
 
 from broadsheet.adapters.s3_content import ContentObject, ContentStore
+from broadsheet.aliases import alias_conflicts
 from broadsheet.contract.files import ContentKey, parse_key, read_article, read_author, report_body
 from broadsheet.contract.models import Article
 from broadsheet.errors import TransientError, ValidationFailed
@@ -125,6 +131,10 @@ def _apply_article(
                 return IngestResult(key, Outcome.STALE)
             if current.article == article and current.live == article.is_live(now):
                 return IngestResult(key, Outcome.UNCHANGED, article=article)
+        if current is None or current.article != article:
+            conflicts = alias_conflicts(article, index)
+            if conflicts:
+                raise ValidationFailed(key, conflicts)
         if index.put_article(article, source, now, current):
             return IngestResult(key, Outcome.PUBLISHED, article=article)
     raise TransientError(f"{key}: the index kept changing while publishing")

@@ -57,6 +57,10 @@ def plan_article(
     if state is None:
         return []
     pages = {ArticlePage(state.slug).id}
+    if old is None or new is None:
+        # An article now holds (or no longer holds) this address: a redirect from it must stop
+        # (or may start), whichever article claims it as an alias.
+        pages.add(AliasPage(state.slug).id)
     listing_ids = (old.listings if old else frozenset()) | (new.listings if new else frozenset())
     for listing_id in sorted(listing_ids):
         pages |= _listing_pages(listing_id, old, new, index, size)

@@ -12,8 +12,11 @@ Item layout (single table, keys `pk` and `sk`):
   holds, so that paging a listing never counts its entries (a count reads every one of them:
   its cost would grow with the site).
 - alias claim: `pk = alias#<old slug>`, `sk = claim#<slug>`; an article that names the old
-  address in its aliases. The address leads to the last claimer by slug, whatever the order
-  in which the claims were made, so the index never depends on event order.
+  address in its aliases, with the claimer's live flag and sort key. Where the address leads is
+  decided from the articles themselves by `broadsheet.aliases.redirect_target`, whatever the
+  order in which the claims were made; a claim is rewritten whenever its claimer goes live or
+  leaves, or is re-dated, so that its stream record has the alias synced again. (An article
+  created or deleted at the address itself is planned from its own item.)
 
 An article, its entries and the counters of the listings it joins or leaves change in one
 transaction conditioned on the article item's revision, so concurrent ingests of one key can
@@ -34,6 +37,7 @@ from typing import TYPE_CHECKING, Any, cast
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import BotoCoreError, ClientError
 
+from broadsheet.aliases import redirect_target
 from broadsheet.contract.models import Article, AuthorProfile
 from broadsheet.errors import TransientError
 from broadsheet.index.entries import Byline, Entry, entries_of, sort_key
@@ -213,19 +217,31 @@ class DynamoIndex:
             params["ExclusiveStartKey"] = last
 
     def alias_target(self, old_slug: str) -> str | None:
-        """The slug an old address leads to: the last, by slug, of the articles claiming it."""
-        response = self._call(
-            lambda: self._db.query(
-                TableName=self._table,
-                KeyConditionExpression="pk = :pk AND begins_with(sk, :claim)",
-                ExpressionAttributeValues={":pk": {"S": alias_pk(old_slug)}, ":claim": {"S": CLAIM_PREFIX}},
-                ScanIndexForward=False,
-                Limit=1,
-                ConsistentRead=True,
-            )
-        )
-        items = response.get("Items", [])
-        return str(items[0]["sk"]["S"]).removeprefix(CLAIM_PREFIX) if items else None
+        """The slug an old address leads to, by the rule of `broadsheet.aliases`, or None.
+
+        Read from the articles themselves (the one at the address, and each claimer), never from
+        the claims' copies of their state, which only exist to wake the planner."""
+        claimers = self.alias_claimers(old_slug)
+        held = self.get_articles([old_slug, *claimers])
+        return redirect_target(old_slug, held.get(old_slug), [held[s] for s in claimers if s in held])
+
+    def alias_claimers(self, old_slug: str) -> list[str]:
+        """The slugs of the articles whose claims on an old address the index holds, sorted."""
+        params: dict[str, Any] = {
+            "TableName": self._table,
+            "KeyConditionExpression": "pk = :pk AND begins_with(sk, :claim)",
+            "ExpressionAttributeValues": {":pk": {"S": alias_pk(old_slug)}, ":claim": {"S": CLAIM_PREFIX}},
+            "ProjectionExpression": "sk",
+            "ConsistentRead": True,
+        }
+        found: list[str] = []
+        while True:
+            response = self._call(lambda: self._db.query(**params))
+            found += [str(i["sk"]["S"]).removeprefix(CLAIM_PREFIX) for i in response.get("Items", [])]
+            last = response.get("LastEvaluatedKey")
+            if not last:
+                return sorted(found)
+            params["ExclusiveStartKey"] = last
 
     def count(self, listing: str) -> int:
         """How many entries a listing holds: its counter, one item read at any length."""
@@ -399,8 +415,8 @@ class DynamoIndex:
             if not self._unlist(expected, staying):
                 return False
             return self.put_article(article, source, now, replace(expected, listings=tuple(staying), rev=rev))
-        held = expected.article.aliases if expected else []
-        aliases = self._alias_changes(article.slug, held, article.aliases)
+        live, key = bool(listings), sort_key(article)
+        aliases = self._alias_changes(article.slug, expected, article.aliases, live, key)
         return self._transact_with_aliases(actions, aliases)
 
     def _unlist(self, expected: IndexedArticle, staying: list[str]) -> bool:
@@ -462,15 +478,22 @@ class DynamoIndex:
             for listing, delta in sorted([(x, -1) for x in left] + [(x, 1) for x in joined])
         ]
 
-    def _alias_changes(self, slug: str, old: list[str], new: list[str]) -> list[dict[str, Any]]:
-        """This article's alias claims to add and remove."""
+    def _alias_changes(
+        self, slug: str, expected: IndexedArticle | None, aliases: list[str], live: bool, key: str
+    ) -> list[dict[str, Any]]:
+        """An article's alias claims to write and remove as it goes from `expected` to claiming
+        `aliases`, `live` or not, at sort key `key`. Every claim is rewritten when the article goes
+        live or leaves, or is re-dated: the claims' stream records have each alias synced again."""
+        old = set(expected.article.aliases) if expected else set()
+        new = set(aliases)
+        moved = expected is None or (expected.live, expected.sort_key) != (live, key)
         actions: list[dict[str, Any]] = []
-        for added in sorted(set(new) - set(old)):
-            item = _item({"pk": alias_pk(added), "sk": CLAIM_PREFIX + slug})
+        for claimed in sorted(new if moved else new - old):
+            item = _item({"pk": alias_pk(claimed), "sk": CLAIM_PREFIX + slug, "live": live, "sort_key": key})
             actions.append({"Put": {"TableName": self._table, "Item": item}})
-        for gone in sorted(set(old) - set(new)):
-            key = _item({"pk": alias_pk(gone), "sk": CLAIM_PREFIX + slug})
-            actions.append({"Delete": {"TableName": self._table, "Key": key}})
+        for gone in sorted(old - new):
+            claim = _item({"pk": alias_pk(gone), "sk": CLAIM_PREFIX + slug})
+            actions.append({"Delete": {"TableName": self._table, "Key": claim}})
         return actions
 
     def _transact_with_aliases(self, actions: list[dict[str, Any]], aliases: list[dict[str, Any]]) -> bool:
@@ -493,7 +516,7 @@ class DynamoIndex:
         actions: list[dict[str, Any]] = [{"Delete": delete}]
         actions += self._entry_deletes(expected, list(expected.listings))
         actions += self._listing_counts(expected.listings, ())
-        aliases = self._alias_changes(expected.article.slug, expected.article.aliases, [])
+        aliases = self._alias_changes(expected.article.slug, expected, [], False, expected.sort_key)
         return self._transact_with_aliases(actions, aliases)
 
     def put_profile(self, author_slug: str, profile: AuthorProfile, source: SourceVersion) -> None:

@@ -6,9 +6,11 @@ import bisect
 from collections import defaultdict
 from datetime import datetime
 
+from broadsheet.aliases import redirect_target
 from broadsheet.contract.models import Article, AuthorProfile
 from broadsheet.index.entries import Entry, entries_of, sort_key
 from broadsheet.index.ports import IndexedArticle, ListingSlice, SourceVersion
+from broadsheet.pages import article_path
 
 _NO_SOURCE = SourceVersion("", 0)
 
@@ -65,11 +67,18 @@ class MemoryIndex:
         return self._profiles.get(author_slug)
 
     def alias_target(self, old_slug: str) -> str | None:
-        """The slug an old address leads to (the last article, by slug, that claims it)."""
-        claims = [
-            slug for slug, indexed in sorted(self._articles.items()) if old_slug in indexed.article.aliases
-        ]
-        return claims[-1] if claims else None
+        """The slug an old address leads to, by the rule of `broadsheet.aliases`, or None."""
+        claimers = [indexed for indexed in self._articles.values() if old_slug in indexed.article.aliases]
+        return redirect_target(old_slug, self._articles.get(old_slug), claimers)
+
+    def redirects(self) -> dict[str, str]:
+        """The whole alias store this content calls for: old path to new path, by old path."""
+        claimers: dict[str, list[IndexedArticle]] = defaultdict(list)
+        for indexed in self._articles.values():
+            for alias in indexed.article.aliases:
+                claimers[alias].append(indexed)
+        found = {old: redirect_target(old, self._articles.get(old), held) for old, held in claimers.items()}
+        return {article_path(old): article_path(new) for old, new in sorted(found.items()) if new is not None}
 
     def get_articles(self, slugs: list[str]) -> dict[str, IndexedArticle]:
         """The indexed articles among `slugs`, by slug."""
