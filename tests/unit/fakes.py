@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import bisect
 import json
+import threading
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -306,3 +307,26 @@ def elements(html: bytes | str) -> list[Element]:
 def select(html: bytes | str, tag: str, css_class: str | None = None) -> list[Element]:
     """The elements with a tag (and a class, if given)."""
     return [e for e in elements(html) if e.tag == tag and (css_class is None or e.has_class(css_class))]
+
+
+class MemoryAliases:
+    """An alias store in memory."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._map: dict[str, str] = {}
+
+    def put(self, path: str, target: str) -> None:
+        """Redirect `path` to `target`."""
+        with self._lock:
+            self._map[path] = target
+
+    def delete(self, path: str) -> None:
+        """Stop redirecting `path`."""
+        with self._lock:
+            self._map.pop(path, None)
+
+    def mapping(self) -> dict[str, str]:
+        """A copy of the whole map."""
+        with self._lock:
+            return dict(self._map)

@@ -11,13 +11,13 @@ import pytest
 from botocore.stub import Stubber
 
 from broadsheet.adapters.kvs import KeyValueStoreAliases
-from broadsheet.aliases import MemoryAliases, sync_alias
+from broadsheet.aliases import sync_alias
 from broadsheet.contract.models import Article
 from broadsheet.errors import TransientError
 from broadsheet.index.memory import MemoryIndex
 from broadsheet.ingest import Outcome, ingest_key
 from broadsheet.pages import AliasPage
-from tests.unit.fakes import FakeContentStore, FakeIndex, article_bytes, make_article
+from tests.unit.fakes import FakeContentStore, FakeIndex, MemoryAliases, article_bytes, make_article
 
 ARN = "arn:aws:cloudfront::123456789012:key-value-store/aliases"
 

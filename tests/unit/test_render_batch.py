@@ -10,7 +10,6 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from broadsheet.adapters.cloudfront import NoInvalidation
 from broadsheet.adapters.folder import DirSiteStore
-from broadsheet.aliases import MemoryAliases
 from broadsheet.clock import now
 from broadsheet.errors import TransientError
 from broadsheet.index.memory import MemoryIndex
@@ -25,6 +24,7 @@ from broadsheet.runtime.render import (
 )
 from broadsheet.settings import Settings
 from broadsheet.site import Change, SiteStore
+from tests.unit.fakes import MemoryAliases
 
 
 class FailingStore(DirSiteStore):

@@ -24,6 +24,8 @@ from broadsheet.runtime import reconcile as reconcile_runtime
 from broadsheet.runtime import render as render_runtime
 from broadsheet.settings import settings
 from broadsheet_dev.local import newsletter
+from broadsheet_dev.local.kvs import ARN as KVS_ARN
+from broadsheet_dev.local.kvs import KeyValueStoreServer
 from broadsheet_dev.local.pollers import (
     Activity,
     LambdaContext,
@@ -73,6 +75,7 @@ class LocalStack:
         self.pollers: list[Poller] = []
         self.deployed: Deployed | None = None
         self.edge: EdgeServer | None = None
+        self.kvs: KeyValueStoreServer | None = None
         self._moto: Any = None
         self.newsletter_environment: dict[str, str] = {}
 
@@ -84,13 +87,17 @@ class LocalStack:
         use_endpoint(endpoint)
         template_path = self.options.root / "template.yaml"
         # The edge binds first so the site's own address is known before the functions' settings.
-        # Read lazily: the services only exist once the functions' environment is set below.
-        aliases = lambda: render_runtime.services().aliases.mapping()  # noqa: E731, PLW0108
+        # The alias store: the edge reads it in process, the render function through its API.
+        self.kvs = KeyValueStoreServer().start()
+        os.environ["AWS_ENDPOINT_URL_CLOUDFRONT_KEYVALUESTORE"] = self.kvs.endpoint
         self.edge = EdgeServer(
-            "", response_headers(load_template(template_path)), aliases, port=self.options.site_port
+            "",
+            response_headers(load_template(template_path)),
+            self.kvs.store.mapping,
+            port=self.options.site_port,
         )
         parameters = {"SiteUrl": self.edge.url, **(self.options.parameters or {})}
-        self.deployed = deploy(template_path, endpoint, parameters)
+        self.deployed = deploy(template_path, endpoint, parameters, alias_store_arn=KVS_ARN)
         self.edge.bucket = self.deployed.site_bucket
         os.environ.update(self.deployed.environment)
         self.newsletter_environment = newsletter.prepare(load_template(template_path), self.deployed)
@@ -114,6 +121,8 @@ class LocalStack:
             poller.stop()
         if self.edge is not None:
             self.edge.stop()
+        if self.kvs is not None:
+            self.kvs.stop()
         if self._moto is not None:
             self._moto.stop()
 

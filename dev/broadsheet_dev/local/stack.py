@@ -176,11 +176,14 @@ def local_template(template: dict[str, Any]) -> dict[str, Any]:
     return {"AWSTemplateFormatVersion": "2010-09-09", "Parameters": parameters, "Resources": resources}
 
 
-def deploy(template_path: Path, endpoint: str, overrides: dict[str, str] | None = None) -> Deployed:
+def deploy(
+    template_path: Path, endpoint: str, overrides: dict[str, str] | None = None, alias_store_arn: str = ""
+) -> Deployed:
     """Create the template's buckets, queues and table on the moto server at `endpoint`.
 
-    `overrides` sets template parameters (SiteUrl, PageSize…). Returns the physical names and
-    the environment the functions would get on AWS, resolved for this stack.
+    `overrides` sets template parameters (SiteUrl, PageSize…); `alias_store_arn` stands for the
+    KeyValueStore, which moto does not have (the local stack serves one itself). Returns the
+    physical names and the environment the functions would get on AWS, resolved for this stack.
     """
     template = load_template(template_path)
     session = boto3.Session(region_name=REGION)
@@ -221,10 +224,10 @@ def deploy(template_path: Path, endpoint: str, overrides: dict[str, str] | None 
             attrs[(logical, "StreamArn")] = table.get("LatestStreamArn", "")
             stream_arn = stream_arn or attrs[(logical, "StreamArn")]
     # No CloudFront locally: the site is served by the local edge server instead, which reads
-    # the aliases from memory (an empty store ARN leaves them there).
+    # the aliases from the local KeyValueStore.
     refs["Distribution"] = ""
     attrs[("Distribution", "DomainName")] = ""
-    attrs[("AliasStore", "Arn")] = ""
+    attrs[("AliasStore", "Arn")] = alias_store_arn
     # Nor IAM or EventBridge Scheduler: the local stack creates the schedule group by this name
     # itself (moto's scheduler does not check roles).
     refs["ArticleSchedules"] = SCHEDULE_GROUP

@@ -15,15 +15,13 @@ Ingest also refuses a new version of an article whose alias names another indexe
 (`alias_conflicts`), so the editor learns of it; the rule is what keeps the address safe when the
 other article comes later.
 
-On AWS the store is a CloudFront KeyValueStore read by the viewer-request function (key: the
-old path, value: the new one). The local stack keeps the same map in memory and its edge
-server reads it. Either way the render stage keeps the store in line with the index's alias
-items, through the same queue as every page.
+The store is a CloudFront KeyValueStore read by the viewer-request function (key: the old path,
+value: the new one); the render stage keeps it in line with the index's alias items, through the
+same queue as every page.
 """
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Protocol
 
@@ -87,29 +85,6 @@ class AliasStore(Protocol):
 
     def mapping(self) -> dict[str, str]:
         """The whole map, path to target."""
-
-
-class MemoryAliases:
-    """The alias store of the local stack and the tests."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._map: dict[str, str] = {}
-
-    def put(self, path: str, target: str) -> None:
-        """Redirect `path` to `target`."""
-        with self._lock:
-            self._map[path] = target
-
-    def delete(self, path: str) -> None:
-        """Stop redirecting `path`."""
-        with self._lock:
-            self._map.pop(path, None)
-
-    def mapping(self) -> dict[str, str]:
-        """A copy of the whole map."""
-        with self._lock:
-            return dict(self._map)
 
 
 def sync_alias(page: AliasPage, index: AliasReader, store: AliasStore) -> str | None:

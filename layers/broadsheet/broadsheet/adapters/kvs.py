@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from broadsheet.aliases import AliasStore, MemoryAliases
+from broadsheet.aliases import AliasStore
 from broadsheet.errors import TransientError
 from broadsheet.settings import Settings
 
@@ -60,8 +60,7 @@ class KeyValueStoreAliases:
 
 
 def alias_store_for(config: Settings, client: Callable[[], CloudFrontKeyValueStoreClient]) -> AliasStore:
-    """The deployment's alias store: its KeyValueStore, or without one this process's memory (one
-    map per container, as the services are created once), where whatever serves the site reads it."""
+    """The deployment's alias store: the KeyValueStore its viewer-request function reads."""
     if not config.alias_store_arn:
-        return MemoryAliases()
+        raise ValueError("no alias store: BROADSHEET_ALIAS_STORE_ARN must name the KeyValueStore")
     return KeyValueStoreAliases(client(), config.alias_store_arn)
