@@ -93,6 +93,11 @@ class ListingPage:
         base = self.listing.base_path
         return base if self.number == 0 else f"{base}page/{self.number}/"
 
+    @property
+    def key(self) -> str:
+        """The site-bucket key of this page."""
+        return object_key(self.path)
+
 
 @dataclass(frozen=True, order=True)
 class ArticlePage:
@@ -109,6 +114,11 @@ class ArticlePage:
     def path(self) -> str:
         """The public URL path of this page."""
         return article_path(self.slug)
+
+    @property
+    def key(self) -> str:
+        """The site-bucket key of this page."""
+        return object_key(self.path)
 
 
 FeedFormat = Literal["atom", "rss", "json"]
@@ -178,6 +188,11 @@ class AliasPage:
         """The old public URL path."""
         return article_path(self.slug)
 
+    @property
+    def key(self) -> None:
+        """None: an alias is kept in the edge's store, not in the site bucket."""
+        return None
+
 
 @dataclass(frozen=True, order=True)
 class StaticPage:
@@ -190,6 +205,12 @@ class StaticPage:
     def id(self) -> str:
         """The page id used on the render queue."""
         return self.name
+
+    @property
+    def key(self) -> str | None:
+        """The site-bucket key of this page; None for the stylesheet, whose name carries the hash
+        of its content (`broadsheet.render.templating.stylesheet`)."""
+        return STATIC_KEYS.get(self.name)
 
 
 SITEMAP_INDEX = StaticPage("sitemap-index")

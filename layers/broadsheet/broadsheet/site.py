@@ -19,14 +19,9 @@ from typing import TYPE_CHECKING, Protocol
 
 from broadsheet.index.ports import IndexReader
 from broadsheet.pages import (
-    STATIC_KEYS,
     STYLESHEET,
-    ArticlePage,
-    FeedPage,
     ListingPage,
     Page,
-    SitemapPage,
-    StaticPage,
     object_key,
     page_for_key,
 )
@@ -134,12 +129,8 @@ class PageResult:
 
 def page_key(page: Page) -> str:
     """The key a page is stored under, whether or not it exists now."""
-    if isinstance(page, (ArticlePage, ListingPage)):
-        return object_key(page.path)
-    if isinstance(page, (FeedPage, SitemapPage)):
+    if page.key is not None:
         return page.key
-    if isinstance(page, StaticPage) and page.name in STATIC_KEYS:
-        return STATIC_KEYS[page.name]
     if page == STYLESHEET:
         return stylesheet().key
     raise ValueError(f"{page.id} is not stored in the site")

@@ -52,18 +52,21 @@ __all__ = ["HTML", "HTML_CACHE", "Output", "display_time", "render_page", "style
 
 
 def render_page(page: Page, index: IndexReader, settings: Settings) -> Output | None:
-    """The output file for `page`, or None when the page should not exist."""
-    if isinstance(page, ArticlePage):
-        return _article(page, index, settings)
-    if isinstance(page, ListingPage):
-        return _listing(page, index, settings)
-    if isinstance(page, FeedPage):
-        return feeds.render_feed(page, index, settings)
-    if isinstance(page, SitemapPage):
-        return sitemaps.render_shard(page, index, settings)
-    if isinstance(page, AliasPage):
-        raise ValueError(f"{page.id} is kept in the alias store, not rendered")
-    return _static(page, index, settings)
+    """The output file for `page`, or None when the page should not exist. The one place that
+    decides what each kind of page is made of."""
+    match page:
+        case ArticlePage():
+            return _article(page, index, settings)
+        case ListingPage():
+            return _listing(page, index, settings)
+        case FeedPage():
+            return feeds.render_feed(page, index, settings)
+        case SitemapPage():
+            return sitemaps.render_shard(page, index, settings)
+        case StaticPage():
+            return _static(page, index, settings)
+        case AliasPage():
+            raise ValueError(f"{page.id} is kept in the alias store, not rendered")
 
 
 def _common(
