@@ -292,6 +292,16 @@ class DynamoIndex:
             found[f"{prefix}{pk.split('#', 1)[1]}.json"] = str(item["source_version"])
         return found
 
+    def alias_targets(self) -> dict[str, str]:
+        """Every old address and the slug it leads to (the last claimer by slug, as
+        `alias_target` answers), read in one scan: what the edge's alias store should hold."""
+        targets: dict[str, str] = {}
+        for item in self._scan("begins_with(pk, :alias)", "pk, sk"):
+            old = str(item["pk"]).split("#", 1)[1]
+            claimer = str(item["sk"]).removeprefix(CLAIM_PREFIX)
+            targets[old] = max(targets.get(old, claimer), claimer)
+        return targets
+
     def recount(self) -> list[str]:
         """Set each listing counter that disagrees with its listing's entries to their number (a
         table written before the counters, or edited by hand); the listings whose counter moved.
@@ -356,6 +366,7 @@ class DynamoIndex:
             ":profile": {"S": PROFILE_SK},
             ":counter": {"S": COUNTER_PREFIX},
             ":months": {"S": MONTHS_PK},
+            ":alias": {"S": "alias#"},
         }
         params: dict[str, Any] = {
             "TableName": self._table,

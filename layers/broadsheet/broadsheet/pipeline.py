@@ -273,20 +273,40 @@ def render_batch(svc: Services, requests: Iterable[RenderRequest] = ()) -> Itera
 
 
 def run_reconcile(svc: Services) -> ReconcileReport:
-    """Run reconcile for this deployment (the scheduled function and `broadsheet reconcile`)."""
+    """Run reconcile for this deployment (the scheduled function and `broadsheet reconcile`); log
+    and count the drift it found, by kind."""
     config = svc.settings
-    cause = f"reconcile-{now(config).isoformat()}"
-    report = reconcile(svc.content, svc.index, svc.site, svc.hints, svc.render_queue, config.page_size, cause)
+    at = now(config)
+    report = reconcile(
+        svc.content, svc.index, svc.site, svc.aliases, svc.hints, svc.render_queue, config,
+        day=at.date().toordinal(), cause=f"reconcile-{at.isoformat()}",
+    )  # fmt: skip
+    drift = report.drift()
     logger.info(
         "reconciled",
         extra={
+            "drift": drift,
             "hinted": report.hinted,
             "recounted": report.recounted,
-            "rendered": len(report.rendered),
+            "missing": report.pages.missing,
+            "stale": report.pages.stale,
+            "extra": report.pages.extra,
             "deleted": report.deleted,
+            "aliases": report.aliases,
+            "rendered": len(report.rendered),
+            "compared": report.pages.compared,
+            "segment": f"{report.pages.segment.index + 1}/{report.pages.segment.count}",
         },
     )
-    metrics.add_metric(name="DriftListingsRecounted", unit=MetricUnit.Count, value=len(report.recounted))
-    metrics.add_metric(name="DriftKeysHinted", unit=MetricUnit.Count, value=len(report.hinted))
-    metrics.add_metric(name="DriftPagesRendered", unit=MetricUnit.Count, value=len(report.rendered))
+    for name, value in (
+        ("DriftListingsRecounted", drift["listings_recounted"]),
+        ("DriftKeysHinted", drift["keys_hinted"]),
+        ("DriftPagesRendered", len(report.rendered)),
+        ("DriftPagesMissing", drift["pages_missing"]),
+        ("DriftPagesStale", drift["pages_stale"]),
+        ("DriftPagesExtra", drift["pages_extra"]),
+        ("DriftObjectsDeleted", drift["objects_deleted"]),
+        ("DriftAliases", drift["aliases"]),
+    ):
+        metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
     return report
