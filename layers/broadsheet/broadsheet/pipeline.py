@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextvars
 import hashlib
 import json
+import sys
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -34,6 +35,7 @@ from broadsheet.reconcile import ReconcileReport, reconcile
 from broadsheet.schedule import Schedules
 from broadsheet.services import Services
 from broadsheet.site import Change, PageResult, publish_page, stored_pages_beyond, wall_clock_ms
+from broadsheet.stale import PAGES_PER_RUN
 
 # The event name on the notification an embargo or expiry schedule sends when it is due.
 SCHEDULED_EVENT = "Scheduled"
@@ -272,14 +274,16 @@ def render_batch(svc: Services, requests: Iterable[RenderRequest] = ()) -> Itera
         metrics.add_metric(name="InvalidationPaths", unit=MetricUnit.Count, value=charged)
 
 
-def run_reconcile(svc: Services) -> ReconcileReport:
+def run_reconcile(svc: Services, *, every_page: bool = False) -> ReconcileReport:
     """Run reconcile for this deployment (the scheduled function and `broadsheet reconcile`); log
-    and count the drift it found, by kind."""
+    and count the drift it found, by kind. `every_page` compares every page, not the day's
+    segment (a redrive of stream failures, whose pages may lie anywhere)."""
     config = svc.settings
     at = now(config)
     report = reconcile(
         svc.content, svc.index, svc.site, svc.aliases, svc.hints, svc.render_queue, config,
         day=at.date().toordinal(), cause=f"reconcile-{at.isoformat()}",
+        per_run=sys.maxsize if every_page else PAGES_PER_RUN,
     )  # fmt: skip
     drift = report.drift()
     logger.info(

@@ -33,7 +33,7 @@ from broadsheet.models import SLUG_RE
 from broadsheet.pages import AliasPage, ListingPage, article_path
 from broadsheet.queue import RenderRequests
 from broadsheet.settings import Settings
-from broadsheet.stale import PageDrift, find_page_drift
+from broadsheet.stale import PAGES_PER_RUN, PageDrift, find_page_drift
 from broadsheet.storage import ContentObject, ObjectVersion
 
 _ARTICLE_PATH = re.compile(r"/articles/([^/]+)/")
@@ -190,9 +190,11 @@ def reconcile(
     *,
     day: int,
     cause: str,
+    per_run: int = PAGES_PER_RUN,
 ) -> ReconcileReport:
     """Find drift between content, index, site and alias store; repair it through ingest and
-    render. `day` names the segment of pages compared byte for byte (see `broadsheet.stale`)."""
+    render. `day` names the segment of pages compared byte for byte, of segments of `per_run`
+    pages (see `broadsheet.stale`)."""
     report = ReconcileReport()
     # Counters first: the hinted keys' ingests move counters too, and would make a repair wait.
     report.recounted = index.recount()
@@ -203,7 +205,7 @@ def reconcile(
     if report.hinted:
         hints.send(report.hinted)
 
-    report.pages = find_page_drift(index, site.etags(), settings, day)
+    report.pages = find_page_drift(index, site.etags(), settings, day, per_run)
     for key in report.pages.stray:
         site.delete(key)
     report.aliases = alias_drift(index.alias_targets(), aliases.mapping())
