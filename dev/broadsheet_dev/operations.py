@@ -1,10 +1,19 @@
-"""Operating a deployment: queue depths, dead-letter contents, error reports, and redrive."""
+"""Operating a deployment: queue depths, dead-letter contents, error reports, and redrive.
+
+Two kinds of dead-letter queue hold failures: a queue's (its RedrivePolicy; the message is the
+original S3 notification or render request, so redrive sends it back) and a stream's (the plan
+function's on-failure destination; the message only names a range of stream records, which
+the stream keeps for 24 hours while the queue keeps it for 14 days). A stream's failures are
+redriven by repairing what they stand for: index changes whose pages were never planned, which
+reconcile, comparing every page with the index, finds and renders.
+"""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from broadsheet.contract.files import REPORTS
 
@@ -28,6 +37,16 @@ class QueueDepth:
     waiting: int
     in_flight: int
     delayed: int
+
+
+@dataclass(frozen=True)
+class DeadLetters:
+    """A dead-letter queue (by logical id) and where its messages came from: a queue, whose
+    messages go back to it, or a function's stream, whose failures are repaired by reconcile."""
+
+    queue: str
+    kind: Literal["queue", "stream"]
+    source: str
 
 
 @dataclass(frozen=True)
@@ -78,6 +97,26 @@ def redrive(sqs: SQSClient, dead_letters: str, source: str, limit: int = 1000) -
             sqs.delete_message(QueueUrl=dead_letters, ReceiptHandle=message["ReceiptHandle"])
             moved += 1
     return moved
+
+
+def redrive_stream_failures(
+    sqs: SQSClient, dead_letters: str, repair: Callable[[], object], limit: int = 1000
+) -> int:
+    """Repair the index changes a stream's dead-letter messages stand for (once, whatever their
+    number), then delete those messages; return how many. A failed repair deletes nothing."""
+    received: list[str] = []
+    while len(received) < limit:
+        response = sqs.receive_message(QueueUrl=dead_letters, MaxNumberOfMessages=10, VisibilityTimeout=300)
+        messages = response.get("Messages", [])
+        if not messages:
+            break
+        received += [m["ReceiptHandle"] for m in messages]
+    if not received:
+        return 0
+    repair()
+    for handle in received:
+        sqs.delete_message(QueueUrl=dead_letters, ReceiptHandle=handle)
+    return len(received)
 
 
 def latest_reports(s3: S3Client, bucket: str, limit: int = 10) -> list[Report]:

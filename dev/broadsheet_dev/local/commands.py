@@ -21,8 +21,9 @@ from broadsheet.pages import all_pages
 from broadsheet.runtime.reconcile import ReconcileServices, build_services, run_reconcile
 from broadsheet.settings import Settings
 from broadsheet_dev.local.runtime import LocalStack, StackOptions
-from broadsheet_dev.local.stack import CREDENTIALS, use_endpoint
-from broadsheet_dev.operations import latest_reports, peek, queue_depths
+from broadsheet_dev.local.stack import CREDENTIALS, redrive_sources, use_endpoint
+from broadsheet_dev.local.template import event_sources, load_template
+from broadsheet_dev.operations import DeadLetters, latest_reports, peek, queue_depths, redrive_stream_failures
 from broadsheet_dev.operations import redrive as redrive_messages
 
 
@@ -178,17 +179,37 @@ def _local_services(state: Path) -> tuple[dict[str, Any], ReconcileServices]:
     return described, build_services(config)
 
 
-def status(state: Path) -> int:
-    """Print queue depths, dead letters and the newest error reports of the running stack."""
+def dead_letter_queues(template: dict[str, Any]) -> list[DeadLetters]:
+    """Every dead-letter queue the template declares: each queue's RedrivePolicy target and each
+    stream event source's on-failure destination."""
+    found = [DeadLetters(dlq, "queue", source) for dlq, source in redrive_sources(template).items()]
+    found += [
+        DeadLetters(source.on_failure, "stream", source.function)
+        for source in event_sources(template)
+        if source.on_failure
+    ]
+    return sorted(found, key=lambda d: d.queue)
+
+
+def _dead_letters(root: Path) -> list[DeadLetters]:
+    path = root / "template.yaml"
+    if not path.is_file():
+        raise SystemExit(f"no template.yaml in {root} (run this where `broadsheet local` runs)")
+    return dead_letter_queues(load_template(path))
+
+
+def status(state: Path, root: Path | None = None) -> int:
+    """Print queue depths, every dead-letter queue's messages and the newest error reports of the
+    running stack."""
     described, svc = _local_services(state)
     sqs, s3 = boto3.client("sqs"), boto3.client("s3")
     print("Queues (waiting / in flight / delayed):")
     for depth in queue_depths(sqs, described["queues"]):
         print(f"  {depth.name:<12} {depth.waiting:>5} {depth.in_flight:>5} {depth.delayed:>5}")
-    for dead_letters in sorted(described["redrive"]):
-        bodies = peek(sqs, described["queues"][dead_letters])
+    for dead in _dead_letters(root or Path.cwd()):
+        bodies = peek(sqs, described["queues"][dead.queue])
         if bodies:
-            print(f"{dead_letters} holds messages (`broadsheet redrive` sends them back), e.g.:")
+            print(f"{dead.queue} holds {dead.kind} failures of {dead.source} (`broadsheet redrive`), e.g.:")
             for body in bodies[:3]:
                 print(f"  {body[:200]}")
     reports = latest_reports(s3, svc.settings.content_bucket)
@@ -200,13 +221,21 @@ def status(state: Path) -> int:
     return 0
 
 
-def redrive(state: Path) -> int:
-    """Send every dead-lettered message back to the queue it came from."""
-    described, _ = _local_services(state)
+def redrive(state: Path, root: Path | None = None) -> int:
+    """Empty every dead-letter queue: a queue's messages go back to it; a stream's failures are
+    repaired by reconcile comparing every page (the records themselves may have expired)."""
+    described, svc = _local_services(state)
     sqs = boto3.client("sqs")
-    for dead_letters, source in sorted(described["redrive"].items()):
-        moved = redrive_messages(sqs, described["queues"][dead_letters], described["queues"][source])
-        print(f"{dead_letters} → {source}: {moved} message(s)")
+    queues = described["queues"]
+    for dead in _dead_letters(root or Path.cwd()):
+        if dead.kind == "queue":
+            moved = redrive_messages(sqs, queues[dead.queue], queues[dead.source])
+            print(f"{dead.queue} → {dead.source}: {moved} message(s)")
+        else:
+            repaired = redrive_stream_failures(
+                sqs, queues[dead.queue], lambda: run_reconcile(svc, every_page=True)
+            )
+            print(f"{dead.queue}: {repaired} {dead.source} failure(s) repaired by reconcile")
     return 0
 
 
@@ -214,6 +243,6 @@ def reconcile(state: Path) -> int:
     """Compare content, index and site of the running stack and repair drift."""
     _, svc = _local_services(state)
     report = run_reconcile(svc)
-    print(f"{len(report.hinted)} key(s) sent to ingest again, {len(report.rendered)} page(s) to render, "
-          f"{len(report.deleted)} stray object(s) deleted")  # fmt: skip
+    drift = ", ".join(f"{kind.replace('_', ' ')} {count}" for kind, count in report.drift().items())
+    print(f"drift: {drift}; {len(report.rendered)} page(s) sent to the render queue")
     return 0

@@ -69,7 +69,7 @@ def ingest_key(
     try:
         ident = parse_key(key)
     except ValidationFailed as rejection:
-        content.put_report(key, report_body(rejection))
+        content.put_report(key, report_body(rejection, content.current_version(key)))
         return IngestResult(key, Outcome.REJECTED, rejection)
     trust_current = False
     for _ in range(MAX_ROUNDS):
@@ -103,7 +103,7 @@ def _apply(
         else:
             result = _apply_article(ident, obj, index, now, trust_current)
     except ValidationFailed as rejection:
-        content.put_report(ident.key, report_body(rejection))
+        content.put_report(ident.key, report_body(rejection, obj.version_id if obj else None))
         return IngestResult(ident.key, Outcome.REJECTED, rejection)
     # The file is good now (or gone): an old report would only mislead the editor.
     content.clear_report(ident.key)

@@ -1,64 +1,86 @@
-"""Reconcile: compare the content bucket with the index and the site, and repair drift.
+"""Reconcile: compare the content bucket with the index, the index with the site and the edge's
+alias store, and repair drift through the normal pipeline.
 
-Events can be lost (a bucket notification misconfigured for an hour, a message deleted by
-hand) and the site bucket can be edited behind the system's back. Reconcile finds every
-difference and repairs it through the normal pipeline: content keys whose indexed version
-differs go back to ingest as hints; a listing counter that disagrees with its entries is set
-right and every page of its listing rendered again; site pages that are missing, were replaced
-by hand (they lack the digest the renderer stores) or should not exist go to the render queue.
+Events can be lost (a bucket notification misconfigured for an hour, a render dead-lettered, a
+plan message the stream expired) and the site can be edited behind the system's back. Each kind
+of drift is found and repaired where the pipeline would have done the work:
+
+- content: a key whose current object is not what the index holds (by version id, or by ETag
+  when an identical file was uploaded again) and not a file already rejected in that version
+  (its error report names the version) goes back to ingest as a hint;
+- listing counters: one that disagrees with its entries is set right, and every page of its
+  listing is rendered again;
+- pages (`broadsheet.stale`): missing, stale (bytes differ from the render of the index) or
+  extra pages go to the render queue; stray objects no page writes are deleted;
+- aliases: an old address missing from the alias store, leading elsewhere, or left over goes to
+  the render queue as its alias page, which syncs that one entry.
+
+A clean site reports zero for every kind.
 """
 
 from __future__ import annotations
 
+import json
+import re
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from broadsheet.adapters.s3_content import ContentObject, ObjectVersion
 from broadsheet.adapters.sqs import RenderRequests
-from broadsheet.contract.files import ARTICLES, AUTHORS
+from broadsheet.contract.files import ARTICLES, AUTHORS, REPORTS, parse_key, report_key
+from broadsheet.contract.models import SLUG_RE
+from broadsheet.errors import SkippedKey, ValidationFailed
 from broadsheet.index.ports import Catalog
 from broadsheet.pages import (
-    ASSETS_PREFIX,
-    NEWS_SITEMAP,
-    SITEMAP_INDEX,
     AliasPage,
     ListingPage,
     all_pages,
-    page_for_key,
+    article_path,
 )
-from broadsheet.site import Stored, page_key
+from broadsheet.settings import Settings
+from broadsheet.stale import PAGES_PER_RUN, PageDrift, find_page_drift
 
-# Pages whose content depends on the clock (the news sitemap's two-day window).
-CLOCK_PAGES = (NEWS_SITEMAP, SITEMAP_INDEX)
+_ARTICLE_PATH = re.compile(r"/articles/([^/]+)/")
 
 
 class ContentVersions(Protocol):
-    """The content bucket's current versions."""
+    """The content bucket as reconcile reads it."""
 
-    def current_versions(self, prefix: str) -> dict[str, str]:
-        """The current version id of every key under a prefix."""
+    def versions(self, prefix: str) -> list[ObjectVersion]:
+        """Every stored version of every key under a prefix."""
+
+    def get(self, key: str) -> ContentObject | None:
+        """The current version of an object (an error report), or None."""
 
 
 class IndexedSources(Catalog, Protocol):
-    """The index, with the source version of each article and profile."""
+    """The index, with the source version of each article and profile and its alias claims."""
 
     def sources(self) -> dict[str, str]:
         """The content key and source version of every indexed article and profile."""
+
+    def alias_targets(self) -> dict[str, str]:
+        """Every old address (slug) and the slug it leads to."""
 
     def recount(self) -> list[str]:
         """Set each listing counter that disagrees with its entries right; the listings moved."""
 
 
-class SiteKeys(Protocol):
-    """The site bucket's keys and digests."""
+class SiteListing(Protocol):
+    """The site bucket as reconcile reads and repairs it."""
 
-    def list_keys(self) -> list[str]:
-        """Every stored key."""
-
-    def stored(self, key: str) -> Stored | None:
-        """What the stored object says of itself (its digest is empty if it carries none)."""
+    def etags(self) -> dict[str, str]:
+        """Every stored key and its ETag."""
 
     def delete(self, key: str) -> None:
         """Remove an object."""
+
+
+class AliasMap(Protocol):
+    """The edge's alias store, read whole."""
+
+    def mapping(self) -> dict[str, str]:
+        """Every old path and the path it redirects to."""
 
 
 class Hints(Protocol):
@@ -70,66 +92,136 @@ class Hints(Protocol):
 
 @dataclass
 class ReconcileReport:
-    """What reconcile found and asked to repair."""
+    """What reconcile found and asked to repair, by kind of drift."""
 
     hinted: list[str] = field(default_factory=list)
     recounted: list[str] = field(default_factory=list)
+    pages: PageDrift = field(default_factory=PageDrift)
+    aliases: list[str] = field(default_factory=list)
+    # Every page id sent to the render queue (pages, aliases, recounted listings' pages).
     rendered: list[str] = field(default_factory=list)
-    deleted: list[str] = field(default_factory=list)
+
+    @property
+    def deleted(self) -> list[str]:
+        """Stray objects deleted from the site bucket."""
+        return self.pages.stray
+
+    def drift(self) -> dict[str, int]:
+        """How much drift of each kind was found: all zero on a clean site."""
+        return {
+            "keys_hinted": len(self.hinted),
+            "listings_recounted": len(self.recounted),
+            "pages_missing": len(self.pages.missing),
+            "pages_stale": len(self.pages.stale),
+            "pages_extra": len(self.pages.extra),
+            "objects_deleted": len(self.pages.stray),
+            "aliases": len(self.aliases),
+        }
 
 
-def _written_by_render(site: SiteKeys, key: str) -> bool:
-    """Whether the object at `key` was written by a render (it carries its digest)."""
-    found = site.stored(key)
-    return found is not None and bool(found.digest)
+def content_drift(
+    versions: list[ObjectVersion], indexed: dict[str, str], reported: dict[str, str | None]
+) -> list[str]:
+    """Content keys the index does not reflect: changed, lost or deleted, and not a rejected file
+    already reported in its current version. `reported` maps a key with an error report to the
+    version the report names (None for a report written before reports named one)."""
+    current = {v.key: v for v in versions if v.latest}
+    etags = {(v.key, v.version_id): v.etag for v in versions}
+    drifted = []
+    for key in sorted(current.keys() | indexed.keys()):
+        try:
+            parse_key(key)
+        except SkippedKey:
+            continue  # ingest never indexes it (a folder marker)
+        except ValidationFailed:
+            pass  # a bad name: reported like a bad file
+        now, held = current.get(key), indexed.get(key)
+        if now is None and held is None:
+            continue
+        # The same bytes uploaded again: a new version, an identical ETag; ingest found nothing
+        # to change and kept the version it indexed.
+        if (
+            now is not None
+            and held is not None
+            and (held == now.version_id or etags.get((key, held)) == now.etag)
+        ):
+            continue
+        if now is not None and reported.get(key) == now.version_id:
+            continue
+        drifted.append(key)
+    return drifted
+
+
+def reported_versions(content: ContentVersions, keys: list[str]) -> dict[str, str | None]:
+    """The version each of `keys`' error reports names, for the keys that have one."""
+    reports = {v.key for v in content.versions(REPORTS) if v.latest}
+    found: dict[str, str | None] = {}
+    for key in keys:
+        if report_key(key) not in reports:
+            continue
+        report = content.get(report_key(key))
+        if report is None:
+            continue
+        try:
+            version = json.loads(report.body).get("source_version")
+        except (ValueError, AttributeError):
+            version = None
+        found[key] = str(version) if version is not None else None
+    return found
+
+
+def alias_drift(targets: dict[str, str], store: dict[str, str]) -> list[str]:
+    """Alias pages whose store entry is missing, leads elsewhere, or should not be there."""
+    expected = {article_path(old): article_path(target) for old, target in targets.items() if target != old}
+    drifted = set()
+    for path in expected.keys() | store.keys():
+        if expected.get(path) == store.get(path):
+            continue
+        match = _ARTICLE_PATH.fullmatch(path)
+        if match and SLUG_RE.fullmatch(match.group(1)):
+            drifted.add(AliasPage(match.group(1)).id)
+    return sorted(drifted)
 
 
 def reconcile(
     content: ContentVersions,
     index: IndexedSources,
-    site: SiteKeys,
+    site: SiteListing,
+    aliases: AliasMap,
     hints: Hints,
     render_queue: RenderRequests,
-    page_size: int,
+    settings: Settings,
+    *,
+    day: int,
     cause: str,
+    per_run: int = PAGES_PER_RUN,
 ) -> ReconcileReport:
-    """Find drift between content, index and site; repair it through ingest and render."""
+    """Find drift between content, index, site and alias store; repair it through ingest and
+    render. `day` names the segment of pages compared byte for byte, of segments of `per_run`
+    pages (see `broadsheet.stale`)."""
     report = ReconcileReport()
     # Counters first: the hinted keys' ingests move counters too, and would make a repair wait.
     report.recounted = index.recount()
-    current = content.current_versions(ARTICLES) | content.current_versions(AUTHORS)
+    versions = content.versions(ARTICLES) + content.versions(AUTHORS)
     indexed = index.sources()
-    report.hinted = sorted(
-        key for key in current.keys() | indexed.keys() if current.get(key) != indexed.get(key)
-    )
+    candidates = content_drift(versions, indexed, {})
+    report.hinted = content_drift(versions, indexed, reported_versions(content, candidates))
     if report.hinted:
         hints.send(report.hinted)
 
-    expected = {
-        page_key(page): page for page in all_pages(index, page_size) if not isinstance(page, AliasPage)
-    }
-    stored = set(site.list_keys())
-    rerender = {
-        page.id for key, page in expected.items() if key not in stored or not _written_by_render(site, key)
-    }
-    # A listing paged by a wrong count: each of its pages may name the wrong neighbours.
-    recounted = set(report.recounted)
-    rerender |= {
-        page.id
-        for page in expected.values()
-        if isinstance(page, ListingPage) and page.listing.id in recounted
-    }
-    # What is recent changes with the clock alone, with no publish to plan it: refresh it here.
-    rerender |= {page.id for page in CLOCK_PAGES}
-    for key in sorted(stored - expected.keys()):
-        if key.startswith(ASSETS_PREFIX):
-            continue  # earlier stylesheets stay: cached pages may still name them
-        orphan = page_for_key(key)
-        if orphan is not None:
-            rerender.add(orphan.id)  # renders as absent, so the renderer deletes it
-        else:
-            site.delete(key)  # no page writes this key: it was put there by hand
-            report.deleted.append(key)
+    report.pages = find_page_drift(index, site.etags(), settings, day, per_run)
+    for key in report.pages.stray:
+        site.delete(key)
+    report.aliases = alias_drift(index.alias_targets(), aliases.mapping())
+    rerender = set(report.pages.to_render()) | set(report.aliases)
+    if report.recounted:
+        # A listing paged by a wrong count: each of its pages may name the wrong neighbours.
+        recounted = set(report.recounted)
+        rerender |= {
+            page.id
+            for page in all_pages(index, settings.page_size)
+            if isinstance(page, ListingPage) and page.listing.id in recounted
+        }
     report.rendered = sorted(rerender)
     if report.rendered:
         render_queue.send(report.rendered, cause=cause)

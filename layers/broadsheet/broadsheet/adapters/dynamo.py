@@ -308,6 +308,13 @@ class DynamoIndex:
             found[f"{prefix}{pk.split('#', 1)[1]}.json"] = str(item["source_version"])
         return found
 
+    def alias_targets(self) -> dict[str, str]:
+        """Every old address that redirects and the slug it leads to, by the same rule as
+        `alias_target` (`broadsheet.aliases.redirect_target`): what the edge's store should hold."""
+        items = self._scan("begins_with(pk, :alias)", "pk")
+        olds = sorted({str(item["pk"]).split("#", 1)[1] for item in items})
+        return {old: target for old in olds if (target := self.alias_target(old)) is not None}
+
     def recount(self) -> list[str]:
         """Set each listing counter that disagrees with its listing's entries to their number (a
         table written before the counters, or edited by hand); the listings whose counter moved.
@@ -372,6 +379,7 @@ class DynamoIndex:
             ":profile": {"S": PROFILE_SK},
             ":counter": {"S": COUNTER_PREFIX},
             ":months": {"S": MONTHS_PK},
+            ":alias": {"S": "alias#"},
         }
         params: dict[str, Any] = {
             "TableName": self._table,

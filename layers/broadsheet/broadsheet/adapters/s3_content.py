@@ -28,6 +28,16 @@ class ContentObject:
     modified_ms: int
 
 
+@dataclass(frozen=True)
+class ObjectVersion:
+    """One version of a content-bucket object, as the version listing names it."""
+
+    key: str
+    version_id: str
+    etag: str
+    latest: bool
+
+
 class ContentStore(Protocol):
     """Read access to editors' files and write access to their reports."""
 
@@ -111,15 +121,21 @@ class S3ContentStore:
         except (ClientError, BotoCoreError) as exc:
             raise TransientError(f"report delete failed for {key}: {exc}") from exc
 
-    def current_versions(self, prefix: str) -> dict[str, str]:
-        """The current version id of every key under a prefix (keys whose latest is a delete
-        marker are left out)."""
-        found: dict[str, str] = {}
-        paginator = self._s3.get_paginator("list_object_versions")
-        for page in paginator.paginate(Bucket=self._bucket, Prefix=prefix):
-            for version in page.get("Versions", []):
-                if version.get("IsLatest"):
-                    found[version["Key"]] = version.get("VersionId") or "null"
+    def versions(self, prefix: str) -> list[ObjectVersion]:
+        """Every stored version of every key under a prefix (delete markers left out)."""
+        found: list[ObjectVersion] = []
+        try:
+            for page in self._s3.get_paginator("list_object_versions").paginate(
+                Bucket=self._bucket, Prefix=prefix
+            ):
+                found += [
+                    ObjectVersion(
+                        v["Key"], v.get("VersionId") or "null", v.get("ETag", ""), bool(v.get("IsLatest"))
+                    )
+                    for v in page.get("Versions", [])
+                ]
+        except (ClientError, BotoCoreError) as exc:
+            raise TransientError(f"content listing failed under {prefix!r}: {exc}") from exc
         return found
 
     def keys(self, prefix: str) -> list[str]:

@@ -71,6 +71,17 @@ class S3SiteStore:
             raise TransientError(f"site listing failed under {prefix!r}: {exc}") from exc
         return sorted(found)
 
+    def etags(self) -> dict[str, str]:
+        """Every key in the site bucket and its ETag (unquoted; a single-part PUT's is the MD5 of
+        its bytes): what reconcile compares expected pages with, from the listing alone."""
+        found: dict[str, str] = {}
+        try:
+            for page in self._s3.get_paginator("list_objects_v2").paginate(Bucket=self._bucket):
+                found |= {o["Key"]: o.get("ETag", "").strip('"') for o in page.get("Contents", [])}
+        except (ClientError, BotoCoreError) as exc:
+            raise TransientError(f"site listing failed: {exc}") from exc
+        return found
+
     def read(self, key: str) -> bytes:
         """A stored object's bytes."""
         return self._s3.get_object(Bucket=self._bucket, Key=check_key(key))["Body"].read()

@@ -120,13 +120,16 @@ def read_author(key: str, raw: bytes) -> AuthorProfile:
     return profile
 
 
-def report_body(error: ValidationFailed) -> bytes:
-    """The JSON report written next to a rejected file."""
-    doc = {
+def report_body(error: ValidationFailed, source_version: str | None = None) -> bytes:
+    """The JSON report written next to a rejected file; `source_version` names the version of the
+    file it judged (reconcile leaves a file alone whose current version was already reported)."""
+    doc: dict[str, Any] = {
         "key": error.key,
         "valid": False,
         "errors": [{"field": e.field, "message": e.message} for e in error.errors],
     }
+    if source_version is not None:
+        doc["source_version"] = source_version
     return (json.dumps(doc, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
 
 

@@ -1,7 +1,9 @@
-"""The reconcile function's runtime: on a schedule, find drift between content, index and site."""
+"""The reconcile function's runtime: on a schedule, find drift between content, index, site and
+alias store, and repair it through the normal pipeline."""
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -9,13 +11,23 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from broadsheet.adapters import clients
 from broadsheet.adapters.dynamo import DynamoIndex
+from broadsheet.adapters.kvs import alias_store_for
 from broadsheet.adapters.s3_content import S3ContentStore
 from broadsheet.adapters.s3_site import S3SiteStore
 from broadsheet.adapters.sqs import RenderRequests, SqsHints, SqsRenderQueue
 from broadsheet.clock import now
 from broadsheet.observability import logger, metrics
-from broadsheet.reconcile import ContentVersions, Hints, IndexedSources, ReconcileReport, SiteKeys, reconcile
+from broadsheet.reconcile import (
+    AliasMap,
+    ContentVersions,
+    Hints,
+    IndexedSources,
+    ReconcileReport,
+    SiteListing,
+    reconcile,
+)
 from broadsheet.settings import Settings, settings
+from broadsheet.stale import PAGES_PER_RUN
 
 
 @dataclass(frozen=True)
@@ -25,7 +37,8 @@ class ReconcileServices:
     settings: Settings
     content: ContentVersions
     index: IndexedSources
-    site: SiteKeys
+    site: SiteListing
+    aliases: AliasMap
     hints: Hints
     render_queue: RenderRequests
 
@@ -43,26 +56,49 @@ def build_services(config: Settings) -> ReconcileServices:
         content=S3ContentStore(clients.s3(), config.content_bucket),
         index=DynamoIndex(clients.dynamodb(), config.table_name),
         site=S3SiteStore(clients.s3(), config.site_bucket),
+        aliases=alias_store_for(config, clients.keyvaluestore),
         hints=SqsHints(clients.sqs(), config.ingest_queue_url, config.content_bucket),
         render_queue=SqsRenderQueue(clients.sqs(), config.render_queue_url),
     )
 
 
-def run_reconcile(svc: ReconcileServices) -> ReconcileReport:
-    """Run reconcile for this deployment (the scheduled function and `broadsheet reconcile`)."""
+def run_reconcile(svc: ReconcileServices, *, every_page: bool = False) -> ReconcileReport:
+    """Run reconcile for this deployment (the scheduled function and `broadsheet reconcile`); log
+    and count the drift it found, by kind. `every_page` compares every page, not the day's
+    segment (a redrive of stream failures, whose pages may lie anywhere)."""
     config = svc.settings
-    cause = f"reconcile-{now(config).isoformat()}"
-    report = reconcile(svc.content, svc.index, svc.site, svc.hints, svc.render_queue, config.page_size, cause)
+    at = now(config)
+    report = reconcile(
+        svc.content, svc.index, svc.site, svc.aliases, svc.hints, svc.render_queue, config,
+        day=at.date().toordinal(), cause=f"reconcile-{at.isoformat()}",
+        per_run=sys.maxsize if every_page else PAGES_PER_RUN,
+    )  # fmt: skip
+    drift = report.drift()
     logger.info(
         "reconciled",
         extra={
+            "drift": drift,
             "hinted": report.hinted,
             "recounted": report.recounted,
-            "rendered": len(report.rendered),
+            "missing": report.pages.missing,
+            "stale": report.pages.stale,
+            "extra": report.pages.extra,
             "deleted": report.deleted,
+            "aliases": report.aliases,
+            "rendered": len(report.rendered),
+            "compared": report.pages.compared,
+            "segment": f"{report.pages.segment.index + 1}/{report.pages.segment.count}",
         },
     )
-    metrics.add_metric(name="DriftListingsRecounted", unit=MetricUnit.Count, value=len(report.recounted))
-    metrics.add_metric(name="DriftKeysHinted", unit=MetricUnit.Count, value=len(report.hinted))
-    metrics.add_metric(name="DriftPagesRendered", unit=MetricUnit.Count, value=len(report.rendered))
+    for name, value in (
+        ("DriftListingsRecounted", drift["listings_recounted"]),
+        ("DriftKeysHinted", drift["keys_hinted"]),
+        ("DriftPagesRendered", len(report.rendered)),
+        ("DriftPagesMissing", drift["pages_missing"]),
+        ("DriftPagesStale", drift["pages_stale"]),
+        ("DriftPagesExtra", drift["pages_extra"]),
+        ("DriftObjectsDeleted", drift["objects_deleted"]),
+        ("DriftAliases", drift["aliases"]),
+    ):
+        metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
     return report
