@@ -5,7 +5,7 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed-$(shell cat requirements-dev.txt layers/*/requirements.txt layers/broadsheet/pyproject.toml dev/pyproject.toml | sha256sum | cut -c1-12)
+STAMP := $(VENV)/.installed-$(shell cat requirements-dev.txt requirements-sam.txt layers/*/requirements.txt layers/broadsheet/pyproject.toml dev/pyproject.toml | sha256sum | cut -c1-12)
 
 .PHONY: run test checks parallel-tier lint typecheck template unit integration e2e build-site sam-build bench clean
 
@@ -27,10 +27,11 @@ checks: lint typecheck template
 parallel-tier: $(STAMP)
 	$(BIN)/pytest -n 2 --dist loadscope --no-loadscope-reorder -m "not isolated and not browser and not alone"
 
-$(STAMP): requirements-dev.txt $(wildcard layers/*/requirements.txt) layers/broadsheet/pyproject.toml dev/pyproject.toml
+$(STAMP): requirements-dev.txt requirements-sam.txt $(wildcard layers/*/requirements.txt) layers/broadsheet/pyproject.toml dev/pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	$(BIN)/python -m pip install --quiet --no-deps -r requirements-sam.txt
 	$(BIN)/python -m pip install --quiet --no-deps -e layers/broadsheet -e dev
 	rm -f $(VENV)/.installed-* && touch $@
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -230,7 +231,6 @@ def test_functions_get_the_settings_environment_and_only_render_knows_the_edge(
         "BROADSHEET_RENDER_QUEUE_URL",
         "BROADSHEET_INGEST_QUEUE_URL",
         "BROADSHEET_SITE_NAME",
-        "BROADSHEET_SITE_URL",
         "BROADSHEET_LANGUAGE",
         "BROADSHEET_PAGE_SIZE",
         "BROADSHEET_INVALIDATION_BUDGET",
@@ -246,7 +246,7 @@ def test_functions_get_the_settings_environment_and_only_render_knows_the_edge(
             "BROADSHEET_INGEST_QUEUE_ARN",
         },
         "PlanFunction": set(),
-        "RenderFunction": {"BROADSHEET_DISTRIBUTION_ID", "BROADSHEET_ALIAS_STORE_ARN"},
+        "RenderFunction": {"BROADSHEET_SITE_URL", "BROADSHEET_DISTRIBUTION_ID", "BROADSHEET_ALIAS_STORE_ARN"},
     }
     for source in event_sources(template):
         assert set(source.environment) == shared | own[source.function], source.function
@@ -357,17 +357,112 @@ def test_render_may_read_and_write_the_alias_store_only(template: dict[str, Any]
     ]
 
 
-def test_site_url_is_the_parameter_or_else_the_distribution_domain(template: dict[str, Any]) -> None:
-    variable = serverless_functions(template)["IngestFunction"]["Environment"]["Variables"][
-        "BROADSHEET_SITE_URL"
-    ]
+def test_site_url_is_the_parameter_else_the_domain_else_the_distribution_domain(
+    template: dict[str, Any],
+) -> None:
+    # Only the functions that write the site's address carry it (and so wait for the distribution).
+    functions = serverless_functions(template)
+    carriers = {
+        name
+        for name, function in functions.items()
+        if "BROADSHEET_SITE_URL" in function["Environment"]["Variables"]
+    }
+    assert carriers == {"RenderFunction", "SubscribeFunction", "DigestFunction"}
+    values = [functions[name]["Environment"]["Variables"]["BROADSHEET_SITE_URL"] for name in sorted(carriers)]
+    assert values == [template["Outputs"]["SiteUrl"]["Value"]] * 3
     attrs = {("Distribution", "DomainName"): "d111.cloudfront.net"}
-    for site_url, expected in (
-        ("", "https://d111.cloudfront.net"),
-        ("https://news.example", "https://news.example"),
+    certificate = "arn:aws:acm:us-east-1:123456789012:certificate/12345678-90ab-cdef-1234-567890abcdef"
+    for given, expected in (
+        ({}, "https://d111.cloudfront.net"),
+        ({"SiteUrl": "https://news.example"}, "https://news.example"),
+        ({"DomainName": "news.example", "CertificateArn": certificate}, "https://news.example"),
+        (
+            {
+                "SiteUrl": "https://www.news.example",
+                "DomainName": "news.example",
+                "CertificateArn": certificate,
+            },
+            "https://www.news.example",
+        ),
     ):
-        refs = {**REFS, **parameter_defaults(template), "SiteUrl": site_url}
-        assert resolve(variable, refs, attrs, evaluate_conditions(template, refs)) == expected
+        refs = {**REFS, **parameter_defaults(template), **given}
+        assert resolve(values[0], refs, attrs, evaluate_conditions(template, refs)) == expected, given
+
+
+def test_a_custom_domain_is_an_alias_with_its_us_east_1_certificate(template: dict[str, Any]) -> None:
+    config = properties(template, "Distribution")["DistributionConfig"]
+    certificate = "arn:aws:acm:us-east-1:123456789012:certificate/12345678-90ab-cdef-1234-567890abcdef"
+    refs = {
+        **REFS,
+        **parameter_defaults(template),
+        "DomainName": "news.example",
+        "CertificateArn": certificate,
+    }
+    conditions = evaluate_conditions(template, refs)
+    assert conditions["HasDomainName"] is True
+    assert resolve(config["Aliases"], refs, {}, conditions) == ["news.example"]
+    assert resolve(config["ViewerCertificate"], refs, {}, conditions) == {
+        "AcmCertificateArn": certificate,
+        "SslSupportMethod": "sni-only",
+        "MinimumProtocolVersion": "TLSv1.2_2021",
+    }
+    defaults = {**REFS, **parameter_defaults(template)}
+    conditions = evaluate_conditions(template, defaults)
+    assert resolve({"A": config["Aliases"]}, defaults, {}, conditions) == {}
+    assert resolve(config["ViewerCertificate"], defaults, {}, conditions) == {
+        "CloudFrontDefaultCertificate": True
+    }
+    # CloudFront takes certificates from us-east-1 only; the rules want both parameters or neither.
+    pattern = re.compile(template["Parameters"]["CertificateArn"]["AllowedPattern"])
+    assert pattern.fullmatch(certificate)
+    assert pattern.fullmatch("")
+    assert not pattern.fullmatch(certificate.replace("us-east-1", "eu-west-1"))
+    domain = re.compile(template["Parameters"]["DomainName"]["AllowedPattern"])
+    assert domain.fullmatch("news.example.com")
+    assert not any(domain.fullmatch(bad) for bad in ("https://news.example.com", "news", "News.Example.com"))
+    rules = template["Rules"]
+    assert {
+        (
+            rule["RuleCondition"]["Fn::Not"][0]["Fn::Equals"][0]["Ref"],
+            a["Assert"]["Fn::Not"][0]["Fn::Equals"][0]["Ref"],
+        )
+        for rule in rules.values()
+        for a in rule["Assertions"]
+    } == {("DomainName", "CertificateArn"), ("CertificateArn", "DomainName")}
+
+
+def test_what_cannot_be_rebuilt_outlives_the_stack(template: dict[str, Any]) -> None:
+    kept = {
+        name
+        for name, resource in template["Resources"].items()
+        if resource.get("DeletionPolicy") == "Retain" and resource.get("UpdateReplacePolicy") == "Retain"
+    }
+    assert kept == {"ContentBucket", "SubscribersTable", "NewsletterSecret"}
+
+
+def test_the_newsletter_api_sends_its_one_route_to_the_subscribe_function(template: dict[str, Any]) -> None:
+    assert properties(template, "NewsletterApi")["ProtocolType"] == "HTTP"
+    integration = properties(template, "NewsletterApiIntegration")
+    assert integration["IntegrationUri"] == {"Fn::GetAtt": ["SubscribeFunction", "Arn"]}
+    # The local stack's edge hands the function payload 2.0 events (broadsheet_dev.local.newsletter).
+    assert (integration["IntegrationType"], integration["PayloadFormatVersion"]) == ("AWS_PROXY", "2.0")
+    route = properties(template, "NewsletterApiRoute")
+    assert route["RouteKey"] == "ANY /api/{proxy+}"
+    assert route["Target"] == {"Fn::Sub": "integrations/${NewsletterApiIntegration}"}
+    stage = properties(template, "NewsletterApiStage")
+    assert (stage["StageName"], stage["AutoDeploy"]) == ("$default", True)
+    permission = properties(template, "NewsletterApiPermission")
+    assert permission["FunctionName"] == {"Ref": "SubscribeFunction"}
+    source = resolve(permission["SourceArn"], {**REFS, "NewsletterApi": "abc123"}, {})
+    assert source == "arn:aws:execute-api:eu-west-1:123456789012:abc123/*/*/api/*"
+    origin = next(
+        o
+        for o in properties(template, "Distribution")["DistributionConfig"]["Origins"]
+        if o["Id"] == "newsletter-api"
+    )
+    assert resolve(origin["DomainName"], {**REFS, "NewsletterApi": "abc123"}, {}) == (
+        "abc123.execute-api.eu-west-1.amazonaws.com"
+    )
 
 
 def test_event_sources_are_what_the_template_holds(template: dict[str, Any]) -> None:
@@ -592,7 +687,15 @@ def test_resolve_refuses_what_it_was_not_given() -> None:
 
 def test_conditions_follow_the_parameters(template: dict[str, Any]) -> None:
     defaults = {**REFS, **parameter_defaults(template)}
-    assert evaluate_conditions(template, defaults) == {"HasSiteUrl": False, "HasAlarmEmail": False}
+    assert evaluate_conditions(template, defaults) == {
+        "HasSiteUrl": False,
+        "HasDomainName": False,
+        "HasAlarmEmail": False,
+    }
     given = {**defaults, "SiteUrl": "https://news.example", "AlarmEmail": "desk@news.example"}
-    assert evaluate_conditions(template, given) == {"HasSiteUrl": True, "HasAlarmEmail": True}
+    assert evaluate_conditions(template, given) == {
+        "HasSiteUrl": True,
+        "HasDomainName": False,
+        "HasAlarmEmail": True,
+    }
     assert parameter_defaults(template)["PageSize"] == "10"
