@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING, Any
 import boto3
 import pytest
 
-from broadsheet.adapters.dynamo import DynamoIndex, counter_key, entry_item, listing_pk
+from broadsheet.adapters.dynamo import DynamoIndex, entry_item
+from broadsheet.adapters.dynamo.codec import counter_key, listing_pk
 from broadsheet.contract.models import Article
 from broadsheet.index.entries import Byline, Entry
 from broadsheet.index.ports import SourceVersion

@@ -1,0 +1,159 @@
+"""Reads: articles, profiles, months, aliases, listing slices, and the sources reconcile compares."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from broadsheet.aliases import redirect_target
+from broadsheet.contract.models import AuthorProfile
+from broadsheet.index.ports import IndexedArticle, ListingSlice, SourceVersion
+
+if TYPE_CHECKING:
+    pass
+from broadsheet.adapters.dynamo.codec import (
+    ARTICLE_SK,
+    BATCH_GET,
+    CLAIM_PREFIX,
+    MONTHS_PK,
+    PROFILE_SK,
+    alias_pk,
+    article_from_item,
+    article_pk,
+    entry_from_item,
+    from_wire,
+    profile_pk,
+    to_wire,
+    unpack,
+)
+from broadsheet.adapters.dynamo.counters import Counters
+
+
+class Reads(Counters):
+    """Reads of the index: what the planner, the renderer and reconcile ask."""
+
+    def get_article(self, slug: str) -> IndexedArticle | None:
+        """The indexed article, or None if the index does not hold it."""
+        item = self._get(article_pk(slug), ARTICLE_SK)
+        return article_from_item(item) if item else None
+
+    def get_profile(self, author_slug: str) -> AuthorProfile | None:
+        """An author's profile, or None."""
+        item = self._get(profile_pk(author_slug), PROFILE_SK)
+        return (
+            AuthorProfile.model_validate_json(unpack(from_wire({"doc": item["doc"]})["doc"]))
+            if item
+            else None
+        )
+
+    def get_profile_source(self, author_slug: str) -> SourceVersion | None:
+        """Which version of a profile file the index holds, if any."""
+        item = self._get(profile_pk(author_slug), PROFILE_SK)
+        if not item:
+            return None
+        plain = from_wire(item)
+        return SourceVersion(str(plain["source_version"]), int(plain["source_modified"]))
+
+    def get_articles(self, slugs: list[str]) -> dict[str, IndexedArticle]:
+        """The indexed articles among `slugs`, by slug, read in batches."""
+        found: dict[str, IndexedArticle] = {}
+        wanted = list(dict.fromkeys(slugs))
+        for start in range(0, len(wanted), BATCH_GET):
+            chunk = wanted[start : start + BATCH_GET]
+            keys = [to_wire({"pk": article_pk(s), "sk": ARTICLE_SK}) for s in chunk]
+            request: dict[str, Any] = {self._table: {"Keys": keys, "ConsistentRead": True}}
+            while request:
+                response = self._call(lambda r=request: self._db.batch_get_item(RequestItems=r))
+                for item in response.get("Responses", {}).get(self._table, []):
+                    indexed = article_from_item(dict(item))
+                    found[indexed.article.slug] = indexed
+                request = dict(response.get("UnprocessedKeys") or {})
+        return found
+
+    def months(self) -> list[tuple[str, int]]:
+        """Every archive month with live articles and how many, oldest first."""
+        params: dict[str, Any] = {
+            "TableName": self._table,
+            "KeyConditionExpression": "pk = :pk",
+            "ExpressionAttributeValues": {":pk": {"S": MONTHS_PK}},
+        }
+        months: list[tuple[str, int]] = []
+        while True:
+            response = self._call(lambda: self._db.query(ConsistentRead=True, **params))
+            for item in response.get("Items", []):
+                plain = from_wire(dict(item))
+                if int(plain.get("count", 0)) > 0:
+                    months.append((str(plain["sk"]), int(plain["count"])))
+            last = response.get("LastEvaluatedKey")
+            if not last:
+                return months
+            params["ExclusiveStartKey"] = last
+
+    def alias_target(self, old_slug: str) -> str | None:
+        """The slug an old address leads to, by the rule of `broadsheet.aliases`, or None.
+
+        Read from the articles themselves (the one at the address, and each claimer), never from
+        the claims' copies of their state, which only exist to wake the planner."""
+        claimers = self.alias_claimers(old_slug)
+        held = self.get_articles([old_slug, *claimers])
+        return redirect_target(old_slug, held.get(old_slug), [held[s] for s in claimers if s in held])
+
+    def alias_claimers(self, old_slug: str) -> list[str]:
+        """The slugs of the articles whose claims on an old address the index holds, sorted."""
+        params: dict[str, Any] = {
+            "TableName": self._table,
+            "KeyConditionExpression": "pk = :pk AND begins_with(sk, :claim)",
+            "ExpressionAttributeValues": {":pk": {"S": alias_pk(old_slug)}, ":claim": {"S": CLAIM_PREFIX}},
+            "ProjectionExpression": "sk",
+            "ConsistentRead": True,
+        }
+        found: list[str] = []
+        while True:
+            response = self._call(lambda: self._db.query(**params))
+            found += [str(i["sk"]["S"]).removeprefix(CLAIM_PREFIX) for i in response.get("Items", [])]
+            last = response.get("LastEvaluatedKey")
+            if not last:
+                return sorted(found)
+            params["ExclusiveStartKey"] = last
+
+    def alias_targets(self) -> dict[str, str]:
+        """Every old address that redirects and the slug it leads to, by the same rule as
+        `alias_target` (`broadsheet.aliases.redirect_target`): what the edge's store should hold."""
+        items = self._scan("begins_with(pk, :alias)", "pk")
+        olds = sorted({str(item["pk"]).split("#", 1)[1] for item in items})
+        return {old: target for old in olds if (target := self.alias_target(old)) is not None}
+
+    def newest(self, listing: str, limit: int) -> ListingSlice:
+        """The newest `limit` entries of a listing (counted only when there may be more)."""
+        items = self._query(listing, forward=False, limit=limit)
+        total = len(items) if len(items) < limit else self.count(listing)
+        return ListingSlice(tuple(entry_from_item(i) for i in items), total)
+
+    def span(self, listing: str, start: int, stop: int) -> ListingSlice:
+        """Entries at positions [start, stop) counted from the oldest, returned newest first.
+
+        DynamoDB cannot skip to a position: the entries are read from the nearer end of the
+        listing, so that the newest pages (those a publish changes) cost a few items to read at
+        any listing length, not the whole listing."""
+        total = self.count(listing)
+        stop = min(stop, total)
+        if start >= stop:
+            return ListingSlice((), total)
+        if start < total - stop:
+            items = self._query(listing, forward=True, limit=stop)[start:]
+        else:
+            items = self._query(listing, forward=False, limit=total - start)[total - stop :]
+        entries = sorted((entry_from_item(i) for i in items), key=lambda e: e.sort_key, reverse=True)
+        return ListingSlice(tuple(entries), total)
+
+    def live_article_slugs(self) -> list[str]:
+        """Slugs of every article readers may see, sorted."""
+        return sorted(str(item["slug"]) for item in self._article_summaries() if item.get("live"))
+
+    def sources(self) -> dict[str, str]:
+        """The content key and source version of every indexed article and profile."""
+        found: dict[str, str] = {}
+        for item in self._scan("sk IN (:article, :profile)", "pk, source_version"):
+            pk = str(item["pk"])
+            prefix = "articles/" if pk.startswith("article#") else "authors/"
+            found[f"{prefix}{pk.split('#', 1)[1]}.json"] = str(item["source_version"])
+        return found

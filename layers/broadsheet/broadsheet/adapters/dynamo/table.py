@@ -1,0 +1,128 @@
+"""The index table: get, query, scan and transact, each failure translated."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, cast
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from broadsheet.errors import TransientError
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+from broadsheet.adapters.dynamo.codec import (
+    ARTICLE_SK,
+    COUNTER_PREFIX,
+    MONTHS_PK,
+    PROFILE_SK,
+    from_wire,
+    listing_pk,
+    to_wire,
+)
+
+
+class Table:
+    """The index table and its client; every call's failure becomes a TransientError."""
+
+    def __init__(self, client: DynamoDBClient, table: str) -> None:
+        self._db = client
+        self._table = table
+
+    def _get(self, pk: str, sk: str) -> dict[str, Any] | None:
+        response = self._call(
+            lambda: self._db.get_item(
+                TableName=self._table, Key=to_wire({"pk": pk, "sk": sk}), ConsistentRead=True
+            )
+        )
+        item = response.get("Item")
+        return dict(item) if item else None
+
+    def _query(
+        self, listing: str, *, forward: bool, limit: int | None = None, between: tuple[str, str] | None = None
+    ) -> list[dict[str, Any]]:
+        params = self._key_condition(listing, between=between)
+        params["ScanIndexForward"] = forward
+        items: list[dict[str, Any]] = []
+        while True:
+            if limit is not None:
+                params["Limit"] = limit - len(items)
+            response = self._call(lambda: self._db.query(ConsistentRead=True, **params))
+            items += [dict(i) for i in response.get("Items", [])]
+            last = response.get("LastEvaluatedKey")
+            if not last or (limit is not None and len(items) >= limit):
+                return items
+            params["ExclusiveStartKey"] = last
+
+    def _key_condition(
+        self,
+        listing: str,
+        *,
+        before: str | None = None,
+        from_: str | None = None,
+        between: tuple[str, str] | None = None,
+    ) -> dict[str, Any]:
+        values: dict[str, Any] = {":pk": {"S": listing_pk(listing)}}
+        condition = "pk = :pk"
+        if before is not None:
+            condition += " AND sk < :before"
+            values[":before"] = {"S": before}
+        if from_ is not None:
+            condition += " AND sk >= :from"
+            values[":from"] = {"S": from_}
+        if between is not None:
+            condition += " AND sk BETWEEN :lo AND :hi"
+            values[":lo"] = {"S": between[0]}
+            values[":hi"] = {"S": between[1]}
+        return {
+            "TableName": self._table,
+            "KeyConditionExpression": condition,
+            "ExpressionAttributeValues": values,
+        }
+
+    @staticmethod
+    def _call(fn: Any) -> Any:
+        try:
+            return fn()
+        except (ClientError, BotoCoreError) as exc:
+            raise TransientError(f"index request failed: {exc}") from exc
+
+    def _scan(
+        self, condition: str, projection: str, names: dict[str, str] | None = None
+    ) -> list[dict[str, Any]]:
+        values = {
+            ":article": {"S": ARTICLE_SK},
+            ":profile": {"S": PROFILE_SK},
+            ":counter": {"S": COUNTER_PREFIX},
+            ":months": {"S": MONTHS_PK},
+            ":alias": {"S": "alias#"},
+        }
+        params: dict[str, Any] = {
+            "TableName": self._table,
+            "FilterExpression": condition,
+            "ProjectionExpression": projection,
+            "ExpressionAttributeValues": {k: v for k, v in values.items() if k in condition},
+        }
+        if names:
+            params["ExpressionAttributeNames"] = names
+        found: list[dict[str, Any]] = []
+        while True:
+            response = self._call(lambda: self._db.scan(**params))
+            found += [from_wire(dict(i)) for i in response.get("Items", [])]
+            last = response.get("LastEvaluatedKey")
+            if not last:
+                return found
+            params["ExclusiveStartKey"] = last
+
+    def _transact(self, actions: list[dict[str, Any]]) -> bool:
+        try:
+            self._db.transact_write_items(TransactItems=cast(Any, actions))
+        except ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code", "")
+            if code == "TransactionCanceledException":
+                reasons = exc.response.get("CancellationReasons", [])
+                if any(r.get("Code") == "ConditionalCheckFailed" for r in reasons) or not reasons:
+                    return False
+            raise TransientError(f"index write failed: {code}") from exc
+        except BotoCoreError as exc:
+            raise TransientError(f"index write failed: {exc}") from exc
+        return True
