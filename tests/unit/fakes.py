@@ -10,22 +10,19 @@ browser's parser would, so tests check tags and attributes rather than substring
 
 from __future__ import annotations
 
-import bisect
 import json
 import threading
-from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from html.parser import HTMLParser
 from typing import Any
 
 from broadsheet.adapters.s3_content import ContentObject
-from broadsheet.aliases import redirect_target
 from broadsheet.contract.files import report_key
 from broadsheet.contract.models import Article, AuthorProfile
-from broadsheet.index.entries import Entry, entries_of, sort_key
-from broadsheet.index.ports import IndexedArticle, ListingSlice, SourceVersion
+from broadsheet.index.memory import MemoryIndex
+from broadsheet.index.ports import IndexedArticle, SourceVersion
 
 BASE_TIME_MS = 1_450_000_000_000
 
@@ -119,137 +116,46 @@ class FakeContentStore:
 # -- the index -------------------------------------------------------------------------------
 
 
-@dataclass
-class FakeIndex:
-    """The index in memory, with DynamoIndex's conditional writes."""
+class FakeIndex(MemoryIndex):
+    """The in-memory index, counting its conditional writes and losing races on request."""
 
-    articles: dict[str, IndexedArticle] = field(default_factory=dict)
-    profiles: dict[str, tuple[AuthorProfile, SourceVersion]] = field(default_factory=dict)
-    listings: dict[str, list[Entry]] = field(default_factory=lambda: defaultdict(list))
-    # How many of the next conditional writes lose a race (return False without writing).
-    lose_races: int = 0
-    attempts: int = 0
-    writes: int = 0
-
-    # IndexWriter
-
-    def get_article(self, slug: str) -> IndexedArticle | None:
-        """The indexed article, or None."""
-        return self.articles.get(slug)
+    def __init__(self, now: datetime | None = None) -> None:
+        super().__init__(now or datetime(2026, 11, 30, 12, tzinfo=UTC))
+        # How many of the next conditional writes lose a race (return False without writing).
+        self.lose_races = 0
+        self.attempts = 0
+        self.writes = 0
 
     def put_article(
         self, article: Article, source: SourceVersion, now: datetime, expected: IndexedArticle | None
     ) -> bool:
-        """Store an article and its entries if the index still holds `expected`."""
-        if not self._may_write(article.slug, expected):
-            return False
-        if expected is not None:
-            self._drop_entries(expected)
-        entries = entries_of(article, now)
-        self.articles[article.slug] = IndexedArticle(
-            article=article,
-            live=bool(entries),
-            sort_key=sort_key(article),
-            listings=tuple(e.listing for e in entries),
-            source=source,
-            rev=(expected.rev if expected else 0) + 1,
-        )
-        for entry in entries:
-            bisect.insort(self.listings[entry.listing], entry, key=lambda e: e.sort_key)
-        self.writes += 1
-        return True
+        """Store an article if the index still holds `expected`; count the write."""
+        written = super().put_article(article, source, now, expected)
+        self.writes += written
+        return written
 
     def delete_article(self, expected: IndexedArticle) -> bool:
-        """Remove an article and its entries if the index still holds `expected`."""
-        if not self._may_write(expected.article.slug, expected):
-            return False
-        self._drop_entries(expected)
-        del self.articles[expected.article.slug]
-        self.writes += 1
-        return True
-
-    def get_profile_source(self, author_slug: str) -> SourceVersion | None:
-        """Which version of a profile file the index holds, if any."""
-        held = self.profiles.get(author_slug)
-        return held[1] if held else None
+        """Remove an article if the index still holds `expected`; count the write."""
+        deleted = super().delete_article(expected)
+        self.writes += deleted
+        return deleted
 
     def put_profile(self, author_slug: str, profile: AuthorProfile, source: SourceVersion) -> None:
-        """Store an author's profile."""
-        self.profiles[author_slug] = (profile, source)
+        """Store an author's profile; count the write."""
+        super().put_profile(author_slug, profile, source)
         self.writes += 1
 
     def delete_profile(self, author_slug: str) -> None:
-        """Remove an author's profile."""
-        self.profiles.pop(author_slug, None)
+        """Remove an author's profile; count the write."""
+        super().delete_profile(author_slug)
         self.writes += 1
-
-    # IndexReader
-
-    def get_profile(self, author_slug: str) -> AuthorProfile | None:
-        """An author's profile, or None."""
-        held = self.profiles.get(author_slug)
-        return held[0] if held else None
-
-    def get_articles(self, slugs: list[str]) -> dict[str, IndexedArticle]:
-        """The indexed articles among `slugs`, by slug."""
-        return {slug: self.articles[slug] for slug in slugs if slug in self.articles}
-
-    def months(self) -> list[tuple[str, int]]:
-        """Every archive month with live articles and how many, oldest first."""
-        return sorted(
-            (listing.removeprefix("month:"), len(entries))
-            for listing, entries in self.listings.items()
-            if listing.startswith("month:") and entries
-        )
-
-    def alias_target(self, old_slug: str) -> str | None:
-        """The slug an old address leads to, by the rule of `broadsheet.aliases`, or None."""
-        claimers = [held for held in self.articles.values() if old_slug in held.article.aliases]
-        return redirect_target(old_slug, self.articles.get(old_slug), claimers)
-
-    def count(self, listing: str) -> int:
-        """How many entries a listing holds."""
-        return len(self.listings.get(listing, ()))
-
-    def position(self, listing: str, sort_key: str) -> int:
-        """How many entries of a listing sort before `sort_key`."""
-        return bisect.bisect_left(self.listings.get(listing, []), sort_key, key=lambda e: e.sort_key)
-
-    def newest(self, listing: str, limit: int) -> ListingSlice:
-        """The newest `limit` entries of a listing."""
-        entries = self.listings.get(listing, [])
-        return ListingSlice(tuple(reversed(entries[-limit:])), len(entries))
-
-    def span(self, listing: str, start: int, stop: int) -> ListingSlice:
-        """Entries at positions [start, stop) counted from the oldest, newest first."""
-        entries = self.listings.get(listing, [])
-        return ListingSlice(tuple(reversed(entries[start:stop])), len(entries))
-
-    # Catalog
-
-    def live_article_slugs(self) -> list[str]:
-        """Slugs of every article readers may see, sorted."""
-        return sorted(slug for slug, held in self.articles.items() if held.live)
-
-    def listing_ids(self) -> list[str]:
-        """Every listing that has at least one entry, sorted."""
-        return sorted(listing for listing, entries in self.listings.items() if entries)
-
-    # plumbing
 
     def _may_write(self, slug: str, expected: IndexedArticle | None) -> bool:
         self.attempts += 1
         if self.lose_races > 0:
             self.lose_races -= 1
             return False
-        held = self.articles.get(slug)
-        if expected is None:
-            return held is None
-        return held is not None and held.rev == expected.rev
-
-    def _drop_entries(self, indexed: IndexedArticle) -> None:
-        for listing in indexed.listings:
-            self.listings[listing] = [e for e in self.listings[listing] if e.sort_key != indexed.sort_key]
+        return super()._may_write(slug, expected)
 
 
 # -- reading rendered HTML -------------------------------------------------------------------

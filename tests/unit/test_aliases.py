@@ -207,7 +207,7 @@ def test_an_embargoed_articles_aliases_redirect_once_it_is_due_even_past_a_newer
     assert ingest_key(key, content, index, due).outcome is Outcome.PUBLISHED
     assert index.alias_target("old-one") == "embargoed"
     assert index.alias_target("taken-meanwhile") is None
-    oracle = memory(due, *(held.article for held in index.articles.values()))
+    oracle = memory(due, *(held.article for held in index.articles()))
     assert {old: oracle.alias_target(old) for old in ("old-one", "taken-meanwhile")} == {
         "old-one": "embargoed",
         "taken-meanwhile": None,

@@ -1,4 +1,7 @@
-"""The index in memory: what the offline build renders from. Same entries, no AWS."""
+"""The index in memory: what the offline build renders from, and what the unit tests ingest into.
+
+The same entries and the same rules as the DynamoDB index, with its conditional writes (a write
+names the revision it expects and is refused if the index moved on), no AWS."""
 
 from __future__ import annotations
 
@@ -16,25 +19,73 @@ _NO_SOURCE = SourceVersion("", 0)
 
 
 class MemoryIndex:
-    """An index held in dicts, built from a set of validated articles at one clock."""
+    """An index held in dicts: built from a set of validated articles at one clock (the offline
+    build), or written to through the index writer's conditional interface (ingest)."""
 
     def __init__(self, now: datetime) -> None:
         self._now = now
         self._articles: dict[str, IndexedArticle] = {}
-        self._profiles: dict[str, AuthorProfile] = {}
+        self._profiles: dict[str, tuple[AuthorProfile, SourceVersion]] = {}
         self._listings: dict[str, list[Entry]] = defaultdict(list)
         self._keys: dict[str, list[str]] = defaultdict(list)
 
     def add_article(self, article: Article) -> None:
-        """Index one article (each slug once)."""
-        entries = entries_of(article, self._now)
+        """Index one article at the index's clock (each slug once)."""
+        self._store(article, _NO_SOURCE, self._now, rev=1)
+
+    def add_profile(self, author_slug: str, profile: AuthorProfile) -> None:
+        """Index an author's profile."""
+        self._profiles[author_slug] = (profile, _NO_SOURCE)
+
+    # -- IndexWriter: what ingest does, conditional on the revision it read
+
+    def put_article(
+        self, article: Article, source: SourceVersion, now: datetime, expected: IndexedArticle | None
+    ) -> bool:
+        """Store an article and its entries if the index still holds `expected`."""
+        if not self._may_write(article.slug, expected):
+            return False
+        if expected is not None:
+            self._drop_entries(expected)
+        self._store(article, source, now, rev=(expected.rev if expected else 0) + 1)
+        return True
+
+    def delete_article(self, expected: IndexedArticle) -> bool:
+        """Remove an article and its entries if the index still holds `expected`."""
+        if not self._may_write(expected.article.slug, expected):
+            return False
+        self._drop_entries(expected)
+        del self._articles[expected.article.slug]
+        return True
+
+    def get_profile_source(self, author_slug: str) -> SourceVersion | None:
+        """Which version of a profile file the index holds, if any."""
+        held = self._profiles.get(author_slug)
+        return held[1] if held else None
+
+    def put_profile(self, author_slug: str, profile: AuthorProfile, source: SourceVersion) -> None:
+        """Store an author's profile."""
+        self._profiles[author_slug] = (profile, source)
+
+    def delete_profile(self, author_slug: str) -> None:
+        """Remove an author's profile."""
+        self._profiles.pop(author_slug, None)
+
+    def _may_write(self, slug: str, expected: IndexedArticle | None) -> bool:
+        held = self._articles.get(slug)
+        if expected is None:
+            return held is None
+        return held is not None and held.rev == expected.rev
+
+    def _store(self, article: Article, source: SourceVersion, now: datetime, rev: int) -> None:
+        entries = entries_of(article, now)
         self._articles[article.slug] = IndexedArticle(
             article=article,
             live=bool(entries),
             sort_key=sort_key(article),
             listings=tuple(e.listing for e in entries),
-            source=_NO_SOURCE,
-            rev=1,
+            source=source,
+            rev=rev,
         )
         for entry in entries:
             keys = self._keys[entry.listing]
@@ -42,9 +93,15 @@ class MemoryIndex:
             keys.insert(at, entry.sort_key)
             self._listings[entry.listing].insert(at, entry)
 
-    def add_profile(self, author_slug: str, profile: AuthorProfile) -> None:
-        """Index an author's profile."""
-        self._profiles[author_slug] = profile
+    def _drop_entries(self, indexed: IndexedArticle) -> None:
+        for listing in indexed.listings:
+            keys = self._keys[listing]
+            at = bisect.bisect_left(keys, indexed.sort_key)
+            if at < len(keys) and keys[at] == indexed.sort_key:
+                del keys[at]
+                del self._listings[listing][at]
+
+    # -- IndexReader and Catalog
 
     def articles(self) -> list[IndexedArticle]:
         """Every indexed article, by slug."""
@@ -64,7 +121,8 @@ class MemoryIndex:
 
     def get_profile(self, author_slug: str) -> AuthorProfile | None:
         """An author's profile, or None."""
-        return self._profiles.get(author_slug)
+        held = self._profiles.get(author_slug)
+        return held[0] if held else None
 
     def alias_target(self, old_slug: str) -> str | None:
         """The slug an old address leads to, by the rule of `broadsheet.aliases`, or None."""
