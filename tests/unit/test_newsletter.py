@@ -11,9 +11,7 @@ from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from typing import TYPE_CHECKING
 
-import boto3
 import pytest
-from moto import mock_aws
 from pydantic import ValidationError
 
 from broadsheet.index import SourceVersion
@@ -27,65 +25,19 @@ from broadsheet.newsletter import (
     run_digest,
 )
 from broadsheet.newsletter.digest import MAX_ARTICLES
-from broadsheet.newsletter.mail import MailRefused
 from broadsheet.newsletter.signup import CONFIRM_VALID, COOLDOWN, RATE_LIMIT
-from broadsheet.settings import Settings
 from tests.unit.fakes import FakeIndex, make_article
+from tests.unit.newsletter_support import CONFIG, SECRET, Crash, Recorder, subscribers_table, token_in
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
-SECRET = b"k" * 48
 T0 = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
-CONFIG = Settings(
-    site_url="https://news.example.com", site_name="The Paper", newsletter_from="news@example.com"
-)
-
-
-class Crash(BaseException):
-    """The process dying: not an Exception, so nothing in the digest catches it."""
-
-
-class Recorder:
-    """A mailer that keeps what it is given; can refuse, or crash before or after sending."""
-
-    def __init__(self) -> None:
-        self.sent: list[EmailMessage] = []
-        self.subscribers: list[str] = []
-        self.crash_after: int | None = None
-        self.refuse: set[str] = set()
-
-    def send(self, message: EmailMessage, *, subscriber: str) -> None:
-        if str(message["To"]) in self.refuse:
-            raise MailRefused("address rejected")
-        if self.crash_after is not None and len(self.sent) >= self.crash_after:
-            raise Crash
-        self.sent.append(message)
-        self.subscribers.append(subscriber)
-
-    def to(self, address: str) -> list[EmailMessage]:
-        return [m for m in self.sent if m["To"] == address]
 
 
 @pytest.fixture
 def dynamodb() -> Iterator[DynamoDBClient]:
-    # Everything explicit, so a local stack sharing this process keeps its environment, and its
-    # clients (pointed at the moto server on loopback) never meet this in-process mock.
-    with mock_aws():
-        client: DynamoDBClient = boto3.client(
-            "dynamodb",
-            region_name="us-east-1",
-            endpoint_url="https://dynamodb.us-east-1.amazonaws.com",
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
-            aws_session_token="testing",
-        )
-        client.create_table(
-            TableName="subscribers",
-            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-            BillingMode="PAY_PER_REQUEST",
-        )
+    with subscribers_table() as client:
         yield client
 
 
@@ -107,15 +59,6 @@ def mailer() -> Recorder:
 @pytest.fixture
 def flow(store: DynamoSubscribers, keys: NewsletterKeys, mailer: Recorder) -> Newsletter:
     return Newsletter(CONFIG, store, keys, mailer)
-
-
-def token_in(message: EmailMessage, purpose: str) -> str:
-    """The token of the first link for `purpose` in a mail's text part."""
-    body = message.get_body(preferencelist=("plain",))
-    assert body is not None
-    text = str(body.get_content())
-    start = text.index(f"/api/{purpose}?token=") + len(f"/api/{purpose}?token=")
-    return text[start:].split(maxsplit=1)[0]
 
 
 def subscribe_and_confirm(flow: Newsletter, mailer: Recorder, address: str, at: datetime) -> None:
