@@ -223,8 +223,8 @@ class CrashingMailer:
         self.after = after
         self.sent = 0
 
-    def send(self, message: EmailMessage) -> None:
-        self.ses.send(message)
+    def send(self, message: EmailMessage, *, subscriber: str) -> None:
+        self.ses.send(message, subscriber=subscriber)
         self.sent += 1
         if self.sent == self.after:
             raise SystemExit("the digest died")

@@ -307,7 +307,7 @@ class DynamoSubscribers:
                     UpdateExpression="ADD soft_bounces :mail",
                     ConditionExpression="attribute_exists(pk)",
                     ExpressionAttributeValues={":mail": {"SS": [message_id]}},
-                    ReturnValues="UPDATED_NEW",
+                    ReturnValues="ALL_NEW",
                 )
             )
         except ClientError as error:
