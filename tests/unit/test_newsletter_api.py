@@ -9,8 +9,10 @@ HTTP API (payload 2.0) events as CloudFront forwards them.
 from __future__ import annotations
 
 import base64
+import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import quote, urlencode
 
@@ -42,6 +44,7 @@ from tests.unit.newsletter_support import (
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
+ROOT = Path(__file__).resolve().parents[2]
 READER = "reader@example.com"
 TOKEN_ROUTES = [
     ("GET", "/api/confirm"),
@@ -149,6 +152,17 @@ def test_the_origin_guard_admits_its_secret_alone(header: str) -> None:
     guard = OriginGuard(ORIGIN_SECRET)
     assert guard.admits(ORIGIN_SECRET)
     assert guard.admits(header) == (header == ORIGIN_SECRET)
+
+
+def test_the_sample_event_is_answered_with_the_secret_and_refused_without(
+    svc: NewsletterServices, mailer: Recorder
+) -> None:
+    event = json.loads((ROOT / "events" / "subscribe-http-api.json").read_text())
+    assert event["headers"]["x-origin-verify"] != ORIGIN_SECRET
+    assert call(event).status == 403
+    event["headers"]["x-origin-verify"] = ORIGIN_SECRET
+    assert call(event).status == 200
+    assert [str(m["To"]) for m in mailer.sent] == [READER]
 
 
 def test_the_origin_guard_refuses_a_short_secret() -> None:
