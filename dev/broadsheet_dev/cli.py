@@ -91,7 +91,10 @@ def main(argv: list[str] | None = None) -> int:
     mail = commands.add_parser("mail", help="show the newsletter mail the local stack has sent")
     mail.add_argument("--last", type=int, default=0, help="only the newest N mails (default: all)")
     digest = commands.add_parser("digest", help="run the newsletter digest now on the local stack")
-    for command in (local, publish, unpublish, rebuild, status, redrive, reconcile, mail, digest):
+    bounce = commands.add_parser("bounce", help="report the newest local mail to an address as bounced")
+    bounce.add_argument("address")
+    bounce.add_argument("--kind", choices=["permanent", "transient", "complaint"], default="permanent")
+    for command in (local, publish, unpublish, rebuild, status, redrive, reconcile, mail, digest, bounce):
         command.add_argument("--state", type=Path, default=STATE, help="where the running stack is described")
     args = parser.parse_args(argv)
 
@@ -106,11 +109,13 @@ def main(argv: list[str] | None = None) -> int:
         return local_commands.run(
             port=args.port, aws_port=args.aws_port, content=args.content, watch=args.watch, state=args.state
         )
-    if args.command in ("mail", "digest"):
+    if args.command in ("mail", "digest", "bounce"):
         from broadsheet_dev.local import mail_commands
 
         if args.command == "mail":
             return mail_commands.mail(args.state, args.last)
+        if args.command == "bounce":
+            return mail_commands.bounce(args.state, args.address, args.kind)
         return mail_commands.digest(args.state)
     if args.command == "publish":
         return local_commands.publish(args.files, args.state)

@@ -11,9 +11,7 @@ from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from typing import TYPE_CHECKING
 
-import boto3
 import pytest
-from moto import mock_aws
 from pydantic import ValidationError
 
 from broadsheet.index.ports import SourceVersion
@@ -27,63 +25,19 @@ from broadsheet.newsletter import (
     run_digest,
 )
 from broadsheet.newsletter.digest import MAX_ARTICLES
-from broadsheet.newsletter.mail import MailRefused
 from broadsheet.newsletter.signup import CONFIRM_VALID, COOLDOWN, RATE_LIMIT
-from broadsheet.settings import Settings
 from tests.unit.fakes import FakeIndex, make_article
+from tests.unit.newsletter_support import CONFIG, SECRET, Crash, Recorder, subscribers_table, token_in
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
-SECRET = b"k" * 48
 T0 = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
-CONFIG = Settings(
-    site_url="https://news.example.com", site_name="The Paper", newsletter_from="news@example.com"
-)
-
-
-class Crash(BaseException):
-    """The process dying: not an Exception, so nothing in the digest catches it."""
-
-
-class Recorder:
-    """A mailer that keeps what it is given; can refuse, or crash before or after sending."""
-
-    def __init__(self) -> None:
-        self.sent: list[EmailMessage] = []
-        self.crash_after: int | None = None
-        self.refuse: set[str] = set()
-
-    def send(self, message: EmailMessage) -> None:
-        if str(message["To"]) in self.refuse:
-            raise MailRefused("address rejected")
-        if self.crash_after is not None and len(self.sent) >= self.crash_after:
-            raise Crash
-        self.sent.append(message)
-
-    def to(self, address: str) -> list[EmailMessage]:
-        return [m for m in self.sent if m["To"] == address]
 
 
 @pytest.fixture
 def dynamodb() -> Iterator[DynamoDBClient]:
-    # Everything explicit, so a local stack sharing this process keeps its environment, and its
-    # clients (pointed at the moto server on loopback) never meet this in-process mock.
-    with mock_aws():
-        client: DynamoDBClient = boto3.client(
-            "dynamodb",
-            region_name="us-east-1",
-            endpoint_url="https://dynamodb.us-east-1.amazonaws.com",
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
-            aws_session_token="testing",
-        )
-        client.create_table(
-            TableName="subscribers",
-            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-            BillingMode="PAY_PER_REQUEST",
-        )
+    with subscribers_table() as client:
         yield client
 
 
@@ -105,15 +59,6 @@ def mailer() -> Recorder:
 @pytest.fixture
 def flow(store: DynamoSubscribers, keys: NewsletterKeys, mailer: Recorder) -> Newsletter:
     return Newsletter(CONFIG, store, keys, mailer)
-
-
-def token_in(message: EmailMessage, purpose: str) -> str:
-    """The token of the first link for `purpose` in a mail's text part."""
-    body = message.get_body(preferencelist=("plain",))
-    assert body is not None
-    text = str(body.get_content())
-    start = text.index(f"/api/{purpose}?token=") + len(f"/api/{purpose}?token=")
-    return text[start:].split(maxsplit=1)[0]
 
 
 def subscribe_and_confirm(flow: Newsletter, mailer: Recorder, address: str, at: datetime) -> None:
@@ -148,19 +93,63 @@ def test_malformed_addresses_are_refused_with_a_plain_message(address: str) -> N
 
 
 def test_a_link_token_verifies_only_for_its_purpose_and_until_it_expires(keys: NewsletterKeys) -> None:
-    token = keys.token("confirm", "abc", T0 + timedelta(hours=1))
-    assert keys.verify(token, "confirm", T0).subscriber == "abc"
+    reader, other = keys.identity("reader@example.com"), keys.identity("other@example.com")
+    token = keys.token("confirm", reader, T0 + timedelta(hours=1))
+    assert keys.verify(token, "confirm", T0).subscriber == reader
     with pytest.raises(BadToken, match="something else"):
         keys.verify(token, "unsubscribe", T0)
     with pytest.raises(BadToken, match="expired"):
         keys.verify(token, "confirm", T0 + timedelta(hours=2))
-    forged = token.replace(".abc.", ".abd.")
+    forged = token.replace(f".{reader}.", f".{other}.")
     with pytest.raises(BadToken, match="not one we sent"):
         keys.verify(forged, "confirm", T0)
     with pytest.raises(BadToken, match="not one we sent"):
         NewsletterKeys(b"z" * 48).verify(token, "confirm", T0)
     with pytest.raises(BadToken, match="incomplete"):
         keys.verify("garbage", "confirm", T0)
+
+
+def malformed_tokens(keys: NewsletterKeys) -> list[str]:
+    """A good token's every way of being malformed: characters, lengths, parts, encodings."""
+    good = keys.token("unsubscribe", keys.identity("reader@example.com"), T0 + timedelta(days=1))
+    purpose, identity, expiry, signature = good.split(".")
+    return [
+        "",
+        ".",
+        "...",
+        good + "\n",
+        " " + good,
+        good + ".",
+        good + "x",
+        good[:-1],
+        good.replace("unsubscribe", "unsubscribé"),
+        good.replace("unsubscribe", "UNSUBSCRIBE"),
+        good[:-1] + "é",
+        good[:-2] + "\u0663\u0664",  # Arabic-Indic digits, where isdigit() would pass
+        ".".join([purpose, identity.upper(), expiry, signature]),
+        ".".join([purpose, identity[:-1], expiry, signature]),
+        ".".join([purpose, identity, "\u0661\u0662\u0663", signature]),
+        ".".join([purpose, identity, "²", signature]),
+        ".".join([purpose, identity, "-1", signature]),
+        ".".join([purpose, identity, "9" * 13, signature]),
+        ".".join([purpose, identity, expiry, signature + "="]),
+        ".".join([purpose, identity, expiry, signature[:-1] + "+"]),
+        ".".join([purpose, identity, expiry, signature[:-1] + "/"]),
+        ".".join([purpose, identity, expiry, signature[:-1] + "\x00"]),
+        ".".join([purpose, identity, expiry, signature[:-4]]),
+        ".".join([purpose, identity, expiry, signature, signature]),
+        ".".join([purpose, identity, expiry]),
+        "\udcff" + good,
+        "\ufeff" + good,
+        good * 3,
+        "x" * 100_000,
+    ]
+
+
+def test_every_malformed_token_is_a_bad_token_never_another_error(keys: NewsletterKeys) -> None:
+    for token in malformed_tokens(keys):
+        with pytest.raises(BadToken):
+            keys.verify(token, "unsubscribe", T0)
 
 
 def test_a_sealed_address_opens_only_for_its_own_subscriber(keys: NewsletterKeys) -> None:
@@ -327,8 +316,9 @@ def test_an_unsubscribed_reader_gets_nothing_more(
     mailer.sent.clear()
     assert digest(index, store, keys, mailer, T0 + timedelta(days=1)) == 0
     assert mailer.sent == []
+    confirming = keys.token("confirm", keys.identity("anyone@example.com"), T0 + timedelta(days=1))
     with pytest.raises(BadToken, match="something else"):
-        flow.unsubscribe(keys.token("confirm", "anyone", T0 + timedelta(days=1)), T0)
+        flow.unsubscribe(confirming, T0)
 
 
 def test_a_digest_that_crashes_midway_resumes_and_sends_each_article_exactly_once(

@@ -178,7 +178,7 @@ def test_index_table_streams_new_and_old_images(template: dict[str, Any]) -> Non
 def test_every_function_runs_python313_on_arm(template: dict[str, Any]) -> None:
     functions = serverless_functions(template)
     pipeline = {"IngestFunction", "PlanFunction", "RenderFunction", "ReconcileFunction"}
-    assert set(functions) == pipeline | {"SubscribeFunction", "DigestFunction"}
+    assert set(functions) == pipeline | {"SubscribeFunction", "DigestFunction", "SuppressFunction"}
     for function in functions.values():
         assert function["Runtime"] == "python3.13"
         assert function["Architectures"] == ["arm64"]
@@ -200,6 +200,8 @@ def test_each_function_carries_the_layers_of_what_it_imports_and_nothing_more(
         "RenderFunction": ["BroadsheetLayer", "MarkdownLayer", "AwsCrtLayer"],
         "SubscribeFunction": ["BroadsheetLayer", "CryptographyLayer"],
         "DigestFunction": ["BroadsheetLayer", "CryptographyLayer"],
+        # It imports the newsletter package, whose keys need cryptography.
+        "SuppressFunction": ["BroadsheetLayer", "CryptographyLayer"],
     }
     for name, layer in of_type(template, "AWS::Serverless::LayerVersion").items():
         assert layer["Properties"]["CompatibleRuntimes"] == ["python3.13"]
@@ -247,6 +249,7 @@ def test_functions_get_the_settings_environment_and_only_render_knows_the_edge(
         },
         "PlanFunction": set(),
         "RenderFunction": {"BROADSHEET_SITE_URL", "BROADSHEET_DISTRIBUTION_ID", "BROADSHEET_ALIAS_STORE_ARN"},
+        "SuppressFunction": {"BROADSHEET_SUBSCRIBERS_TABLE"},
     }
     for source in event_sources(template):
         assert set(source.environment) == shared | own[source.function], source.function
@@ -511,6 +514,16 @@ def test_event_sources_are_what_the_template_holds(template: dict[str, Any]) -> 
             10,
             partial,
         ),
+        (
+            "SuppressFunction",
+            "MailFeedback",
+            "SQS",
+            "MailFeedbackQueue",
+            "functions/suppress/",
+            "app.lambda_handler",
+            10,
+            partial,
+        ),
     ]
     plan = event_sources(template)[1]
     assert isinstance(plan, EventSource)
@@ -585,7 +598,7 @@ def test_alarms_watch_every_dlq_and_every_function(template: dict[str, Any]) -> 
         assert (props["Threshold"], props["ComparisonOperator"]) == (0, "GreaterThanThreshold")
         (dimension,) = props["Dimensions"]
         watched.add((props["Namespace"], props["MetricName"], target(dimension["Value"])))
-    dlqs = {"IngestDLQ", "RenderDLQ", "PlanDLQ"}
+    dlqs = {"IngestDLQ", "RenderDLQ", "PlanDLQ", "MailFeedbackDLQ"}
     functions = set(serverless_functions(template))
     assert watched == {("AWS/SQS", "ApproximateNumberOfMessagesVisible", q) for q in dlqs} | {
         ("AWS/Lambda", "Errors", f) for f in functions

@@ -1,4 +1,4 @@
-"""`broadsheet mail` and `broadsheet digest`: the newsletter of the running local stack, from a terminal."""
+"""`broadsheet mail`, `digest` and `bounce`: the newsletter of the running local stack, from a terminal."""
 
 from __future__ import annotations
 
@@ -9,9 +9,17 @@ from typing import Any
 
 from broadsheet.clock import now
 from broadsheet.newsletter import run_digest
-from broadsheet.newsletter.services import build_newsletter
+from broadsheet.newsletter.models import normalise
+from broadsheet.newsletter.services import NewsletterServices, build_newsletter
 from broadsheet.settings import Settings
-from broadsheet_dev.local.newsletter import captured_mail
+from broadsheet_dev.local.newsletter import (
+    FEEDBACK_QUEUE,
+    Feedback,
+    captured_ids,
+    captured_mail,
+    feedback_event,
+    report_feedback,
+)
 from broadsheet_dev.local.stack import use_endpoint
 
 _LINK = re.compile(r"https?://\S+/api/(?:confirm|unsubscribe)\?token=\S+")
@@ -44,9 +52,7 @@ def mail(state: Path, last: int) -> int:
     return 0
 
 
-def digest(state: Path) -> int:
-    """Run the digest now, as the scheduled function does, against the running stack."""
-    described = _described(state)
+def _services(described: dict[str, Any]) -> NewsletterServices:
     environment = described.get("newsletter") or {}
     config = Settings(
         table_name=described["table"],
@@ -54,11 +60,51 @@ def digest(state: Path) -> int:
         subscribers_table=environment["BROADSHEET_SUBSCRIBERS_TABLE"],
         newsletter_secret_arn=environment["BROADSHEET_NEWSLETTER_SECRET_ARN"],
         newsletter_from=environment["BROADSHEET_NEWSLETTER_FROM"],
+        mail_configuration_set=environment.get("BROADSHEET_MAIL_CONFIGURATION_SET", ""),
     )
-    svc = build_newsletter(config)
-    report = run_digest(svc.settings, svc.index, svc.store, svc.keys, svc.mailer, now(config))
+    return build_newsletter(config)
+
+
+def digest(state: Path) -> int:
+    """Run the digest now, as the scheduled function does, against the running stack."""
+    svc = _services(_described(state))
+    report = run_digest(svc.settings, svc.index, svc.store, svc.keys, svc.mailer, now(svc.settings))
     print(
         f"digest: {report.subscribers} confirmed subscriber(s), {report.mailed} mail(s) with "
         f"{report.articles} article(s) sent, {report.refused} refused"
     )
+    return 0
+
+
+def bounce(state: Path, address: str, kind: Feedback) -> int:
+    """Report the newest mail to `address` as bounced or complained about, as SES would.
+
+    moto's SES reports nothing; this puts the event SES publishes through the configuration set
+    on the feedback queue, tagged as the mailer tagged the mail, and the suppress function's
+    poller applies it.
+    """
+    described = _described(state)
+    svc = _services(described)
+    wanted = normalise(address)
+    sent = [
+        message_id
+        for message, message_id in zip(
+            captured_mail(described["endpoint"]), captured_ids(described["endpoint"]), strict=True
+        )
+        if normalise(str(message["To"])) == wanted
+    ]
+    if not sent:
+        print(f"no mail to {wanted} has been sent; nothing to report")
+        return 1
+    event = feedback_event(
+        kind,
+        wanted,
+        svc.keys.identity(wanted),
+        sent[-1],
+        svc.settings.mail_configuration_set,
+        now(svc.settings),
+    )
+    report_feedback(described["queues"][FEEDBACK_QUEUE], event)
+    what = "complaint" if kind == "complaint" else f"{kind} bounce"
+    print(f"reported a {what} for mail {sent[-1]} to {wanted}")
     return 0

@@ -100,7 +100,8 @@ class LocalStack:
         self.deployed = deploy(template_path, endpoint, parameters, alias_store_arn=KVS_ARN)
         self.edge.bucket = self.deployed.site_bucket
         os.environ.update(self.deployed.environment)
-        self.newsletter_environment = newsletter.prepare(load_template(template_path), self.deployed)
+        prepared = newsletter.prepare(load_template(template_path), self.deployed)
+        self.newsletter_environment = prepared.environment
         os.environ.update(self.newsletter_environment)
         os.environ.update(LOCAL_ENVIRONMENT)
         os.environ["POWERTOOLS_LOG_LEVEL"] = self.options.log_level
@@ -108,7 +109,7 @@ class LocalStack:
         reset_services()
         self._start_scheduler(self.deployed)
         self._start_pollers(self.deployed)
-        self.edge.api = newsletter.LocalApi(self.options.root, load_template(template_path))
+        self.edge.api = newsletter.LocalApi(self.options.root, load_template(template_path), prepared.refs)
         self.edge.start()
         return self
 

@@ -44,6 +44,10 @@ class Settings(BaseSettings):
     subscribers_table: str = ""
     newsletter_secret_arn: str = ""
     newsletter_from: str = "newsletter@example.com"
+    # The SES configuration set every newsletter mail goes out under (it reports bounces and
+    # complaints), and the secret CloudFront sends to the newsletter API as its origin header.
+    mail_configuration_set: str = ""
+    origin_secret_arn: str = ""
 
     # X-Ray subsegments from the X-Ray SDK (Powertools' Tracer) for each handler and AWS call.
     # Off by default: loading the SDK costs every cold start about a quarter of a second, and

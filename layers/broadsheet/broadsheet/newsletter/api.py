@@ -5,30 +5,33 @@ the edge server does), so the pages' `form-action 'self'` allows the form, and e
 an HTML page styled by the site's stylesheet — no JavaScript anywhere.
 
 GET on a mail's link never changes anything (mail scanners follow links): it shows a page with
-one button, which POSTs. Mail clients' one-click unsubscribe (RFC 8058) POSTs to the link itself.
+one button, which POSTs. Mail clients' one-click unsubscribe (RFC 8058) POSTs to the link itself,
+URL-encoded or multipart.
+
+Only requests CloudFront forwarded are answered (`broadsheet.newsletter.origin`): anything else
+gets 403 before any route runs. Whatever a request carries, a malformed token, body or address
+gets a polite 4xx page, never an error.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qs
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from pydantic import ValidationError
 
 from broadsheet.clock import now
+from broadsheet.newsletter.forms import FormRefused, read_form, request_body
 from broadsheet.newsletter.keys import BadToken
 from broadsheet.newsletter.models import Signup
-from broadsheet.newsletter.services import newsletter
+from broadsheet.newsletter.origin import ORIGIN_HEADER, viewer_address
+from broadsheet.newsletter.services import newsletter, origin_guard
 from broadsheet.newsletter.signup import API_PATH, Outcome
+from broadsheet.observability import logger
 from broadsheet.render.templating import HTML, environment, stylesheet
 
-# A form with one address is a few hundred bytes; anything much larger is not our form.
-MAX_BODY = 2048
-FORM = "application/x-www-form-urlencoded"
 NO_STORE = "no-store"
 TOO_LARGE = "The form sends one email address; nothing more fits."
 USE_FORM = "Please use the signup form on any page of the site."
@@ -39,6 +42,24 @@ LAPSED = "It was not confirmed in time. Please subscribe again with the form bel
 UNSUBSCRIBED = "We will not send you any more email. You can subscribe again at any time."
 
 app = APIGatewayHttpResolver()
+
+
+def _only_through_the_edge(
+    resolver: APIGatewayHttpResolver, next_middleware: Callable[[APIGatewayHttpResolver], Response[str]]
+) -> Response[str]:
+    """Refuse, before any route runs, every request that did not come through CloudFront."""
+    if not origin_guard().admits(resolver.current_event.headers.get(ORIGIN_HEADER.lower())):
+        logger.warning("request refused", extra={"reason": "not through the site's origin"})
+        return Response(
+            status_code=403,
+            content_type="text/plain; charset=utf-8",
+            body="Forbidden\n",
+            headers={"Cache-Control": NO_STORE},
+        )
+    return next_middleware(resolver)
+
+
+app.use(middlewares=[_only_through_the_edge])
 
 
 @dataclass(frozen=True)
@@ -98,31 +119,20 @@ def page(status: int, notice: Notice, headers: dict[str, str] | None = None) -> 
 def _form() -> dict[str, str] | Response[str]:
     """The request's form fields (first value of each), or the answer to a body we refuse."""
     event = app.current_event
-    raw = event.body or ""
     try:
-        data = base64.b64decode(raw, validate=True) if event.is_base64_encoded else raw.encode("utf-8")
-    except (binascii.Error, UnicodeEncodeError):
-        data = b"\xff"
-    if len(data) > MAX_BODY:
-        return page(413, Notice("That was too much", (TOO_LARGE,)))
-    content_type = (event.headers.get("content-type") or "").split(";")[0].strip().lower()
-    if data and content_type != FORM:
-        return page(415, Notice("We could not read that", (USE_FORM,)))
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError:
-        return page(400, Notice("We could not read that", (USE_FORM,)))
-    fields = parse_qs(text, keep_blank_values=True, max_num_fields=20)
-    return {name: values[0] for name, values in fields.items()}
+        data = request_body(event.body, bool(event.is_base64_encoded))
+        return read_form(data, event.headers.get("content-type") or "")
+    except FormRefused as refused:
+        if refused.status == 413:
+            return page(413, Notice("That was too much", (TOO_LARGE,)))
+        return page(refused.status, Notice("We could not read that", (USE_FORM,)))
 
 
 def _client_ip() -> str:
-    """The reader's address: CloudFront's viewer address when it came through the site's origin."""
+    """The reader's address: CloudFront's viewer address (trusted: only CloudFront gets this far)."""
     event = app.current_event
-    viewer = event.headers.get("cloudfront-viewer-address") or ""
-    if viewer:
-        return viewer.rpartition(":")[0].strip("[]") or viewer
-    return event.request_context.http.source_ip
+    viewer = viewer_address(event.headers.get("cloudfront-viewer-address"))
+    return viewer or event.request_context.http.source_ip
 
 
 @app.post(f"{API_PATH}/subscribe")

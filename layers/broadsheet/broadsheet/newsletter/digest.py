@@ -119,7 +119,7 @@ def run_digest(
         unsubscribe = link(settings, keys, "unsubscribe", subscriber.id, now)
         message = digest_mail(settings, address, [c.item for c in chosen], more, unsubscribe)
         try:
-            mailer.send(message)
+            mailer.send(message, subscriber=subscriber.id)
         except (MailRefused, TransientError) as error:
             store.release_digest(subscriber, slugs, moved)
             report.refused += 1

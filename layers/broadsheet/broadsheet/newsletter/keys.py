@@ -9,6 +9,8 @@ Every key is derived from the secret with HMAC-SHA256 under its own label, so on
   data, so a sealed address cannot be moved to another subscriber's item).
 - Links carry a token `<purpose>.<identity>.<expiry>.<signature>`: an HMAC over the first three
   parts; it expires, and a confirmation token cannot be used to unsubscribe or the reverse.
+  Anyone can send anything as a token, so its shape is checked (ASCII only, every part of its
+  exact form and length) before anything else reads it: a malformed token is a `BadToken`.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import base64
 import hashlib
 import hmac
 import os
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
@@ -26,6 +29,12 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 Purpose = Literal["confirm", "unsubscribe"]
 _NONCE = 12
+# A token's exact shape: purpose, an identity (hex SHA-256), expiry (epoch seconds) and the
+# signature (unpadded base64url of a SHA-256 HMAC, 43 characters). `[0-9]`, not `\d`, so no
+# other script's digits pass; fullmatch, so nothing may follow.
+_TOKEN = re.compile(r"(confirm|unsubscribe)\.([0-9a-f]{64})\.([0-9]{1,12})\.([A-Za-z0-9_-]{43})")
+# The longest well-formed token; anything longer is refused before the pattern reads it.
+MAX_TOKEN = len("unsubscribe") + 64 + 12 + 43 + 3
 
 
 class BadToken(ValueError):
@@ -81,17 +90,17 @@ class NewsletterKeys:
 
     def verify(self, token: str, purpose: Purpose, now: datetime) -> Link:
         """The link a token stands for; `BadToken` unless genuine, for `purpose` and unexpired."""
-        parts = token.split(".")
-        if len(parts) != 4 or not parts[2].isdigit():
-            raise BadToken("the link is incomplete")
-        body, signature = ".".join(parts[:3]), parts[3]
-        if not hmac.compare_digest(self._sign(body), signature):
+        shape = _TOKEN.fullmatch(token) if len(token) <= MAX_TOKEN and token.isascii() else None
+        if shape is None:
+            raise BadToken("the link is incomplete or damaged")
+        claimed, subscriber, expiry, signature = shape.groups()
+        if not hmac.compare_digest(self._sign(f"{claimed}.{subscriber}.{expiry}"), signature):
             raise BadToken("the link is not one we sent")
-        if parts[0] != purpose:
+        if claimed != purpose:
             raise BadToken("the link is for something else")
-        if int(parts[2]) < now.timestamp():
+        if int(expiry) < now.timestamp():
             raise BadToken("the link has expired")
-        return Link(purpose, parts[1])
+        return Link(purpose, subscriber)
 
     def _sign(self, body: str) -> str:
         digest = hmac.new(self._links, body.encode("ascii"), hashlib.sha256).digest()

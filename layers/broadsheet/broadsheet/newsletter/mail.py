@@ -29,10 +29,16 @@ class DigestItem:
     url: str
 
 
-class Mailer(Protocol):
-    """Sends one composed message."""
+# The SES message tag naming the subscriber a mail went to. SES hands a mail's tags back with
+# its bounce and complaint events, so the suppress function finds the subscriber without the
+# newsletter secret (the tag is the subscriber's id, an HMAC, never the address).
+SUBSCRIBER_TAG = "subscriber"
 
-    def send(self, message: EmailMessage) -> None:
+
+class Mailer(Protocol):
+    """Sends one composed message to one subscriber."""
+
+    def send(self, message: EmailMessage, *, subscriber: str) -> None:
         """Send it, or raise: `TransientError` if trying again may work."""
 
 
@@ -41,18 +47,27 @@ class MailRefused(Exception):
 
 
 class SesMailer:
-    """Sends raw MIME messages through SES (v2), so the unsubscribe headers arrive as written."""
+    """Sends raw MIME messages through SES (v2), so the unsubscribe headers arrive as written.
 
-    def __init__(self, client: SESV2Client) -> None:
+    Every mail goes out under the configuration set (when there is one), whose event destination
+    reports bounces and complaints, tagged with the subscriber it went to.
+    """
+
+    def __init__(self, client: SESV2Client, configuration_set: str = "") -> None:
         self.client = client
+        self.configuration_set = configuration_set
 
-    def send(self, message: EmailMessage) -> None:
+    def send(self, message: EmailMessage, *, subscriber: str) -> None:
         """Send it, or raise: `TransientError` if trying again may work, else `MailRefused`."""
+        options: dict[str, Any] = {"EmailTags": [{"Name": SUBSCRIBER_TAG, "Value": subscriber}]}
+        if self.configuration_set:
+            options["ConfigurationSetName"] = self.configuration_set
         try:
             self.client.send_email(
                 FromEmailAddress=str(message["From"]),
                 Destination={"ToAddresses": [str(message["To"])]},
                 Content={"Raw": {"Data": message.as_bytes()}},
+                **options,
             )
         except ClientError as error:
             code = error.response.get("Error", {}).get("Code", "")

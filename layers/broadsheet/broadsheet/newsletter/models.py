@@ -18,7 +18,8 @@ _ADDRESS = re.compile(
     r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}"
 )
 
-Status = Literal["pending", "confirmed"]
+# Suppressed: a mail to the address bounced for good or was reported as spam; never mailed again.
+Status = Literal["pending", "confirmed", "suppressed"]
 
 
 class Signup(BaseModel):

@@ -10,6 +10,7 @@ import boto3
 from broadsheet.adapters.dynamo import DynamoIndex
 from broadsheet.newsletter.keys import NewsletterKeys
 from broadsheet.newsletter.mail import Mailer, SesMailer
+from broadsheet.newsletter.origin import OriginGuard
 from broadsheet.newsletter.signup import Newsletter
 from broadsheet.newsletter.store import DynamoSubscribers
 from broadsheet.settings import Settings, settings
@@ -38,7 +39,7 @@ def build_newsletter(config: Settings, session: boto3.Session | None = None) -> 
     keys = NewsletterKeys(secret["SecretString"].encode("utf-8"))
     dynamodb = session.client("dynamodb")
     store = DynamoSubscribers(dynamodb, config.subscribers_table)
-    mailer = SesMailer(session.client("sesv2"))
+    mailer = SesMailer(session.client("sesv2"), config.mail_configuration_set)
     return NewsletterServices(
         settings=config,
         index=DynamoIndex(dynamodb, config.table_name),
@@ -53,3 +54,22 @@ def build_newsletter(config: Settings, session: boto3.Session | None = None) -> 
 def newsletter() -> NewsletterServices:
     """This container's newsletter services, created on first use."""
     return build_newsletter(settings())
+
+
+@lru_cache(maxsize=1)
+def origin_guard() -> OriginGuard:
+    """This container's check of the origin header, its secret read once on first use."""
+    config = settings()
+    if not config.origin_secret_arn:
+        raise RuntimeError("the newsletter API needs BROADSHEET_ORIGIN_SECRET_ARN")
+    secret = boto3.client("secretsmanager").get_secret_value(SecretId=config.origin_secret_arn)
+    return OriginGuard(secret["SecretString"])
+
+
+@lru_cache(maxsize=1)
+def subscribers() -> DynamoSubscribers:
+    """This container's subscribers table, for the suppress function (which needs no secret)."""
+    config = settings()
+    if not config.subscribers_table:
+        raise RuntimeError("the suppress function needs BROADSHEET_SUBSCRIBERS_TABLE")
+    return DynamoSubscribers(boto3.client("dynamodb"), config.subscribers_table)

@@ -10,6 +10,7 @@ from urllib.parse import urlencode
 from broadsheet.newsletter.keys import NewsletterKeys, Purpose
 from broadsheet.newsletter.mail import Mailer, confirmation_mail
 from broadsheet.newsletter.models import Signup, Subscriber
+from broadsheet.newsletter.origin import client_network
 from broadsheet.newsletter.store import SubscriberStore
 from broadsheet.observability import logger
 from broadsheet.settings import Settings
@@ -60,10 +61,11 @@ class Newsletter:
         self.mailer = mailer
 
     def rate_limited(self, client_ip: str, now: datetime) -> Limited | None:
-        """Count a signup attempt of a client; how long to wait if it is over its rate."""
+        """Count a signup attempt of a client's network (IPv4 address, IPv6 /64); how long to wait
+        if it is over its rate."""
         window_seconds = int(RATE_WINDOW.total_seconds())
         start = datetime.fromtimestamp(int(now.timestamp()) // window_seconds * window_seconds, now.tzinfo)
-        hits = self.store.count_hit(self.keys.client(client_ip), start, RATE_WINDOW)
+        hits = self.store.count_hit(self.keys.client(client_network(client_ip)), start, RATE_WINDOW)
         if hits <= RATE_LIMIT:
             return None
         return Limited(retry_after=max(1, int((start + RATE_WINDOW - now).total_seconds())))
@@ -90,9 +92,8 @@ class Newsletter:
             logger.info("signup repeated", extra={"subscriber": identity[:12]})
             return Outcome.ACCEPTED
         url = link(self.settings, self.keys, "confirm", identity, now)
-        self.mailer.send(
-            confirmation_mail(self.settings, signup.email, url, int(CONFIRM_VALID.total_seconds() // 3600))
-        )
+        hours = int(CONFIRM_VALID.total_seconds() // 3600)
+        self.mailer.send(confirmation_mail(self.settings, signup.email, url, hours), subscriber=identity)
         logger.info("confirmation mailed", extra={"subscriber": identity[:12]})
         return Outcome.ACCEPTED
 

@@ -2,6 +2,8 @@
 
 One item per subscriber (`sub#<identity>`), one per article a digest has claimed for a
 subscriber (`sent#<identity>#<slug>`), one per client and rate window (`rate#<client>#<window>`).
+A subscriber whose mail bounced for good or drew a complaint stays as a suppressed item, without
+its sealed address: never mailed again, and a new signup of the address sends nothing.
 Every item that may lapse carries `expires` (epoch seconds), the table's TTL attribute; reads
 treat a lapsed item as absent, since TTL deletion happens some time after the moment.
 """
@@ -15,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from botocore.exceptions import ClientError
 
 from broadsheet.errors import TransientError
-from broadsheet.newsletter.models import Subscriber
+from broadsheet.newsletter.models import Status, Subscriber
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -65,6 +67,12 @@ class SubscriberStore(Protocol):
     def count_hit(self, client: str, window: datetime, lifetime: timedelta) -> int:
         """Count one request of a client in a rate window; the count so far."""
 
+    def suppress(self, subscriber: str, reason: str, now: datetime) -> bool:
+        """Never mail the subscriber again; False if there is no such subscriber or it already was."""
+
+    def count_soft_bounce(self, subscriber: str, message_id: str) -> int:
+        """Record that one mail bounced for now (once however often reported); how many have."""
+
 
 def _epoch(value: datetime) -> str:
     return str(int(value.timestamp()))
@@ -88,11 +96,14 @@ def subscriber_from_item(item: dict[str, Any]) -> Subscriber:
     mailed = _time(item, "mailed")
     if created is None or mailed is None:
         raise ValueError(f"subscriber item {item['pk']['S']} lacks its times")
-    status = item["status"]["S"]
+    stored = item["status"]["S"]
+    status: Status = "pending"
+    if stored in ("confirmed", "suppressed"):
+        status = "confirmed" if stored == "confirmed" else "suppressed"
     return Subscriber(
         id=item["pk"]["S"].removeprefix("sub#"),
-        sealed=item["sealed"]["S"],
-        status="confirmed" if status == "confirmed" else "pending",
+        sealed=item.get("sealed", {}).get("S", ""),
+        status=status,
         created=created,
         mailed=mailed,
         since=_time(item, "since"),
@@ -260,6 +271,50 @@ class DynamoSubscribers:
             )
         )
         return int(response["Attributes"]["hits"]["N"])
+
+    def suppress(self, subscriber: str, reason: str, now: datetime) -> bool:
+        """Never mail the subscriber again; False if there is no such subscriber or it already was.
+
+        The item stays (no TTL), so a signup of the same address finds it and sends nothing; the
+        sealed address goes, as nothing will be sent to it.
+        """
+        return self._conditional(
+            lambda: self.client.update_item(
+                TableName=self.table,
+                Key={"pk": {"S": f"sub#{subscriber}"}},
+                UpdateExpression="SET #s = :suppressed, suppressed_at = if_not_exists(suppressed_at, :now), "
+                "suppressed_for = if_not_exists(suppressed_for, :reason) REMOVE sealed, since, expires",
+                ConditionExpression="attribute_exists(pk) AND #s <> :suppressed",
+                ExpressionAttributeNames={"#s": "status"},
+                ExpressionAttributeValues={
+                    ":suppressed": {"S": "suppressed"},
+                    ":now": {"S": _iso(now)},
+                    ":reason": {"S": reason},
+                },
+            )
+        )
+
+    def count_soft_bounce(self, subscriber: str, message_id: str) -> int:
+        """Record that one mail bounced for now (once however often reported); how many have.
+
+        The mails' ids are kept as a set, so a redelivered bounce event is not counted twice.
+        """
+        try:
+            response = self._call(
+                lambda: self.client.update_item(
+                    TableName=self.table,
+                    Key={"pk": {"S": f"sub#{subscriber}"}},
+                    UpdateExpression="ADD soft_bounces :mail",
+                    ConditionExpression="attribute_exists(pk)",
+                    ExpressionAttributeValues={":mail": {"SS": [message_id]}},
+                    ReturnValues="ALL_NEW",
+                )
+            )
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code", "") == "ConditionalCheckFailedException":
+                return 0
+            raise
+        return len(response["Attributes"]["soft_bounces"]["SS"])
 
     def _move_since(
         self, subscriber: Subscriber, old: datetime | None, new: datetime | None
