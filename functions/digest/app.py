@@ -5,7 +5,7 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from broadsheet.clock import now
-from broadsheet.newsletter import run_digest
+from broadsheet.newsletter.digest import run_digest
 from broadsheet.newsletter.services import newsletter
 from broadsheet.observability import logger, metrics, tracer
 

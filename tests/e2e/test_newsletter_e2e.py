@@ -22,9 +22,11 @@ import pytest
 from playwright.sync_api import Browser, sync_playwright
 
 from broadsheet.clock import now
-from broadsheet.newsletter import Outcome, Signup, run_digest
+from broadsheet.newsletter.digest import run_digest
 from broadsheet.newsletter.mail import Mailer
+from broadsheet.newsletter.models import Signup
 from broadsheet.newsletter.services import build_newsletter, newsletter
+from broadsheet.newsletter.signup import Outcome
 from broadsheet.settings import settings
 from broadsheet_dev.cli import main as broadsheet
 from broadsheet_dev.local import mail_commands

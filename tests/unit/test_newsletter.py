@@ -15,17 +15,11 @@ import pytest
 from pydantic import ValidationError
 
 from broadsheet.index.ports import SourceVersion
-from broadsheet.newsletter import (
-    BadToken,
-    DynamoSubscribers,
-    Newsletter,
-    NewsletterKeys,
-    Outcome,
-    Signup,
-    run_digest,
-)
-from broadsheet.newsletter.digest import MAX_ARTICLES
-from broadsheet.newsletter.signup import CONFIRM_VALID, COOLDOWN, RATE_LIMIT
+from broadsheet.newsletter.digest import MAX_ARTICLES, run_digest
+from broadsheet.newsletter.keys import BadToken, NewsletterKeys
+from broadsheet.newsletter.models import Signup
+from broadsheet.newsletter.signup import CONFIRM_VALID, COOLDOWN, RATE_LIMIT, Newsletter, Outcome
+from broadsheet.newsletter.store import DynamoSubscribers
 from tests.unit.fakes import FakeIndex, make_article
 from tests.unit.newsletter_support import CONFIG, SECRET, Crash, Recorder, subscribers_table, token_in
 

@@ -22,7 +22,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from botocore.stub import Stubber
 
 from broadsheet.index.ports import SourceVersion
-from broadsheet.newsletter import NewsletterKeys, Outcome, Signup, run_digest
+from broadsheet.newsletter.digest import run_digest
 from broadsheet.newsletter.feedback import (
     SOFT_BOUNCE_LIMIT,
     MailEvent,
@@ -30,8 +30,11 @@ from broadsheet.newsletter.feedback import (
     apply_feedback,
     feedback_record,
 )
+from broadsheet.newsletter.keys import NewsletterKeys
 from broadsheet.newsletter.mail import SesMailer, confirmation_mail
+from broadsheet.newsletter.models import Signup
 from broadsheet.newsletter.services import NewsletterServices
+from broadsheet.newsletter.signup import Outcome
 from broadsheet_dev.local.newsletter import feedback_event
 from broadsheet_dev.local.pollers import LambdaContext, load_handler
 from tests.unit.fakes import FakeIndex, make_article

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from broadsheet.clock import now
-from broadsheet.newsletter import run_digest
+from broadsheet.newsletter.digest import run_digest
 from broadsheet.newsletter.models import normalise
 from broadsheet.newsletter.services import NewsletterServices, build_newsletter
 from broadsheet.settings import Settings
