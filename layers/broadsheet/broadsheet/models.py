@@ -30,6 +30,8 @@ from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema, core_schema
 from slugify import slugify as _slugify
 
+from broadsheet.body import body_problem
+
 SLUG_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
 SLUG_RE = re.compile(SLUG_PATTERN)
 MAX_SLUG = 120
@@ -292,6 +294,9 @@ class ArticleFile(Strict):
             )
         if not value.strip():
             raise ValueError("must not be empty")
+        problem = body_problem(value)
+        if problem is not None:
+            raise ValueError(str(problem))
         return value
 
     @field_validator("authors")
