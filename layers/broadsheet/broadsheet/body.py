@@ -216,8 +216,10 @@ _CLOSES_P = frozenset({
     "table", "ul",
 })  # fmt: skip
 # A start tag closes an open sibling of the same kind (`<li>a<li>b`).
-_SIBLINGS = {"li": {"li"}, "dt": {"dt", "dd"}, "dd": {"dt", "dd"}, "option": {"option"},
-             "td": {"td", "th"}, "th": {"td", "th"}, "tr": {"tr", "td", "th"}}  # fmt: skip
+_SIBLINGS = {"li": frozenset({"li"}), "dt": frozenset({"dt", "dd"}), "dd": frozenset({"dt", "dd"}),
+             "option": frozenset({"option"}), "td": frozenset({"td", "th"}), "th": frozenset({"td", "th"}),
+             "tr": frozenset({"tr", "td", "th"})}  # fmt: skip
+_ITEMS = frozenset({"li", "dt", "dd"})
 # What the parser's tokenizer reads at a `<`: a comment, a bogus comment (`<?…>`, `<!…>`,
 # `</ …>`), a start or end tag with its attributes, or the start of one never finished.
 _TOKEN = re.compile(
@@ -299,13 +301,27 @@ class _Nesting:
     def _start(self, name: str, written: str) -> str | None:
         if name in _VOID:
             return None
-        if self.open and self.open[-1][2] < 0:
-            top = self.open[-1][0]
-            if (top == "p" and name in _CLOSES_P) or top in _SIBLINGS.get(name, ()):
-                self.open.pop()
-                self.depth -= 1
+        while (at := self._sibling(name)) is not None:
+            closed = self.open[at][0]
+            self._close(at)
+            if not (name == "tr" and closed in ("td", "th")):
+                break
         self.open.append((name, written, -1))
         return self._grown()
+
+    def _sibling(self, name: str) -> int | None:
+        """Where the open element that a `name` start tag closes is, if any (a paragraph, a sibling)."""
+        closes = _SIBLINGS.get(name, frozenset()) | ({"p"} if name in _CLOSES_P else set())
+        for at in range(len(self.open) - 1, -1, -1):
+            tag, _, own = self.open[at]
+            if own >= 0:
+                return None
+            if tag in closes:
+                return at
+            # A list item closes an open item through paragraphs and divisions, as the parser does.
+            if tag not in _PHRASING and not (name in _ITEMS and tag in ("p", "div", "address")):
+                return None
+        return None
 
     def _end(self, name: str) -> None:
         for at in range(len(self.open) - 1, -1, -1):
