@@ -80,6 +80,7 @@ NESTING = [
 RUNS = [
     "*", "_", "[", "]", "<", ">", "`", "|", "&amp;", "&#x41;", "&#", "&", "\\", "!", "(", ")", "-", "#",
     "~", ":", "<!--", "<?", "<a ", "</", "\n", " ", "\t", "=", "\"", "'", "![", "[^1]", "** ", "_a ",
+    "<script>", "</script>\n\n",
 ]  # fmt: skip
 
 nesting = st.builds(
@@ -168,6 +169,15 @@ def test_padded_table_cells_over_the_limit_are_refused_at_the_table() -> None:
     assert refused is not None
     assert refused[:2] == (4, 1)
     assert "cells" in refused[2]
+
+
+def test_markdown_ends_inside_a_script_do_not_count_as_closing() -> None:
+    # The parser reads everything up to </script> as text, so the quotes opened before stay open.
+    quotes = "> " * (MAX_NESTING - 4) + "x\n\n"
+    body = "a <script>x\n\n" + quotes + "</script>\n\n" + quotes
+    refused = refused_at(body)
+    assert refused is not None
+    assert refused[0] == 7
 
 
 def test_an_unfinished_raw_tag_is_refused() -> None:

@@ -252,6 +252,8 @@ class _Nesting:
         # Formatting elements waiting to be reopened: tag name -> tag as written -> how many.
         self.lingering: dict[str, dict[str, int]] = {}
         self.depth = self.started = 0
+        # The element whose content is text (the Markdown written inside it too) up to its end tag.
+        self.text_of: str | None = None
 
     def open_markdown(self) -> str | None:
         """A Markdown element starts."""
@@ -263,6 +265,8 @@ class _Nesting:
     def close_markdown(self) -> None:
         """The innermost Markdown element ends, closing the raw inline elements left open in it."""
         number = self.markdown.pop()
+        if self.text_of is not None:
+            return  # the parser reads this end as text: whatever it would close stays open
         for at in range(len(self.open) - 1, -1, -1):
             tag, _, own = self.open[at]
             if own == number:
@@ -273,7 +277,7 @@ class _Nesting:
 
     def raw_html(self, html: str) -> tuple[int, str] | None:
         """Raw HTML written in the body, a whole HTML block or one inline tag: where it goes too deep."""
-        at = 0
+        at = self._text_until_end(html, 0)
         while (start := html.find("<", at)) >= 0:
             token = _TOKEN.match(html, start)
             if token is None:
@@ -292,11 +296,19 @@ class _Nesting:
             if message is not None:
                 return start, message
             if name in _RAW_TEXT:
-                close = re.compile(rf"</{name}[\t\n\f\r />]", re.IGNORECASE).search(html, at)
-                if close is None:
-                    return start, f"the <{name}> element is not closed: end it with </{name}>"
-                at = close.start()
+                self.text_of = name
+                at = self._text_until_end(html, at)
         return None
+
+    def _text_until_end(self, html: str, at: int) -> int:
+        """Past the text of an open <script>, <style>, <textarea>…: where its end tag starts."""
+        if self.text_of is None:
+            return at
+        end = re.compile(rf"</{self.text_of}[\t\n\f\r />]", re.IGNORECASE).search(html, at)
+        if end is None:
+            return len(html)
+        self.text_of = None
+        return end.start()
 
     def _start(self, name: str, written: str) -> str | None:
         if name in _VOID:
