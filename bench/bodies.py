@@ -39,8 +39,14 @@ def _blocks(*units: str) -> Callable[[int], str]:
 
 
 FAMILIES_PEER = "real articles (peer)"
-# 100 columns over 480 one-character rows: 48,200 cells, most of them padding.
-_PADDED = "|a" * 100 + "|\n" + "|-" * 100 + "|\n" + "x\n" * 480 + "\n"
+
+
+# 100 columns over one-character rows: as many cells, most of them padding, as the body's length
+# allows (one per two characters), the rest of it words.
+def _padded(n: int) -> str:
+    return "|a" * 100 + "|\n" + "|-" * 100 + "|\n" + "x\n" * (n // 45) + "\n" + "word " * n
+
+
 # Each family maps a count to a body; the count is raised until the body fills the size.
 FAMILIES: dict[str, Callable[[int], str]] = {
     FAMILIES_PEER: lambda n: _real() * n,
@@ -80,6 +86,7 @@ FAMILIES: dict[str, Callable[[int], str]] = {
     # Tables pad short rows with empty cells up to the header's width.
     "wide table, short rows": lambda n: "|a" * 400 + "|\n" + "|-" * 400 + "|\n" + "x\n" * n,
     "many padded tables": _blocks("|a" * 100 + "|\n" + "|-" * 100 + "|\n" + "x\n" * 500 + "\n"),
+    "padded table at the cell limit": _padded,
     "footnotes": lambda n: (
         "".join(f"[^{i}] " for i in range(n)) + "\n\n" + "".join(f"[^{i}]: n\n" for i in range(n))
     ),

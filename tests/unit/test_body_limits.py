@@ -16,7 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from broadsheet.body import MAX_NESTING, MAX_TABLE_CELLS, body_problem, render_body
+from broadsheet.body import MAX_NESTING, MIN_TABLE_CELLS, body_problem, max_table_cells, render_body
 from broadsheet.content import read_article
 from broadsheet.errors import ValidationFailed
 from broadsheet.models import MAX_BODY_BYTES
@@ -80,7 +80,7 @@ NESTING = [
 RUNS = [
     "*", "_", "[", "]", "<", ">", "`", "|", "&amp;", "&#x41;", "&#", "&", "\\", "!", "(", ")", "-", "#",
     "~", ":", "<!--", "<?", "<a ", "</", "\n", " ", "\t", "=", "\"", "'", "![", "[^1]", "** ", "_a ",
-    "<script>", "</script>\n\n",
+    "<script>", "</script>\n\n", "|-",
 ]  # fmt: skip
 
 nesting = st.builds(
@@ -163,12 +163,27 @@ def test_raw_html_nested_too_deep_is_placed_at_the_tag() -> None:
 
 
 def test_padded_table_cells_over_the_limit_are_refused_at_the_table() -> None:
-    columns = 1_000
-    table = "|a" * columns + "|\n" + "|-" * columns + "|\n" + "x\n" * (MAX_TABLE_CELLS // columns)
+    columns = 100
+    table = "|a" * columns + "|\n" + "|-" * columns + "|\n" + "x\n" * (MIN_TABLE_CELLS // columns)
     refused = refused_at("Intro\n\n" + table)
     assert refused is not None
     assert refused[:2] == (4, 1)
     assert "cells" in refused[2]
+    assert_refused_in_place_or_fast("Intro\n\n" + table)
+
+
+def test_a_long_body_may_hold_a_table_as_large_as_its_text_allows() -> None:
+    columns = 100
+    text = "A paragraph of the article's own words.\n\n" * 4_000
+    rows = max_table_cells(text) // columns - 10
+    body = text + "|a" * columns + "|\n" + "|-" * columns + "|\n" + "x\n" * rows
+    assert refused_at(body) is None
+    assert_refused_in_place_or_fast(body)
+
+
+def test_a_line_of_spaces_that_is_almost_a_table_is_checked_at_once() -> None:
+    body = " " * (MAX_BODY_BYTES - 10) + "|-|x\n"
+    assert cpu_ms(lambda: body_problem(body)) < 100
 
 
 def test_markdown_ends_inside_a_script_do_not_count_as_closing() -> None:

@@ -80,8 +80,15 @@ def render_body(markdown: str) -> Markup:
 MAX_NESTING = 64
 # A table's short rows are padded with empty cells up to the header's column count, so a wide
 # header over many one-character rows multiplies the body: 133 KB of such tables rendered as
-# 92 MB of HTML in 6.5 s. Real tables hold hundreds or a few thousand cells.
-MAX_TABLE_CELLS = 50_000
+# 92 MB of HTML in 6.5 s. A cell written out takes at least two characters (`|1|2|`), so real
+# tables stay under one cell per two characters of the body; small bodies may hold a few thousand.
+TABLE_CHARACTERS_PER_CELL = 2
+MIN_TABLE_CELLS = 2_000
+
+
+def max_table_cells(markdown: str) -> int:
+    """How many table cells, padding included, a body of this length may hold."""
+    return max(MIN_TABLE_CELLS, len(markdown) // TABLE_CHARACTERS_PER_CELL)
 
 
 @dataclass(frozen=True)
@@ -160,7 +167,9 @@ def _at(markdown: str, offset: int, message: str) -> BodyProblem:
 
 
 # A table's delimiter row (`|---|:--:|`), possibly inside quotes or indented in a list item.
-_DELIMITER_ROW = re.compile(r"[ \t>]*\|?[ \t]*:?-+:?[ \t]*(?:\|[ \t]*:?-+:?[ \t]*)*\|?[ \t]*")
+# Possessive quantifiers: a line of spaces that is not a delimiter row fails at once, not after
+# trying every way to share the spaces out (3.4 s for 20,000 of them).
+_DELIMITER_ROW = re.compile(r"[ \t>]*+\|?+[ \t]*+:?+-++:?+[ \t]*+(?:\|[ \t]*+:?+-++:?+[ \t]*+)*+\|?+[ \t]*+")
 _COLUMN = re.compile(r"-+")
 _BLANK = re.compile(r"[ \t>]*")
 
@@ -169,6 +178,7 @@ def _table_problem(markdown: str) -> tuple[int, str] | None:
     """Where the body's tables pass the cell limit, counting a table's rows up to a blank line."""
     cells = offset = 0
     table_start, columns = -1, 0
+    limit = max_table_cells(markdown)
     for line in markdown.split("\n"):
         if columns and _BLANK.fullmatch(line):
             columns = 0
@@ -177,10 +187,11 @@ def _table_problem(markdown: str) -> tuple[int, str] | None:
         elif "|" in line and "-" in line and _DELIMITER_ROW.fullmatch(line):
             table_start, columns = offset, len(_COLUMN.findall(line))
             cells += 2 * columns
-        if cells > MAX_TABLE_CELLS:
+        if cells > limit:
             return table_start, (
-                f"the tables up to here hold over {MAX_TABLE_CELLS:,} cells, counting the empty cells "
-                "that fill out rows shorter than their header; split or shorten the tables"
+                f"the tables up to here hold over {limit:,} cells, counting the empty cells that fill "
+                "out rows shorter than their header: more than one for every two characters of the "
+                f"body (or {MIN_TABLE_CELLS:,}); fill in the short rows or shorten the tables"
             )
         offset += len(line) + 1
     return None
