@@ -8,18 +8,22 @@ render together (at least 25 ms), so that a loaded CI machine cannot make the te
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from pydantic import ValidationError
 
 from broadsheet.body import MAX_NESTING, MIN_TABLE_CELLS, body_problem, max_table_cells, render_body
+from broadsheet.cli import validate
 from broadsheet.content import read_article
 from broadsheet.errors import ValidationFailed
-from broadsheet.models import MAX_BODY_BYTES
+from broadsheet.models import MAX_BODY_BYTES, Article
 from tests.unit.test_contract import KEY, assert_plain, encode, message_for, rejection, valid_article
 
 MS_PER_KB = 25.0
@@ -228,3 +232,19 @@ def test_an_unfinished_raw_tag_is_refused() -> None:
 def test_what_real_articles_write_is_accepted(body: str) -> None:
     assert body_problem(body) is None
     assert refused_at(body) is None
+
+
+def test_broadsheet_validate_names_the_place(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "articles" / "deep-quotes.json"
+    path.parent.mkdir()
+    path.write_bytes(encode(valid_article(body="Intro\n\n" + ">" * 100_000 + " x\n")))
+    assert validate([path]) == 1
+    assert f"  body: line 3, column {MAX_NESTING + 1}: " in capsys.readouterr().out
+
+
+def test_an_article_read_back_from_the_index_is_not_checked_again() -> None:
+    # Ingest checked it; the render and newsletter functions read it as JSON without the parser.
+    doc = valid_article(body=">" * 100_000 + " x\n", slug="sample-article")
+    with pytest.raises(ValidationError):
+        Article.model_validate(doc)
+    assert Article.model_validate_json(json.dumps(doc)).body == doc["body"]
