@@ -3,7 +3,7 @@
 It makes what it needs (the corpus, Hugo and Pelican in .venv-bench, local stacks on free
 loopback ports), runs every benchmark, prints one table per benchmark with the ratios first,
 and writes the figures to bench/.work/results-<time>.json. `--sizes 1000` runs the smaller site
-only; `--only full,publish` picks benchmarks.
+only; `--only full,publish` picks benchmarks; `--only bodies` times pathological article bodies.
 """
 
 from __future__ import annotations
@@ -17,13 +17,13 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from bench import cost, fitness, publish, tools
+from bench import bodies, cost, fitness, publish, tools
 from bench.full import Comparison, compare, sources
 from bench.measure import megabytes
 
 ROOT = Path(__file__).resolve().parents[1]
 WORK = ROOT / "bench" / ".work"
-BENCHMARKS = ("full", "publish", "bulk", "fitness")
+BENCHMARKS = ("full", "publish", "bulk", "fitness", "bodies")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -57,6 +57,11 @@ def main(argv: list[str] | None = None) -> int:
         measured = fitness.measure(args.work)
         print(fitness_table(measured, results.get("render_memory")))
         results["fitness"] = asdict(measured) if measured else None
+    if "bodies" in chosen:
+        timings = bodies.measure()
+        header, rows, summary = bodies.rows(timings)
+        print("\nArticle bodies: worst cases (CPU time, one core)\n" + table(header, rows) + "\n" + summary)
+        results["bodies"] = [asdict(t) for t in timings]
     out = args.work / f"results-{time.strftime('%Y%m%d-%H%M%S')}.json"
     out.write_text(json.dumps(results, indent=1, default=str))
     print(f"figures: {out.relative_to(ROOT) if out.is_relative_to(ROOT) else out}")

@@ -65,6 +65,7 @@ def _worst_values() -> tuple[dict[tuple[str, str], str], str]:
         ("AWS::SQS::Queue", "Ref"): f"https://sqs.{r}.{u}/{a}/{queue}",
         ("AWS::SQS::Queue", "Arn"): f"arn:{p}:sqs:{r}:{a}:{queue}",
         ("AWS::Scheduler::ScheduleGroup", "Ref"): "g" * 64,
+        ("AWS::SES::ConfigurationSet", "Ref"): "c" * 64,
         ("AWS::IAM::Role", "Arn"): f"arn:{p}:iam::{a}:role/" + "n" * 64,
         ("AWS::CloudFront::Distribution", "Ref"): "E" * 20,
         ("AWS::CloudFront::Distribution", "DomainName"): "d" * 24 + ".cloudfront.net",

@@ -115,10 +115,16 @@ NOT_LOADED = {
 }
 
 # Third-party packages and the layer that carries each (the rest come with the shared layer or
-# the runtime). awscrt is left out: botocore imports it whenever it is installed, and only the
-# alias store's SigV4A signing needs it, at call time.
+# the runtime). Some are needed only when called: awscrt, which botocore imports whenever it is
+# installed, signs the alias store's requests (SigV4A); ingest checks a body's shape with the
+# Markdown parser when it validates a file (the contract imports it there, so the newsletter's
+# functions, which read validated articles back, never need it).
 LAYER_OF = {"pyromark": "MarkdownLayer", "nh3": "MarkdownLayer", "cryptography": "CryptographyLayer"}
-CALL_TIME_LAYERS = {"RenderFunction": {"AwsCrtLayer"}, "ReconcileFunction": {"AwsCrtLayer"}}
+CALL_TIME_LAYERS = {
+    "IngestFunction": {"MarkdownLayer"},
+    "RenderFunction": {"AwsCrtLayer"},
+    "ReconcileFunction": {"AwsCrtLayer"},
+}
 
 PROBE = """
 import json, sys

@@ -195,7 +195,7 @@ def test_each_function_carries_the_layers_of_what_it_imports_and_nothing_more(
     }
     assert layers == {
         "IngestFunction": ["BroadsheetLayer", "MarkdownLayer"],
-        "PlanFunction": ["BroadsheetLayer", "MarkdownLayer"],
+        "PlanFunction": ["BroadsheetLayer"],
         "ReconcileFunction": ["BroadsheetLayer", "MarkdownLayer", "AwsCrtLayer"],
         "RenderFunction": ["BroadsheetLayer", "MarkdownLayer", "AwsCrtLayer"],
         "SubscribeFunction": ["BroadsheetLayer", "CryptographyLayer"],

@@ -284,7 +284,7 @@ class ArticleFile(Strict):
 
     @field_validator("body")
     @classmethod
-    def _body_size(cls, value: str) -> str:
+    def _body_size(cls, value: str, info: ValidationInfo) -> str:
         size = len(value.encode("utf-8"))
         if size > MAX_BODY_BYTES:
             raise ValueError(
@@ -292,6 +292,16 @@ class ArticleFile(Strict):
             )
         if not value.strip():
             raise ValueError("must not be empty")
+        # A body that would stall rendering is refused where a file is read (ingest, validate, the
+        # offline build). An article read back from the index as JSON passed this at ingest; checking
+        # it again would cost every render, and would need the Markdown parser in the newsletter's
+        # functions, which read articles but do not carry it: hence the import here.
+        if info.mode == "python":
+            from broadsheet.render.body import body_problem  # noqa: PLC0415
+
+            problem = body_problem(value)
+            if problem is not None:
+                raise ValueError(str(problem))
         return value
 
     @field_validator("authors")
