@@ -268,7 +268,14 @@ def _name_errors(path: str, names: _Flagged) -> list[FieldError]:
 
 
 def _field(parent: str, name: str) -> str:
-    return f"{parent}.{name}" if parent else name
+    return f"{parent}.{_name(name)}" if parent else _name(name)
+
+
+def _name(name: str) -> str:
+    """A field name as a path shows it: in quotes when it is blank or could be misread."""
+    if not name or name != name.strip() or any(c in name for c in '.[]"'):
+        return json.dumps(name, ensure_ascii=False)
+    return name
 
 
 def _translate(exc: ValidationError, unreadable: frozenset[str] = frozenset()) -> list[FieldError]:
@@ -326,7 +333,7 @@ def _path(loc: tuple[int | str, ...], *, name_last: bool = False) -> str:
         if isinstance(item, int):
             parts.append(f"[{item}]")
         elif name_last and position == len(loc) - 1:
-            parts.append(("." if parts else "") + (item or '""'))  # an unknown name, as written
+            parts.append(("." if parts else "") + _name(item))  # an unknown name, as written
         elif "[" in item:
             continue  # pydantic's names for validator wrappers, not fields
         else:

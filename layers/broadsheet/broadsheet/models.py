@@ -65,10 +65,11 @@ _CONTROL_RE = re.compile(f"[{_CONTROL}]")
 # (JSON's "\ud800") is not a character at all: it cannot be written as UTF-8, so neither the index
 # nor a page could store it. Tab, newline and carriage return are fine; so is every other
 # character, however strange.
-_UNWRITABLE = r"\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff"
+_NONCHARACTERS = r"\ud800-\udfff\ufffe\uffff"
+_UNWRITABLE = r"\x00-\x08\x0b\x0c\x0e-\x1f" + _NONCHARACTERS
 _UNWRITABLE_RE = re.compile(f"[{_UNWRITABLE}]")
 SURROGATE_RE = re.compile(r"[\ud800-\udfff]")
-_NOT_IN_LINE = _CONTROL + _UNWRITABLE
+_NOT_IN_LINE = _CONTROL + _NONCHARACTERS
 LINE_PATTERN = rf"^[^{_NOT_IN_LINE}]*[^\s{_NOT_IN_LINE}][^{_NOT_IN_LINE}]*$"
 PARAGRAPHS_PATTERN = rf"^[^{_UNWRITABLE}]*$"
 # What a message may quote of an editor's value: anything but controls and unpaired surrogates,

@@ -1,0 +1,344 @@
+"""Fuzzing ingest: whatever bytes arrive under a key, the outcome is a published article or a report.
+
+Files come from three sources: documents drawn from the shipped JSON Schemas (mostly valid, so
+acceptance is exercised too), byte-level mutations of the sample and bad files (with tokens known
+to trouble JSON readers: 5,000-digit numbers, NaN, unpaired surrogates, deep nesting, stray
+bytes), and valid files with one field's value replaced by a hostile one. Each goes through
+`ingest_key`, the function that turns a content object into an index write or an error report,
+over the in-memory fakes, with a good version of the same key already published. Whatever
+happens, no exception escapes; an accepted file is in the index exactly as read and can be stored
+(strict UTF-8 JSON) and rendered; a rejected one leaves the index as it was and gets a report
+whose every error names a field and says what is wrong.
+
+hypothesis-jsonschema's object generation reaches into hypothesis internals that the pinned
+hypothesis no longer has, so objects are assembled here, property by property, from the schema,
+and hypothesis-jsonschema draws every value that is not an object.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from hypothesis_jsonschema import from_schema
+
+from broadsheet.content import AUTHORS, read_article, report_key
+from broadsheet.errors import ValidationFailed
+from broadsheet.ingest import Outcome, ingest_key
+from broadsheet.memory import MemoryIndex
+from broadsheet.models import Article, AuthorProfile
+from broadsheet.pages import ArticlePage
+from broadsheet.render import render_page
+from broadsheet.settings import Settings
+from tests.unit.fakes import FakeContentStore, FakeIndex, article_bytes
+
+ROOT = Path(__file__).resolve().parents[2]
+SCHEMAS = ROOT / "layers" / "broadsheet" / "broadsheet" / "schema"
+EVENTS = ROOT / "events"
+SAMPLES = sorted((EVENTS / "content").glob("*/*.json")) + sorted((EVENTS / "bad").glob("*.json"))
+NOW = datetime(2026, 1, 1, tzinfo=UTC)
+GOOD_PROFILE = b'{"name": "Anna Writer", "bio": "Writes."}'
+# The largest item DynamoDB stores; the article's compressed document is most of it.
+MAX_ITEM_BYTES = 400 * 1024
+
+# Deterministic and quick: no example database, the same examples every run, no deadline on a
+# loaded machine. The counts add up to 2,100 examples.
+FUZZ = settings(
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much],
+)
+
+# Byte strings that have broken, or could break, a JSON reader, a model or a writer.
+TOKENS = [
+    b"9" * 5000,
+    b"-" + b"1" * 5000,
+    b"0." + b"0" * 5000 + b"1",
+    b"1e999999",
+    b"NaN",
+    b"Infinity",
+    b"-Infinity",
+    b"\\ud800",
+    b"\\udfff",
+    b"\\ud83d\\ude00",
+    b"\\u0000",
+    b"\\u001b[31m",
+    b"\\u2028",
+    b"\\ufffe",
+    b"[" * 3000,
+    b'{"a":' * 3000,
+    b"[" * 200,
+    b"\xef\xbb\xbf",
+    b"\xff",
+    b"\xc3",
+    b"\xed\xa0\x80",  # a surrogate encoded as if it were a character: not UTF-8
+    b"\x00",
+    b"\\",
+    b'"',
+    b",",
+    b"}",
+    b"]",
+    b"null",
+    b"true",
+    b"{}",
+    b"[]",
+    b"\n",
+    b'"slug": "another-one", ',
+    b'"title": "again", ',
+    b'"\\ud800": 1, ',
+    b'"x": ' + b"9" * 5000 + b", ",
+    b"0001-01-01T00:00:00+23:59",
+    b"9999-12-31T23:59:59-23:59",
+]
+# Characters a value may hold besides ordinary text.
+ODD_CHARACTERS = ["\ud800", "\udfff", "\x00", "\x1b", "\u2028", "\ufffe", "\n", "\t", " ", "\u200b", "-"]
+
+
+@dataclass(frozen=True)
+class Upload:
+    """A file as it lands in the content bucket."""
+
+    key: str
+    body: bytes
+
+
+# --------------------------------------------------------------------------------------------
+# Strategies
+# --------------------------------------------------------------------------------------------
+
+
+@cache
+def schema(name: str) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((SCHEMAS / name).read_text(encoding="utf-8"))
+    return data
+
+
+def from_shipped_schema(node: dict[str, Any], defs: dict[str, Any]) -> st.SearchStrategy[Any]:
+    """Values the schema `node` allows: objects assembled here, everything else by hypothesis-jsonschema."""
+    if "$ref" in node:
+        return from_shipped_schema(defs[node["$ref"].rsplit("/", 1)[-1]], defs)
+    if "anyOf" in node:
+        return st.one_of([from_shipped_schema(option, defs) for option in node["anyOf"]])
+    if node.get("type") == "object":
+        properties = {name: from_shipped_schema(sub, defs) for name, sub in node["properties"].items()}
+        required = set(node.get("required", []))
+        return st.fixed_dictionaries(
+            {name: s for name, s in properties.items() if name in required},
+            optional={name: s for name, s in properties.items() if name not in required},
+        )
+    node = {k: v for k, v in node.items() if k not in {"default", "title", "description"}}
+    if "pattern" in node and "maxLength" in node:
+        # Unbounded repeats of a group make long strings that maxLength then filters away, one
+        # draw in dozens for a language tag; a bounded repeat draws the same shapes at once.
+        node["pattern"] = node["pattern"].replace(")*", "){0,2}").replace(")+", "){1,2}")
+    return from_schema(node)
+
+
+@cache  # building the strategy canonicalises every subschema: once per run, not per draw
+def schema_documents(name: str) -> st.SearchStrategy[dict[str, Any]]:
+    top = schema(name)
+    return from_shipped_schema(top, top.get("$defs", {}))
+
+
+@st.composite
+def schema_articles(draw: st.DrawFn) -> Upload:
+    doc = draw(schema_documents("article.schema.json"))
+    # A slug field must equal the file name; mostly it does, as an editor's would.
+    slug = doc.get("slug") if draw(st.booleans()) else None
+    return Upload(f"articles/{slug or 'fuzzed-article'}.json", encode(doc, draw))
+
+
+@st.composite
+def schema_profiles(draw: st.DrawFn) -> Upload:
+    doc = draw(schema_documents("author.schema.json"))
+    return Upload("authors/anna-writer.json", encode(doc, draw))
+
+
+def encode(doc: Any, draw: st.DrawFn) -> bytes:
+    """JSON as an editor's tool might write it: escaped or not, indented or not."""
+    text = json.dumps(doc, ensure_ascii=draw(st.booleans()), indent=draw(st.sampled_from([None, 2])))
+    # An unpaired surrogate has no UTF-8 form; written anyway, it is the bytes a broken tool makes.
+    return text.encode("utf-8", "surrogatepass")
+
+
+def key_for(path: Path) -> str:
+    return f"{AUTHORS if path.parent.name == 'authors' else 'articles/'}{path.name}"
+
+
+@st.composite
+def keys(draw: st.DrawFn, path: Path) -> str:
+    """Mostly the sample's own key; sometimes a name that is no slug."""
+    if draw(st.integers(0, 9)):
+        return key_for(path)
+    return f"articles/{draw(ODD_TEXT)}.json"
+
+
+@st.composite
+def mutated_files(draw: st.DrawFn) -> Upload:
+    """A sample or bad file with a few bytes flipped, cut, repeated or replaced by a token."""
+    path = draw(st.sampled_from(SAMPLES))
+    data = bytearray(SAMPLE_BYTES[path])
+    # Where string values start: tokens placed there land inside a field's text.
+    value_starts = [i + 4 for i in range(len(data)) if data[i : i + 4] == b'": "']
+    for _ in range(draw(st.integers(1, 4))):
+        at = draw(st.integers(0, len(data)))
+        op = draw(st.sampled_from(["token", "token-in-value", "flip", "insert", "delete", "repeat"]))
+        if op == "token":
+            data[at:at] = draw(st.sampled_from(TOKENS))
+        elif op == "token-in-value" and value_starts:
+            start = draw(st.sampled_from(value_starts))
+            data[start:start] = draw(st.sampled_from(TOKENS))
+        elif op == "flip" and at < len(data):
+            data[at] = draw(st.integers(0, 255))
+        elif op == "insert":
+            data[at:at] = draw(st.binary(min_size=1, max_size=8))
+        elif op == "delete":
+            del data[at : at + draw(st.integers(1, 16))]
+        elif op == "repeat":
+            data[at:at] = data[at : at + draw(st.integers(1, 64))]
+    return Upload(draw(keys(path)), bytes(data))
+
+
+# Strategies are built once: building one inside a draw costs more than the ingest it feeds.
+ODD_TEXT = st.text(st.one_of(st.characters(), st.sampled_from(ODD_CHARACTERS)), max_size=40)
+ODD_NAMES = st.text(st.one_of(st.characters(), st.sampled_from(ODD_CHARACTERS)), max_size=12)
+HOSTILE_VALUES = st.recursive(
+    st.one_of(
+        st.none(),
+        st.booleans(),
+        st.integers(),
+        st.floats(),  # NaN and infinities included: json.dumps writes them as NaN and Infinity
+        ODD_TEXT,
+        st.sampled_from(["2015-12-21T22:00:00+03:00", "https://example.org/", "foreign-policy", "en"]),
+    ),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(ODD_NAMES, inner, max_size=4),
+    max_leaves=12,
+)
+SAMPLE_FILES = sorted((EVENTS / "content").glob("*/*.json"))
+SAMPLE_BYTES = {path: path.read_bytes() for path in SAMPLES}
+
+
+@st.composite
+def replaced_fields(draw: st.DrawFn) -> Upload:
+    """A sample file with one field, known or not, holding a hostile value."""
+    path = draw(st.sampled_from(SAMPLE_FILES))
+    doc = json.loads(SAMPLE_BYTES[path])
+    name = draw(st.one_of(st.sampled_from([*doc, "source", "tags", "language", "url"]), ODD_NAMES))
+    doc[name] = draw(HOSTILE_VALUES)
+    if draw(st.booleans()) and isinstance(doc.get("source"), dict):
+        doc["source"]["name"] = draw(ODD_TEXT)
+    return Upload(key_for(path), encode(doc, draw))
+
+
+# --------------------------------------------------------------------------------------------
+# The property
+# --------------------------------------------------------------------------------------------
+
+
+def index_state(index: FakeIndex) -> tuple[Any, ...]:
+    """What readers could see of the index: every article, profile and listing."""
+    listings = {name: list(entries) for name, entries in index.listings.items() if entries}
+    return dict(index.articles), dict(index.profiles), listings
+
+
+def seeded(key: str) -> tuple[FakeContentStore, FakeIndex]:
+    """A bucket and an index in which a good version of `key` is already published."""
+    content, index = FakeContentStore(), FakeIndex()
+    stem = key.rsplit("/", 1)[-1].removesuffix(".json")
+    good = GOOD_PROFILE if key.startswith(AUTHORS) else article_bytes(stem)
+    content.upload(key, good)
+    ingest_key(key, content, index, NOW)
+    return content, index
+
+
+def assert_ingests_cleanly(upload: Upload) -> None:
+    """Ingest `upload` after a good version: published as read, or reported with the index untouched."""
+    content, index = seeded(upload.key)
+    before = index_state(index)
+    content.upload(upload.key, upload.body)
+
+    result = ingest_key(upload.key, content, index, NOW)  # any exception fails the example
+
+    if result.outcome is Outcome.REJECTED:
+        assert result.rejection is not None and result.rejection.errors
+        assert index_state(index) == before, "a rejected file changed the index"
+        report = json.loads(content.reports[report_key(upload.key)].decode("utf-8"))
+        assert report["valid"] is False and report["errors"]
+        for error in report["errors"]:
+            assert isinstance(error["field"], str) and error["field"].strip(), error
+            assert isinstance(error["message"], str) and error["message"].strip(), error
+        return
+    assert result.outcome in {Outcome.PUBLISHED, Outcome.UNCHANGED}, result.outcome
+    assert report_key(upload.key) not in content.reports
+    if upload.key.startswith(AUTHORS):
+        profile = index.profiles[upload.key.rsplit("/", 1)[-1].removesuffix(".json")][0]
+        assert AuthorProfile.model_validate_json(profile.model_dump_json().encode("utf-8")) == profile
+        return
+    assert result.article is not None
+    assert index.articles[result.article.slug].article == result.article
+    assert_storable(result.article)
+
+
+def assert_storable(article: Article) -> None:
+    """The article survives the index's own round trip: strict UTF-8 JSON, within an item's size."""
+    stored = article.model_dump_json().encode("utf-8")
+    assert len(stored) < MAX_ITEM_BYTES
+    assert Article.model_validate_json(stored) == article
+
+
+@settings(FUZZ, max_examples=250)
+@given(schema_articles())
+def test_schema_generated_articles_are_published_or_reported(upload: Upload) -> None:
+    assert_ingests_cleanly(upload)
+
+
+@settings(FUZZ, max_examples=150)
+@given(schema_profiles())
+def test_schema_generated_profiles_are_published_or_reported(upload: Upload) -> None:
+    assert_ingests_cleanly(upload)
+
+
+@settings(FUZZ, max_examples=1050)
+@given(mutated_files())
+def test_mutated_files_are_published_or_reported(upload: Upload) -> None:
+    assert_ingests_cleanly(upload)
+
+
+@settings(FUZZ, max_examples=550)
+@given(replaced_fields())
+def test_hostile_field_values_are_published_or_reported(upload: Upload) -> None:
+    assert_ingests_cleanly(upload)
+
+
+# --------------------------------------------------------------------------------------------
+# Accepted implies renderable
+# --------------------------------------------------------------------------------------------
+
+
+@settings(FUZZ, max_examples=100)
+@given(schema_documents("article.schema.json"))
+def test_an_article_validation_accepts_renders(doc: dict[str, Any]) -> None:
+    doc = {**doc, "status": "published"}
+    doc.pop("slug", None)
+    try:
+        article = read_article("articles/fuzzed-article.json", json.dumps(doc).encode("utf-8"))
+    except ValidationFailed:
+        return
+    # Live at the moment it is published, so the page exists.
+    now = article.published_at.astimezone(UTC)
+    index = MemoryIndex(now)
+    index.add_article(article)
+    output = render_page(ArticlePage(article.slug), index, render_settings(now))
+    assert output is not None
+    assert output.body.decode("utf-8")
+
+
+def render_settings(now: datetime) -> Settings:
+    return Settings(site_url="http://example.test", page_size=3, now=now.isoformat())
