@@ -24,10 +24,11 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from hypothesis_jsonschema import from_schema
 
+from broadsheet.build import all_pages
 from broadsheet.content import AUTHORS, read_article, report_key
 from broadsheet.errors import ValidationFailed
 from broadsheet.ingest import Outcome, ingest_key
@@ -265,6 +266,7 @@ def assert_ingests_cleanly(upload: Upload) -> None:
     content.upload(upload.key, upload.body)
 
     result = ingest_key(upload.key, content, index, NOW)  # any exception fails the example
+    event(result.outcome.value)
 
     if result.outcome is Outcome.REJECTED:
         assert result.rejection is not None and result.rejection.errors
@@ -324,20 +326,28 @@ def test_hostile_field_values_are_published_or_reported(upload: Upload) -> None:
 
 @settings(FUZZ, max_examples=100)
 @given(schema_documents("article.schema.json"))
-def test_an_article_validation_accepts_renders(doc: dict[str, Any]) -> None:
+def test_an_article_validation_accepts_renders_on_every_page(doc: dict[str, Any]) -> None:
+    # Published and never expiring, so that it is live once its time has come.
     doc = {**doc, "status": "published"}
     doc.pop("slug", None)
+    doc.pop("expires_at", None)
     try:
         article = read_article("articles/fuzzed-article.json", json.dumps(doc).encode("utf-8"))
     except ValidationFailed:
+        event("refused")
         return
-    # Live at the moment it is published, so the page exists.
-    now = article.published_at.astimezone(UTC)
+    event("accepted")
+    # Read on the fixed day, or on the day it comes out of embargo: either way it is live.
+    now = max(NOW, article.published_at.astimezone(UTC))
     index = MemoryIndex(now)
     index.add_article(article)
-    output = render_page(ArticlePage(article.slug), index, render_settings(now))
-    assert output is not None
-    assert output.body.decode("utf-8")
+    config = render_settings(now)
+    article_page = render_page(ArticlePage(article.slug), index, config)
+    assert article_page is not None
+    # And every listing, feed and sitemap it appears in.
+    for page in all_pages(index, config.page_size):
+        output = render_page(page, index, config)
+        assert output is None or output.body.decode("utf-8")
 
 
 def render_settings(now: datetime) -> Settings:

@@ -72,6 +72,8 @@ SURROGATE_RE = re.compile(r"[\ud800-\udfff]")
 _NOT_IN_LINE = _CONTROL + _NONCHARACTERS
 LINE_PATTERN = rf"^[^{_NOT_IN_LINE}]*[^\s{_NOT_IN_LINE}][^{_NOT_IN_LINE}]*$"
 PARAGRAPHS_PATTERN = rf"^[^{_UNWRITABLE}]*$"
+# Paragraphs that are not blank: what a body must be.
+CONTENT_PATTERN = rf"^[^{_UNWRITABLE}]*[^\s{_UNWRITABLE}][^{_UNWRITABLE}]*$"
 # What a message may quote of an editor's value: anything but controls and unpaired surrogates,
 # which are shown as escapes (a report is UTF-8 text, and a terminal must not obey a control).
 _UNSHOWABLE_RE = re.compile(f"[{_NOT_IN_LINE}]")
@@ -276,7 +278,7 @@ WebAddress = Annotated[HttpUrl, BeforeValidator(_require_web_address), Stated(pa
 Body = Annotated[
     Paragraphs,
     Stated(
-        pattern=r"\S",
+        pattern=CONTENT_PATTERN,
         max_length=MAX_BODY_BYTES,
         description=f"CommonMark, at most {MAX_BODY_BYTES:,} bytes in UTF-8.",
     ),
