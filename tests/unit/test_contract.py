@@ -773,7 +773,9 @@ def test_an_unknown_field_with_an_odd_name_is_shown_quoted(name: str, shown: str
     assert fields_of(errors) == [shown]
 
 
-@pytest.mark.parametrize("value", ["0001-01-01T00:00:00+23:59", "9999-12-31T23:59:59-00:01"])
+@pytest.mark.parametrize(
+    "value", ["0001-01-01T00:00:00+23:59", "9999-12-31T23:59:59-00:01", "9999-12-31T23:59:59.5Z"]
+)
 def test_a_time_past_the_calendar_in_utc_is_refused(value: str) -> None:
     message = message_for(assert_reportable(encode(valid_article(published_at=value))), "published_at")
 

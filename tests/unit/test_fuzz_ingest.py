@@ -29,13 +29,14 @@ from hypothesis import strategies as st
 from hypothesis_jsonschema import from_schema
 
 from broadsheet.build import all_pages
-from broadsheet.content import AUTHORS, read_article, report_key
+from broadsheet.content import AUTHORS, parse_key, read_article, report_key
 from broadsheet.errors import ValidationFailed
 from broadsheet.ingest import Outcome, ingest_key
 from broadsheet.memory import MemoryIndex
 from broadsheet.models import Article, AuthorProfile
 from broadsheet.pages import ArticlePage
 from broadsheet.render import render_page
+from broadsheet.schedule import Schedules, at_expression
 from broadsheet.settings import Settings
 from tests.unit.fakes import FakeContentStore, FakeIndex, article_bytes
 
@@ -98,8 +99,39 @@ TOKENS = [
     b"0001-01-01T00:00:00+23:59",
     b"9999-12-31T23:59:59-23:59",
 ]
+# Whole string values that are valid JSON text but test a field's limits.
+VALUE_TOKENS = [
+    b"0001-01-01T00:00:00+23:59",
+    b"9999-12-31T23:59:59-23:59",
+    b"9999-12-31T23:59:59.5Z",
+    b"9999-12-31T23:59:59Z",
+    b"0001-01-01T00:00:00Z",
+    b"2015-02-29T10:00:00Z",
+    b"\\ud800",
+    b"\\ud800\\udc00",
+    b"",
+    b" ",
+    b"\\u00a0",
+    b"https://\\ud800.example/",
+    b"http://[::1]:99999/",
+]
 # Characters a value may hold besides ordinary text.
 ODD_CHARACTERS = ["\ud800", "\udfff", "\x00", "\x1b", "\u2028", "\ufffe", "\n", "\t", " ", "\u200b", "-"]
+
+
+class ExpressionScheduler:
+    """The schedules ingest keeps, each as the expression EventBridgeScheduler would send for it."""
+
+    def __init__(self) -> None:
+        self.held: dict[str, str] = {}
+
+    def ensure(self, name: str, at: datetime, message: str) -> None:
+        """Hold schedule `name` at `at`."""
+        self.held[name] = at_expression(at)
+
+    def cancel(self, name: str) -> None:
+        """Drop schedule `name`."""
+        self.held.pop(name, None)
 
 
 @dataclass(frozen=True)
@@ -190,12 +222,20 @@ def mutated_files(draw: st.DrawFn) -> Upload:
     value_starts = [i + 4 for i in range(len(data)) if data[i : i + 4] == b'": "']
     for _ in range(draw(st.integers(1, 4))):
         at = draw(st.integers(0, len(data)))
-        op = draw(st.sampled_from(["token", "token-in-value", "flip", "insert", "delete", "repeat"]))
+        op = draw(
+            st.sampled_from(
+                ["token", "token-in-value", "token-as-value", "flip", "insert", "delete", "repeat"]
+            )
+        )
         if op == "token":
             data[at:at] = draw(st.sampled_from(TOKENS))
         elif op == "token-in-value" and value_starts:
             start = draw(st.sampled_from(value_starts))
             data[start:start] = draw(st.sampled_from(TOKENS))
+        elif op == "token-as-value" and value_starts:
+            start = draw(st.sampled_from(value_starts))
+            end = data.find(b'"', start)
+            data[start : end if end >= 0 else start] = draw(st.sampled_from(VALUE_TOKENS))
         elif op == "flip" and at < len(data):
             data[at] = draw(st.integers(0, 255))
         elif op == "insert":
@@ -217,7 +257,7 @@ HOSTILE_VALUES = st.recursive(
         st.integers(),
         st.floats(),  # NaN and infinities included: json.dumps writes them as NaN and Infinity
         ODD_TEXT,
-        st.sampled_from(["2015-12-21T22:00:00+03:00", "https://example.org/", "foreign-policy", "en"]),
+        st.sampled_from([v.decode("unicode_escape") for v in VALUE_TOKENS]),
     ),
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(ODD_NAMES, inner, max_size=4),
     max_leaves=12,
@@ -243,34 +283,44 @@ def replaced_fields(draw: st.DrawFn) -> Upload:
 # --------------------------------------------------------------------------------------------
 
 
-def index_state(index: FakeIndex) -> tuple[Any, ...]:
-    """What readers could see of the index: every article, profile and listing."""
+def index_state(index: FakeIndex, scheduler: ExpressionScheduler) -> tuple[Any, ...]:
+    """What readers could see of the index, every article, profile and listing, and what is due."""
     listings = {name: list(entries) for name, entries in index.listings.items() if entries}
-    return dict(index.articles), dict(index.profiles), listings
+    return dict(index.articles), dict(index.profiles), listings, dict(scheduler.held)
 
 
-def seeded(key: str) -> tuple[FakeContentStore, FakeIndex]:
-    """A bucket and an index in which a good version of `key` is already published."""
+def seeded(key: str) -> tuple[FakeContentStore, FakeIndex, Schedules]:
+    """A bucket and an index in which a good version of `key` is already published, due to expire."""
     content, index = FakeContentStore(), FakeIndex()
-    stem = key.rsplit("/", 1)[-1].removesuffix(".json")
-    good = GOOD_PROFILE if key.startswith(AUTHORS) else article_bytes(stem)
+    schedules = Schedules(ExpressionScheduler(), lambda key: f"ingest {key}")
+    try:
+        ident = parse_key(key)
+    except ValidationFailed:
+        return content, index, schedules  # no good version can live under a name that is no slug
+    good = (
+        GOOD_PROFILE
+        if ident.kind == "author"
+        else article_bytes(ident.slug, expires_at="2030-01-01T00:00:00Z")
+    )
     content.upload(key, good)
-    ingest_key(key, content, index, NOW)
-    return content, index
+    assert ingest_key(key, content, index, NOW, schedules).outcome is Outcome.PUBLISHED
+    return content, index, schedules
 
 
 def assert_ingests_cleanly(upload: Upload) -> None:
     """Ingest `upload` after a good version: published as read, or reported with the index untouched."""
-    content, index = seeded(upload.key)
-    before = index_state(index)
+    content, index, schedules = seeded(upload.key)
+    scheduler = schedules.scheduler
+    assert isinstance(scheduler, ExpressionScheduler)
+    before = index_state(index, scheduler)
     content.upload(upload.key, upload.body)
 
-    result = ingest_key(upload.key, content, index, NOW)  # any exception fails the example
+    result = ingest_key(upload.key, content, index, NOW, schedules)  # any exception fails the example
     event(result.outcome.value)
 
     if result.outcome is Outcome.REJECTED:
         assert result.rejection is not None and result.rejection.errors
-        assert index_state(index) == before, "a rejected file changed the index"
+        assert index_state(index, scheduler) == before, "a rejected file changed the index or its schedules"
         report = json.loads(content.reports[report_key(upload.key)].decode("utf-8"))
         assert report["valid"] is False and report["errors"]
         for error in report["errors"]:

@@ -78,6 +78,7 @@ CONTENT_PATTERN = rf"^[^{_UNWRITABLE}]*[^\s{_UNWRITABLE}][^{_UNWRITABLE}]*$"
 # which are shown as escapes (a report is UTF-8 text, and a terminal must not obey a control).
 _UNSHOWABLE_RE = re.compile(f"[{_NOT_IN_LINE}]")
 EXAMPLE_TIME = '"2015-12-21T22:00:00+03:00"'
+_LAST_SECOND = datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC)
 _SHAPES = (
     # Common near-misses, each with its own advice; checked in order, the first match explains.
     (
@@ -199,14 +200,18 @@ def _require_timestamp(value: object) -> object:
 
 
 def _in_calendar(value: datetime) -> datetime:
-    # Pages and the index order articles by the UTC instant; at the calendar's very ends an
-    # offset can carry it past year 1 or 9999, where no date exists.
+    # Pages and the index order articles by the UTC instant, and a schedule names it rounded up
+    # to the second; at the calendar's very ends an offset or the rounding carries it past year 1
+    # or 9999, where no date exists.
     try:
-        value.astimezone(UTC)
+        inside = value.astimezone(UTC) <= _LAST_SECOND
     except OverflowError:
+        inside = False
+    if not inside:
         raise ValueError(
-            f"{value.isoformat()} falls outside the calendar (years 1 to 9999) once converted to UTC"
-        ) from None
+            f"{value.isoformat()} falls outside the calendar once converted to UTC: it must be "
+            "from 0001-01-01T00:00:00Z to 9999-12-31T23:59:59Z"
+        )
     return value
 
 
