@@ -422,6 +422,8 @@ RULES = [
     ),
     raw_rule("invalid-utf8", b'{"title": "Caf\xe9"}', FILE, "UTF-8"),
     raw_rule("zero-bytes", b"", FILE, "empty"),
+    raw_rule("two-byte-order-marks", b"\xef\xbb\xbf" * 2 + encode(valid_article()), FILE, "byte-order mark"),
+    raw_rule("utf-16", encode(valid_article()).decode().encode("utf-16"), FILE, "UTF-8"),
     raw_rule("ten-megabytes", b" " * (10 * 1024 * 1024) + b"{}", FILE, "MB"),
     raw_rule("deeply-nested", nested(100_000), FILE, "nested"),
     raw_rule("broken-json", b'{"title": "No closing brace"', FILE, "not valid JSON", "line 1"),

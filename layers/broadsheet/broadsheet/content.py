@@ -194,6 +194,8 @@ def _load(key: str, raw: bytes) -> tuple[dict[str, Any], _Findings]:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise fail(f"is not valid UTF-8 text (bad byte at position {exc.start}); save it as UTF-8") from None
+    if text.startswith("\ufeff"):
+        raise fail("starts with more than one byte-order mark (an invisible U+FEFF); save it as UTF-8 again")
     try:
         data = json.loads(
             text,
