@@ -9,6 +9,7 @@ from pathlib import Path
 
 from broadsheet.build import NotABuildFolder, build_site
 from broadsheet.contract.files import AUTHORS, content_key, read_article, read_author
+from broadsheet.contract.models import visible
 from broadsheet.errors import SkippedKey, ValidationFailed
 from broadsheet.settings import Settings
 
@@ -18,10 +19,12 @@ STATE = Path(".local/stack.json")
 def validate(paths: list[Path]) -> int:
     """Check files against the contract; print every error; 1 if any file is bad."""
     bad = 0
-    for path in paths:
-        key = content_key(path)
+    for file in paths:
+        key = content_key(file)
+        # A file name need not be UTF-8; the terminal gets it with such bytes escaped.
+        path = visible(str(file))
         try:
-            raw = path.read_bytes()
+            raw = file.read_bytes()
             if key.startswith(AUTHORS):
                 read_author(key, raw)
             else:

@@ -28,10 +28,11 @@ from aws_lambda_powertools.utilities.parser.models import (
     SqsModel,
 )
 
-from broadsheet.contract.files import FILE, parse_key, read_article, read_author, report_body
+from broadsheet.contract.files import FILE, parse_key, read_article, read_author, report_body, report_key
 from broadsheet.contract.models import Article, slugify
 from broadsheet.errors import FieldError, ValidationFailed
 from broadsheet.plan import article_state
+from broadsheet_dev import cli
 
 ROOT = Path(__file__).resolve().parents[2]
 EVENTS = ROOT / "events"
@@ -421,6 +422,8 @@ RULES = [
     ),
     raw_rule("invalid-utf8", b'{"title": "Caf\xe9"}', FILE, "UTF-8"),
     raw_rule("zero-bytes", b"", FILE, "empty"),
+    raw_rule("two-byte-order-marks", b"\xef\xbb\xbf" * 2 + encode(valid_article()), FILE, "byte-order mark"),
+    raw_rule("utf-16", encode(valid_article()).decode().encode("utf-16"), FILE, "UTF-8"),
     raw_rule("ten-megabytes", b" " * (10 * 1024 * 1024) + b"{}", FILE, "MB"),
     raw_rule("deeply-nested", nested(100_000), FILE, "nested"),
     raw_rule("broken-json", b'{"title": "No closing brace"', FILE, "not valid JSON", "line 1"),
@@ -644,6 +647,211 @@ def test_an_article_survives_the_json_round_trip_the_index_makes() -> None:
     article = read_article(KEY, encode(doc))
 
     assert Article.model_validate_json(article.model_dump_json()) == article
+
+
+# --------------------------------------------------------------------------------------------
+# What Python's JSON reader takes but no page, index or report can hold
+# --------------------------------------------------------------------------------------------
+
+SURROGATE = "\ud800"  # JSON's "\ud800": half of a character, with no UTF-8 form
+HUGE = "9" * 5000  # past Python's 4,300-digit limit for reading an integer
+SOURCE_URL = "https://www.russia-direct.org/"
+
+
+def encode_escaped(doc: dict[str, Any]) -> bytes:
+    """The file as JSON writes a lone surrogate: as the escape \ud800, in plain ASCII."""
+    return json.dumps(doc, ensure_ascii=True).encode("ascii")
+
+
+def assert_reportable(raw: bytes, key: str = KEY) -> list[FieldError]:
+    """The errors of a rejected file, having checked that its report is UTF-8 JSON naming them all."""
+    errors = rejection(raw, key)
+    with pytest.raises(ValidationFailed) as caught:
+        read_article(key, raw)
+    report = json.loads(report_body(caught.value).decode("utf-8"))
+    assert [e["field"] for e in report["errors"]] == fields_of(errors)
+    for error in errors:
+        assert error.field.strip()
+        assert_plain(error.message)
+    return errors
+
+
+SURROGATE_FIELDS: list[tuple[str, dict[str, Any]]] = [
+    ("title", valid_article(title=f"Review {SURROGATE} of the week")),
+    ("teaser", valid_article(teaser=f"A standfirst{SURROGATE}")),
+    ("authors[1]", valid_article(authors=["Gevorg Mirzayan", f"Anna {SURROGATE}Lebedeva"])),
+    ("tags[0]", valid_article(tags=[f"Syria{SURROGATE}"])),
+    ("source.name", valid_article(source={"name": f"Russia {SURROGATE}Direct", "url": SOURCE_URL})),
+    ("source.url", valid_article(source={"name": "Russia Direct", "url": f"{SOURCE_URL}{SURROGATE}"})),
+    ("section", valid_article(section=f"economy{SURROGATE}")),
+    ("language", valid_article(language=f"en{SURROGATE}")),
+    ("aliases[0]", valid_article(aliases=[f"old-slug{SURROGATE}"])),
+    ("slug", valid_article(slug=f"sample-article{SURROGATE}")),
+    ("published_at", valid_article(published_at=f"2015-12-21T22:00:00+03:00{SURROGATE}")),
+    ("updated_at", valid_article(updated_at=f"{SURROGATE}2015-12-22T10:15:00+03:00")),
+    ("expires_at", valid_article(expires_at=f"2030-01-01T00:00:00Z{SURROGATE}")),
+    ("body", valid_article(body=f"## Heading\n\nA paragraph{SURROGATE}.\n")),
+    (f"\\ud800{'x'}", {**valid_article(), f"{SURROGATE}x": "a field name"}),
+]
+
+
+@pytest.mark.parametrize(("field", "doc"), SURROGATE_FIELDS, ids=[f[0] for f in SURROGATE_FIELDS])
+def test_an_unpaired_surrogate_is_refused_in_every_text_field(field: str, doc: dict[str, Any]) -> None:
+    errors = assert_reportable(encode_escaped(doc))
+
+    assert set(fields_of(errors)) == {field}
+    for error in errors:
+        assert SURROGATE not in error.message
+
+
+def test_an_unpaired_surrogate_message_says_where_and_what_it_is() -> None:
+    errors = assert_reportable(encode_escaped(valid_article(title=f"Review{SURROGATE}")))
+
+    assert errors == [
+        FieldError(
+            "title",
+            "contains \\ud800 at character 7, half of a character (an unpaired surrogate) that cannot "
+            "be stored as text; delete it or write the whole character",
+        )
+    ]
+
+
+def test_a_surrogate_pair_is_one_character_and_accepted() -> None:
+    doc = valid_article(title="Review \U0001f4f0", tags=["Syria \U0001f30d"])
+
+    article = read_article(KEY, encode_escaped(doc))
+
+    assert article.title == "Review \U0001f4f0"
+
+
+@pytest.mark.parametrize(
+    ("field", "raw"),
+    [
+        ("title", encode(valid_article(title=0)).replace(b'"title": 0', f'"title": {HUGE}'.encode())),
+        ("x", encode(valid_article(x=0)).replace(b'"x": 0', f'"x": {HUGE}'.encode())),
+        ("tags[1]", encode(valid_article(tags=["a", 0])).replace(b'"a", 0', f'"a", -{HUGE}'.encode())),
+        (
+            "source.name",
+            encode(valid_article(source={"name": 0})).replace(b'"name": 0', f'"name": 0.{HUGE}'.encode()),
+        ),
+        (
+            "published_at",
+            encode(valid_article(published_at=0)).replace(
+                b'"published_at": 0', f'"published_at": 1{HUGE}e9'.encode()
+            ),
+        ),
+    ],
+    ids=["known-field", "unknown-field", "list-item", "nested-decimal", "exponent"],
+)
+def test_a_number_too_long_to_read_is_refused_at_its_field(field: str, raw: bytes) -> None:
+    errors = assert_reportable(raw)
+
+    message = message_for(errors, field)
+    assert "too long to read" in message
+    assert "5,00" in message
+    assert fields_of(errors).count(field) == (2 if field == "x" else 1), "one error of its own, plus unknown"
+
+
+@pytest.mark.parametrize("constant", ["NaN", "Infinity", "-Infinity"])
+@pytest.mark.parametrize("field", ["title", "titel"])
+def test_nan_and_infinity_are_refused_as_not_json(constant: str, field: str) -> None:
+    raw = encode(valid_article(**{field: 0})).replace(
+        f'"{field}": 0'.encode(), f'"{field}": {constant}'.encode()
+    )
+
+    message = message_for(assert_reportable(raw), field)
+
+    assert f"is {constant}, which is not a number JSON allows" in message
+
+
+@pytest.mark.parametrize(
+    ("name", "shown"),
+    [(" ", '" "'), ("", '""'), ("a.b", '"a.b"'), ("x[0]", '"x[0]"'), ("\u001b[31m", '"\\u001b[31m"')],
+    ids=["blank", "empty", "dotted", "bracketed", "control"],
+)
+def test_an_unknown_field_with_an_odd_name_is_shown_quoted(name: str, shown: str) -> None:
+    errors = assert_reportable(encode({**valid_article(), name: 1}))
+
+    assert fields_of(errors) == [shown]
+
+
+@pytest.mark.parametrize(
+    "value", ["0001-01-01T00:00:00+23:59", "9999-12-31T23:59:59-00:01", "9999-12-31T23:59:59.5Z"]
+)
+def test_a_time_past_the_calendar_in_utc_is_refused(value: str) -> None:
+    message = message_for(assert_reportable(encode(valid_article(published_at=value))), "published_at")
+
+    assert "outside the calendar" in message
+
+
+def test_the_calendar_ends_themselves_are_accepted() -> None:
+    first = read_article(KEY, encode(valid_article(published_at="0001-01-01T00:00:00Z")))
+    last = read_article(KEY, encode(valid_article(published_at="9999-12-31T23:59:59Z")))
+
+    assert (first.published_at.year, last.published_at.year) == (1, 9999)
+
+
+@pytest.mark.parametrize(
+    ("doc", "field"),
+    [
+        ({"name": f"Anna {SURROGATE}"}, "name"),
+        ({"name": "Anna Lebedeva", "bio": f"Writes{SURROGATE}."}, "bio"),
+        ({"name": "Anna Lebedeva", "url": f"https://a.org/{SURROGATE}"}, "url"),
+        ({"name": "Anna Lebedeva", f"{SURROGATE}": 1}, "\\ud800"),
+    ],
+    ids=["name", "bio", "url", "field-name"],
+)
+def test_a_profile_refuses_unpaired_surrogates_too(doc: dict[str, Any], field: str) -> None:
+    with pytest.raises(ValidationFailed) as caught:
+        read_author("authors/anna-lebedeva.json", encode_escaped(doc))
+
+    assert set(fields_of(caught.value.errors)) == {field}
+    json.loads(report_body(caught.value).decode("utf-8"))
+
+
+def test_a_profile_refuses_a_number_too_long_to_read() -> None:
+    raw = f'{{"name": "Anna Lebedeva", "age": {HUGE}}}'.encode()
+
+    with pytest.raises(ValidationFailed) as caught:
+        read_author("authors/anna-lebedeva.json", raw)
+
+    assert "too long to read" in message_for(caught.value.errors, "age")
+
+
+def test_a_file_name_that_is_not_utf8_gets_a_utf8_report() -> None:
+    key = "articles/caf\udce9.json"  # how Python names the bytes caf\xe9 it cannot decode
+
+    errors = assert_reportable(encode(valid_article()), key=key)
+
+    assert errors == [FieldError("(file name)", message_for(errors, "(file name)"))]
+    assert '"caf\\udce9"' in errors[0].message
+    assert report_key(key).encode("utf-8")
+
+
+def test_validate_prints_every_hazard_without_a_traceback(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    files = {
+        "huge-known.json": encode(valid_article(title=0)).replace(b'"title": 0', f'"title": {HUGE}'.encode()),
+        "huge-unknown.json": encode(valid_article(x=0)).replace(b'"x": 0', f'"x": {HUGE}'.encode()),
+        "nan.json": encode(valid_article(x=0)).replace(b'"x": 0', b'"x": NaN'),
+        "surrogate.json": encode_escaped(valid_article(title=SURROGATE)),
+        "surrogate-name.json": encode_escaped({**valid_article(), SURROGATE: 1}),
+        "deep.json": nested(100_000),
+        "yaml.json": b"title: Review of the week\nauthors:\n  - Gevorg Mirzayan\n",
+        "caf\udce9.json": encode(valid_article()),
+    }
+    for name, raw in files.items():
+        (tmp_path / name).write_bytes(raw)
+
+    code = cli.validate(sorted(tmp_path.iterdir()))
+
+    out = capsys.readouterr().out
+    assert code == 1
+    assert "Traceback" not in out
+    out.encode("utf-8")  # printable on any UTF-8 terminal
+    assert out.count(" error(s)") == len(files)
+    assert "caf\\udce9.json" in out
 
 
 # --------------------------------------------------------------------------------------------

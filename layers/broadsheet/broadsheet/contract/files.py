@@ -13,7 +13,7 @@ from typing import Any, Literal
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
-from broadsheet.contract.models import MAX_SLUG, SLUG_RE, Article, AuthorProfile
+from broadsheet.contract.models import MAX_SLUG, SLUG_RE, SURROGATE_RE, Article, AuthorProfile, shown, visible
 from broadsheet.errors import FieldError, SkippedKey, ValidationFailed
 
 MAX_FILE_BYTES = 1024 * 1024
@@ -25,6 +25,9 @@ REPORT_SUFFIX = ".errors.json"
 MAX_KEY_BYTES = 1024
 FILE = "(file)"
 KEY = "(file name)"
+# No field holds a number, so a long one is a mistake; past Python's own limit (4,300 digits) it
+# could not even be read, and a long one is slow to.
+MAX_NUMBER_CHARS = 100
 
 Kind = Literal["article", "author"]
 
@@ -62,7 +65,7 @@ def parse_key(key: str) -> ContentKey:
             [
                 FieldError(
                     KEY,
-                    f'"{stem[:80]}" is not a valid slug: use lowercase letters a-z, digits '
+                    f"{shown(stem, 80)} is not a valid slug: use lowercase letters a-z, digits "
                     f"and single hyphens, at most {MAX_SLUG} characters, like "
                     '"review-of-the-week"',
                 )
@@ -84,39 +87,43 @@ def report_key(key: str) -> str:
     the whole key keeps the name unique; the report itself always carries the full key.
     """
     plain = f"{REPORTS}{key}{REPORT_SUFFIX}"
-    if len(plain.encode("utf-8")) <= MAX_KEY_BYTES:
+    if len(plain.encode("utf-8", "surrogatepass")) <= MAX_KEY_BYTES and not SURROGATE_RE.search(key):
         return plain
-    digest = "~" + hashlib.sha256(key.encode("utf-8")).hexdigest()[:16]
+    digest = "~" + hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()[:16]
     room = MAX_KEY_BYTES - len(REPORTS) - len(digest) - len(REPORT_SUFFIX)
-    head = key.encode("utf-8")[:room].decode("utf-8", errors="ignore")
+    head = key.encode("utf-8", "replace")[:room].decode("utf-8", errors="ignore")
     return f"{REPORTS}{head}{digest}{REPORT_SUFFIX}"
 
 
 def read_article(key: str, raw: bytes) -> Article:
     """Validate an article file; raise ValidationFailed listing every problem."""
     ident = parse_key(key)
-    data, errors = _load(key, raw)
+    data, found = _load(key, raw)
+    errors = list(found.errors)
+    # The slug is the file name's; a `slug` field can only repeat it.
     given = data.get("slug")
-    if given is not None and given != ident.slug:
-        errors.append(FieldError("slug", f'"{str(given)[:80]}" does not match the file name "{ident.slug}"'))
+    if isinstance(given, str) and given != ident.slug:
+        errors.append(FieldError("slug", f'{shown(given, 80)} does not match the file name "{ident.slug}"'))
+    elif given is not None and not isinstance(given, (str, _Unreadable)):
+        errors.append(FieldError("slug", f'must be the file name in quotes, "{ident.slug}"'))
     try:
         article = Article.model_validate({**data, "slug": ident.slug})
     except ValidationError as exc:
-        raise ValidationFailed(key, [*errors, *_translate(exc)]) from None
+        raise _rejected(key, [*errors, *_translate(exc, found.unreadable)]) from None
     if errors:
-        raise ValidationFailed(key, errors)
+        raise _rejected(key, errors)
     return article
 
 
 def read_author(key: str, raw: bytes) -> AuthorProfile:
     """Validate an author profile file; raise ValidationFailed listing every problem."""
-    data, errors = _load(key, raw)
+    data, found = _load(key, raw)
     try:
         profile = AuthorProfile.model_validate(data)
     except ValidationError as exc:
-        raise ValidationFailed(key, [*errors, *_translate(exc)]) from None
-    if errors:
-        raise ValidationFailed(key, errors)
+        raise _rejected(key, [*found.errors, *_translate(exc, found.unreadable)]) from None
+    if found.errors:
+        raise _rejected(key, found.errors)
     return profile
 
 
@@ -124,20 +131,58 @@ def report_body(error: ValidationFailed, source_version: str | None = None) -> b
     """The JSON report written next to a rejected file; `source_version` names the version of the
     file it judged (reconcile leaves a file alone whose current version was already reported)."""
     doc: dict[str, Any] = {
-        "key": error.key,
+        "key": visible(error.key),
         "valid": False,
-        "errors": [{"field": e.field, "message": e.message} for e in error.errors],
+        "errors": [{"field": visible(e.field), "message": visible(e.message)} for e in error.errors],
     }
     if source_version is not None:
         doc["source_version"] = source_version
     return (json.dumps(doc, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
 
 
-def _load(key: str, raw: bytes) -> tuple[dict[str, Any], list[FieldError]]:
-    """The file's JSON object, and an error for each name given twice in one of its objects.
+def _rejected(key: str, errors: list[FieldError]) -> ValidationFailed:
+    # Field names come from the file: a report and a terminal get them with controls escaped.
+    return ValidationFailed(key, [FieldError(visible(e.field), visible(e.message)) for e in errors])
+
+
+@dataclass(frozen=True)
+class _Unreadable:
+    """A value Python's JSON reader takes but no field can hold, kept in place to be reported."""
+
+    message: str
+
+
+def _number(convert: Callable[[str], float]) -> Callable[[str], object]:
+    def read(text: str) -> object:
+        if len(text) > MAX_NUMBER_CHARS:
+            return _Unreadable(
+                f"is a number {len(text):,} characters long, too long to read; "
+                "no field of the format holds a number"
+            )
+        return convert(text)
+
+    return read
+
+
+def _constant(name: str) -> _Unreadable:
+    return _Unreadable(f"is {name}, which is not a number JSON allows; no field of the format holds a number")
+
+
+@dataclass(frozen=True)
+class _Findings:
+    """What reading the JSON found before the model sees it: errors, and the fields they are on."""
+
+    errors: list[FieldError]
+    # Paths holding a value the model cannot be asked about; its own errors there are dropped.
+    unreadable: frozenset[str]
+
+
+def _load(key: str, raw: bytes) -> tuple[dict[str, Any], _Findings]:
+    """The file's JSON object, and what is wrong with it beyond what the model checks.
 
     A repeated name keeps its last value, as JSON parsers do, so that the rest of the file is
-    still checked and the editor learns of every problem at once.
+    still checked and the editor learns of every problem at once; so do numbers too long to read
+    and the NaN and Infinity that Python's reader, unlike JSON, accepts.
     """
 
     def fail(message: str) -> ValidationFailed:
@@ -152,65 +197,109 @@ def _load(key: str, raw: bytes) -> tuple[dict[str, Any], list[FieldError]]:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise fail(f"is not valid UTF-8 text (bad byte at position {exc.start}); save it as UTF-8") from None
-    repeats: list[_Repeated] = []
+    if text.startswith("\ufeff"):
+        raise fail("starts with more than one byte-order mark (an invisible U+FEFF); save it as UTF-8 again")
     try:
-        data = json.loads(text, object_pairs_hook=_object_hook(repeats))
+        data = json.loads(
+            text,
+            object_pairs_hook=_object,
+            parse_int=_number(int),
+            parse_float=_number(float),
+            parse_constant=_constant,
+        )
     except json.JSONDecodeError as exc:
         raise fail(f"is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}") from None
     except RecursionError:
         raise fail("is nested too deeply to be an article") from None
     if not isinstance(data, dict):
         raise fail("must be a JSON object ({ ... }) with the article's fields")
-    if not repeats:
-        return data, []
-    return data, [FieldError(path, "appears more than once in the file") for path in _repeated_paths(data)]
+    return data, _findings(data)
 
 
-class _Repeated(dict[str, Any]):
-    """A JSON object in which some names were given more than once; the last value is kept."""
+class _Flagged(dict[str, Any]):
+    """A JSON object with names given more than once (the last value is kept) or unwritable ones."""
 
     def __init__(self, pairs: list[tuple[str, Any]]) -> None:
+        # A name holding an unpaired surrogate is stored escaped, so that the model and the
+        # report can carry it; it is an error whatever it says.
+        self.garbled = [visible(name) for name, _ in pairs if SURROGATE_RE.search(name)]
+        pairs = [(visible(name), value) for name, value in pairs]
         super().__init__(pairs)
         counts = Counter(name for name, _ in pairs)
-        self.names = [name for name in self if counts[name] > 1]
+        self.repeated = [name for name in self if counts[name] > 1]
 
 
-def _object_hook(repeats: list[_Repeated]) -> Callable[[list[tuple[str, Any]]], dict[str, Any]]:
-    def hook(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-        if len({name for name, _ in pairs}) == len(pairs):
-            return dict(pairs)
-        found = _Repeated(pairs)
-        repeats.append(found)
-        return found
-
-    return hook
+def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    names = {name for name, _ in pairs}
+    if len(names) == len(pairs) and not any(SURROGATE_RE.search(name) for name in names):
+        return dict(pairs)
+    return _Flagged(pairs)
 
 
-def _repeated_paths(data: dict[str, Any]) -> list[str]:
-    """The field path of every repeated name, in the order of the file."""
-    paths: list[str] = []
+def _findings(data: dict[str, Any]) -> _Findings:
+    """Every repeated or unwritable name and unreadable value, in the order of the file."""
+    errors: list[FieldError] = []
+    unreadable: set[str] = set()
     # A stack rather than recursion: the file may be nested as deeply as the parser allowed.
     stack: list[tuple[str, Any]] = [("", data)]
     while stack:
         path, value = stack.pop()
         children: list[tuple[str, Any]] = []
         if isinstance(value, dict):
-            if isinstance(value, _Repeated):
-                paths.extend(_field(path, name) for name in value.names)
+            if isinstance(value, _Flagged):
+                errors.extend(_name_errors(path, value))
             children = [(_field(path, name), item) for name, item in value.items()]
         elif isinstance(value, list):
             children = [(f"{path}[{index}]", item) for index, item in enumerate(value)]
+        elif isinstance(value, _Unreadable):
+            errors.append(FieldError(path, value.message))
+            unreadable.add(path)
         stack.extend(reversed(children))
-    return paths
+    return _Findings(errors, frozenset(unreadable))
+
+
+def _name_errors(path: str, names: _Flagged) -> list[FieldError]:
+    twice = "appears more than once in the file"
+    repeated = [FieldError(_field(path, name), twice) for name in names.repeated]
+    garbled = [
+        FieldError(
+            _field(path, name),
+            "is a field name holding half of a character (an unpaired surrogate, shown as \\udxxx) "
+            "that cannot be stored as text; retype the name",
+        )
+        for name in names.garbled
+    ]
+    return repeated + garbled
 
 
 def _field(parent: str, name: str) -> str:
-    return f"{parent}.{name}" if parent else name
+    return f"{parent}.{_name(name)}" if parent else _name(name)
 
 
-def _translate(exc: ValidationError) -> list[FieldError]:
-    """Pydantic's errors, as field paths and messages an editor understands."""
-    return [FieldError(_path(err["loc"]) or FILE, _message(err)) for err in exc.errors(include_url=False)]
+def _name(name: str) -> str:
+    """A field name as a path shows it: in quotes when it is blank or could be misread."""
+    if not name or name != name.strip() or any(c in name for c in '.[]"'):
+        return json.dumps(name, ensure_ascii=False)
+    return name
+
+
+def _translate(exc: ValidationError, unreadable: frozenset[str] = frozenset()) -> list[FieldError]:
+    """Pydantic's errors, as field paths and messages an editor understands.
+
+    An unreadable value already has its own error; what the model says of it is dropped, except
+    that its field is unknown.
+    """
+    found = []
+    for err in exc.errors(include_url=False):
+        path = _path(err["loc"], name_last=err["type"] == "extra_forbidden") or FILE
+        if err["type"] != "extra_forbidden" and _within(path, unreadable):
+            continue
+        found.append(FieldError(path, _message(err)))
+    return found
+
+
+def _within(path: str, paths: frozenset[str]) -> bool:
+    return any(path == p or path.startswith((f"{p}.", f"{p}[")) for p in paths)
 
 
 def _message(err: ErrorDetails) -> str:
@@ -229,7 +318,7 @@ def _message(err: ErrorDetails) -> str:
         return f"must have at most {ctx['max_length']} entries (this one has {ctx['actual_length']})"
     if kind in {"datetime_parsing", "datetime_from_date_parsing"}:
         problem = ctx.get("error", "not a calendar date")
-        return f'"{str(err["input"])[:60]}" is not a real date and time: {problem}'
+        return f"{shown(str(err['input']))} is not a real date and time: {problem}"
     if kind == "url_scheme":
         return "must be a web address starting with https:// or http://"
     if kind == "url_parsing":
@@ -243,11 +332,13 @@ def _message(err: ErrorDetails) -> str:
     return str(err["msg"]).removeprefix("Value error, ")
 
 
-def _path(loc: tuple[int | str, ...]) -> str:
+def _path(loc: tuple[int | str, ...], *, name_last: bool = False) -> str:
     parts: list[str] = []
-    for item in loc:
+    for position, item in enumerate(loc):
         if isinstance(item, int):
             parts.append(f"[{item}]")
+        elif name_last and position == len(loc) - 1:
+            parts.append(("." if parts else "") + _name(item))  # an unknown name, as written
         elif "[" in item:
             continue  # pydantic's names for validator wrappers, not fields
         else:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Annotated, Any, Literal
 
@@ -61,11 +61,24 @@ WEB_ADDRESS_RE = re.compile(WEB_ADDRESS_PATTERN)
 _CONTROL = r"\x00-\x08\x0a-\x1f\x7f\u2028\u2029"
 _CONTROL_RE = re.compile(f"[{_CONTROL}]")
 # Characters no page or feed can carry, even in text of several lines: XML 1.0 forbids them
-# (a feed holding one no longer parses) and HTML treats them as errors. Tab, newline and carriage
-# return are fine; so is every other character, however strange.
-_UNWRITABLE_RE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
-LINE_PATTERN = rf"^[^{_CONTROL}]*[^\s{_CONTROL}][^{_CONTROL}]*$"
+# (a feed holding one no longer parses) and HTML treats them as errors, and an unpaired surrogate
+# (JSON's "\ud800") is not a character at all: it cannot be written as UTF-8, so neither the index
+# nor a page could store it. Tab, newline and carriage return are fine; so is every other
+# character, however strange.
+_NONCHARACTERS = r"\ud800-\udfff\ufffe\uffff"
+_UNWRITABLE = r"\x00-\x08\x0b\x0c\x0e-\x1f" + _NONCHARACTERS
+_UNWRITABLE_RE = re.compile(f"[{_UNWRITABLE}]")
+SURROGATE_RE = re.compile(r"[\ud800-\udfff]")
+_NOT_IN_LINE = _CONTROL + _NONCHARACTERS
+LINE_PATTERN = rf"^[^{_NOT_IN_LINE}]*[^\s{_NOT_IN_LINE}][^{_NOT_IN_LINE}]*$"
+PARAGRAPHS_PATTERN = rf"^[^{_UNWRITABLE}]*$"
+# Paragraphs that are not blank: what a body must be.
+CONTENT_PATTERN = rf"^[^{_UNWRITABLE}]*[^\s{_UNWRITABLE}][^{_UNWRITABLE}]*$"
+# What a message may quote of an editor's value: anything but controls and unpaired surrogates,
+# which are shown as escapes (a report is UTF-8 text, and a terminal must not obey a control).
+_UNSHOWABLE_RE = re.compile(f"[{_NOT_IN_LINE}]")
 EXAMPLE_TIME = '"2015-12-21T22:00:00+03:00"'
+_LAST_SECOND = datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC)
 _SHAPES = (
     # Common near-misses, each with its own advice; checked in order, the first match explains.
     (
@@ -128,6 +141,16 @@ class MaxChars:
         return value
 
 
+def visible(text: str) -> str:
+    """`text` with its controls and unpaired surrogates written as escapes (`\\u0000`)."""
+    return _UNSHOWABLE_RE.sub(lambda found: f"\\u{ord(found.group()):04x}", text)
+
+
+def shown(value: str, limit: int = 60) -> str:
+    """`value` as a message quotes it: cut to `limit` characters, invisible ones as escapes."""
+    return f'"{visible(value[:limit])}"'
+
+
 def _require_text(value: object) -> object:
     """Reject non-strings before pydantic can coerce them, with a plain message."""
     if not isinstance(value, str):
@@ -137,6 +160,11 @@ def _require_text(value: object) -> object:
 
 def _writable(value: str) -> str:
     found = _UNWRITABLE_RE.search(value)
+    if found and SURROGATE_RE.fullmatch(found.group()):
+        raise ValueError(
+            f"contains {visible(found.group())} at character {found.start() + 1}, half of a character "
+            "(an unpaired surrogate) that cannot be stored as text; delete it or write the whole character"
+        )
     if found:
         code = f"U+{ord(found.group()):04X}"
         raise ValueError(
@@ -161,20 +189,36 @@ def _require_timestamp(value: object) -> object:
         )
     if TIMESTAMP_RE.fullmatch(value):
         return value
-    shown = f'"{value[:60]}"'
+    quoted = shown(value)
     for shape, advice in _SHAPES:
         if re.fullmatch(shape, value, re.ASCII):
-            raise ValueError(f"{shown} {advice}, like {EXAMPLE_TIME}")
+            raise ValueError(f"{quoted} {advice}, like {EXAMPLE_TIME}")
     raise ValueError(
-        f"{shown} is not an RFC 3339 date-time with a time zone offset, "
+        f"{quoted} is not an RFC 3339 date-time with a time zone offset, "
         f'like {EXAMPLE_TIME} or "2015-12-21T19:00:00Z"'
     )
+
+
+def _in_calendar(value: datetime) -> datetime:
+    # Pages and the index order articles by the UTC instant, and a schedule names it rounded up
+    # to the second; at the calendar's very ends an offset or the rounding carries it past year 1
+    # or 9999, where no date exists.
+    try:
+        inside = value.astimezone(UTC) <= _LAST_SECOND
+    except OverflowError:
+        inside = False
+    if not inside:
+        raise ValueError(
+            f"{value.isoformat()} falls outside the calendar once converted to UTC: it must be "
+            "from 0001-01-01T00:00:00Z to 9999-12-31T23:59:59Z"
+        )
+    return value
 
 
 def _require_web_address(value: object) -> object:
     if not isinstance(value, str) or not WEB_ADDRESS_RE.match(value):
         raise ValueError("must be a web address starting with https:// or http://")
-    return value
+    return _writable(value)
 
 
 def _is_slug(value: str) -> str:
@@ -182,7 +226,7 @@ def _is_slug(value: str) -> str:
         raise ValueError(f"must be at most {MAX_SLUG} characters (this one has {len(value)})")
     if not SLUG_RE.fullmatch(value):
         raise ValueError(
-            f'"{value[:60]}" is not a slug: use lowercase letters a-z, digits and '
+            f"{shown(value)} is not a slug: use lowercase letters a-z, digits and "
             'single hyphens, like "foreign-policy"'
         )
     return value
@@ -190,13 +234,13 @@ def _is_slug(value: str) -> str:
 
 def _has_slug(value: str) -> str:
     if not slugify(value):
-        raise ValueError(f'"{value[:60]}" has no letters or digits to make a page address from')
+        raise ValueError(f"{shown(value)} has no letters or digits to make a page address from")
     return value
 
 
 def _is_language(value: str) -> str:
     if not LANGUAGE_RE.fullmatch(value):
-        raise ValueError(f'"{value[:40]}" is not a BCP 47 language tag like "en" or "en-GB"')
+        raise ValueError(f'{shown(value, 40)} is not a BCP 47 language tag like "en" or "en-GB"')
     return value
 
 
@@ -222,19 +266,24 @@ def _json_type(value: object) -> str:
 
 Text = Annotated[str, BeforeValidator(_require_text)]
 # Text of several lines (teasers, bios, bodies): anything a page and a feed can carry.
-Paragraphs = Annotated[Text, AfterValidator(_writable)]
-Line = Annotated[Text, AfterValidator(_one_line), Stated(pattern=LINE_PATTERN)]
+Paragraphs = Annotated[Text, AfterValidator(_writable), Stated(pattern=PARAGRAPHS_PATTERN)]
+Line = Annotated[Text, AfterValidator(_one_line), AfterValidator(_writable), Stated(pattern=LINE_PATTERN)]
 Slug = Annotated[Text, AfterValidator(_is_slug), Stated(pattern=SLUG_PATTERN, max_length=MAX_SLUG)]
 Name = Annotated[Line, MaxChars(100), AfterValidator(_has_slug)]
 TagName = Annotated[Line, MaxChars(60), AfterValidator(_has_slug)]
 Alias = Annotated[Slug, AfterValidator(_not_own_slug), Stated(description="An old slug of this article.")]
 Language = Annotated[Text, MaxChars(35), AfterValidator(_is_language), Stated(pattern=LANGUAGE_PATTERN)]
-Timestamp = Annotated[AwareDatetime, BeforeValidator(_require_timestamp), Stated(pattern=TIMESTAMP_PATTERN)]
+Timestamp = Annotated[
+    AwareDatetime,
+    BeforeValidator(_require_timestamp),
+    AfterValidator(_in_calendar),
+    Stated(pattern=TIMESTAMP_PATTERN),
+]
 WebAddress = Annotated[HttpUrl, BeforeValidator(_require_web_address), Stated(pattern=WEB_ADDRESS_PATTERN)]
 Body = Annotated[
     Paragraphs,
     Stated(
-        pattern=r"\S",
+        pattern=CONTENT_PATTERN,
         max_length=MAX_BODY_BYTES,
         description=f"CommonMark, at most {MAX_BODY_BYTES:,} bytes in UTF-8.",
     ),
@@ -333,7 +382,8 @@ def _reject_repeats(values: list[str], what: str) -> None:
     for value in values:
         key = slugify(value)
         if key in seen:
-            raise ValueError(f'{what} "{value}" is listed twice (same page as "{seen[key]}")')
+            first = shown(seen[key], 100)
+            raise ValueError(f"{what} {shown(value, 100)} is listed twice (same page as {first})")
         seen[key] = value
 
 

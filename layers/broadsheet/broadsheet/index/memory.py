@@ -107,6 +107,10 @@ class MemoryIndex:
         """Every indexed article, by slug."""
         return [self._articles[slug] for slug in sorted(self._articles)]
 
+    def profiles(self) -> dict[str, AuthorProfile]:
+        """Every author profile, by author slug."""
+        return {slug: held[0] for slug, held in sorted(self._profiles.items())}
+
     def live_article_slugs(self) -> list[str]:
         """Slugs of every article readers may see, sorted."""
         return sorted(slug for slug, indexed in self._articles.items() if indexed.live)
