@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import os
 import re
 import tomllib
 from collections.abc import Iterator, Mapping
@@ -179,10 +178,9 @@ def unzipped_bytes(folder: Path) -> int:
     return sum(path.lstat().st_size for path in folder.rglob("*") if path.is_file() and not path.is_symlink())
 
 
-# Only right after a build: `make test` runs the unit tests while scripts/sam-check rebuilds.
-@pytest.mark.skipif(
-    os.environ.get("BROADSHEET_MEASURE_BUILD") != "1", reason="measured by scripts/sam-check --build"
-)
+# Only right after a build (tests/conftest.py): `make test` runs the unit tests while
+# scripts/sam-check rebuilds.
+@pytest.mark.built
 def test_each_built_function_and_its_layers_unzip_within_250_mb() -> None:
     functions = built_functions()
     assert set(functions) == set(serverless_functions(load_template(ROOT / "template.yaml")))
