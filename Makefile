@@ -7,16 +7,27 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements-dev.txt requirements-sam.txt layers/*/requirements.txt layers/broadsheet/pyproject.toml dev/pyproject.toml | sha256sum | cut -c1-12)
 
-.PHONY: run test checks parallel-tier lint typecheck template unit integration e2e build-site sam-build bench clean
+.PHONY: run test test-full checks parallel-tier lint typecheck template unit integration e2e build-site sam-build bench clean
 
 run: $(STAMP)  ## Run Broadsheet locally with the sample content at http://127.0.0.1:3000
 	$(BIN)/broadsheet local
 
+# The stages of `make test`, each a name and a command: scripts/timed-stages runs them in order
+# and prints how long each took at the end (test-artifacts/stage-times.txt), also when one fails.
+TEST_STAGES = \
+	"parallel tier + checks" "$(MAKE) --no-print-directory -j 2 parallel-tier checks" \
+	"browser tier" "$(BIN)/pytest -n 2 --dist loadscope -m 'browser and not full'" \
+	"isolated tier" "$(BIN)/pytest -n 2 --dist loadscope -m 'isolated and not full'" \
+	"alone tier (Lighthouse)" "$(BIN)/pytest -m 'alone and not full'"
+
 test: $(STAMP) system-deps  ## Everything CI runs
-	$(MAKE) --no-print-directory -j 2 parallel-tier checks
-	$(BIN)/pytest -n 2 --dist loadscope -m browser
-	$(BIN)/pytest -n 2 --dist loadscope -m isolated
-	$(BIN)/pytest -m alone
+	scripts/timed-stages $(TEST_STAGES)
+
+# `make test` and then the tests marked `full`: the every-payload sweep with one page per payload
+# in Chromium (about 8-18 minutes on two cores), which `make test` covers with packed pages and
+# an HTML5 parser instead (docs/testing.md).
+test-full: $(STAMP) system-deps  ## make test, then the one-page-per-payload Chromium sweep
+	scripts/timed-stages $(TEST_STAGES) "full tier" "$(BIN)/pytest -m full"
 
 # The static checks run beside the first test tier (which waits on the local stacks as much as it
 # computes), one at a time. The browser tier follows on two workers of its own (one module each),
@@ -25,7 +36,7 @@ test: $(STAMP) system-deps  ## Everything CI runs
 checks: lint typecheck template
 
 parallel-tier: $(STAMP)
-	$(BIN)/pytest -n 2 --dist loadscope --no-loadscope-reorder -m "not isolated and not browser and not alone"
+	$(BIN)/pytest -n 2 --dist loadscope --no-loadscope-reorder -m "not isolated and not browser and not alone and not full"
 
 $(STAMP): requirements-dev.txt requirements-sam.txt $(wildcard layers/*/requirements.txt) layers/broadsheet/pyproject.toml dev/pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -58,7 +69,7 @@ integration: $(STAMP)
 
 e2e: $(STAMP) system-deps
 	$(BIN)/pytest tests/e2e -m "not browser and not alone"
-	$(BIN)/pytest tests/e2e -m browser
+	$(BIN)/pytest tests/e2e -m "browser and not full"
 	$(BIN)/pytest tests/e2e -m alone
 
 build-site: $(STAMP)  ## The offline build of the sample content into ./site

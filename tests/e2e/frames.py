@@ -137,8 +137,9 @@ START = """(paths) => {
   })));
 }""".replace("FRAME_MS", str(FRAME_SECONDS * 1000))
 # Waits for the batch, lets animations and timers start, then audits every frame and reads what
-# it shows: an HTML page's headings and names, a feed's entries as Chromium's XML and JSON parsers
-# read them (Chromium shows an Atom or RSS feed as text, so the feed is parsed from that text).
+# it shows: an HTML page's headings, names, teasers, tags and body text, a feed's entries as
+# Chromium's XML and JSON parsers read them (Chromium shows an Atom or RSS feed as text, so the
+# feed is parsed from that text).
 FINISH = """async () => {
   const loaded = await window.__broadsheetBatch;
   await new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done)));
@@ -192,7 +193,12 @@ FINISH = """async () => {
         result.page = {
           h1: texts(win.document, "h1").join(" "),
           items: texts(win.document, ".item h2 a"),
+          teasers: texts(win.document, ".item-teaser"),
           bylines: [...win.document.querySelectorAll(".item-byline")].map((p) => texts(p, "a")),
+          standfirst: texts(win.document, ".standfirst").join(""),
+          authors: texts(win.document, ".byline [itemprop=name]"),
+          tags: texts(win.document, ".tags a"),
+          body: texts(win.document, ".story-body").join(""),
           images: [...win.document.querySelectorAll(".story-body img[src]")].map((i) => i.src),
         };
       }

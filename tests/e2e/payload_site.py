@@ -3,7 +3,8 @@
 Each payload of the corpus is tried in each field of the article format. The ones a field
 refuses are not published (the editor's report names the field). The rest are packed into
 articles. The first, rich articles carry the multi-valued fields: ten payload authors and twenty
-payload tags an article, and the bodies dealt out over them. Every article carries one title,
+payload tags an article; the bodies are dealt out over the articles that carry tags, so that a few
+hundred article pages (the carriers) hold every tag and body payload. Every article carries one title,
 teaser, source name and source address, each field's payloads in a different order so that an
 article's fields hold different payloads; the articles needed past the rich ones to give every
 such payload a page are light (a short harmless body, one harmless author, no tags), so that their
@@ -13,6 +14,13 @@ is a payload, by its first author, so that the group's feeds hold all of its art
 articles are read, indexed and rendered with the offline build's own parts: the same reader,
 index, templates and renderer as `broadsheet.build.build_site` and the Lambdas, for the pages the
 browser loads.
+
+Two sites are built from one packing. The full site (`make test-full`) has a page for every
+article, and every reader group's feeds. The packed site (`make test`) has the pages that hold
+many payloads at once: every home listing page (every article's title, teaser and bylines), the
+carriers' article pages (every body and tag payload) and their reader groups' feeds; each
+article's own contexts (its `<title>`, meta tags, JSON-LD) are checked for every payload by an
+HTML5 parser instead (`tests/unit/test_every_payload_in_html5.py`).
 """
 
 from __future__ import annotations
@@ -113,6 +121,8 @@ class Packing:
     groups: dict[Listing, list[str]] = field(default_factory=dict)
     # How many articles, the first ones, carry the multi-valued fields' payloads.
     rich: int = 0
+    # How many articles, the first ones, carry the tag and body payloads.
+    carriers: int = 0
 
     def accepted(self, name: str) -> list[int]:
         """The payloads `name` accepts, in corpus order."""
@@ -140,7 +150,8 @@ def pack(payloads: list[Payload], refused: list[frozenset[str]]) -> Packing:
     singles = {name: _rotated(packing.accepted(name), n) for n, name in enumerate(SINGLE)}
     count = max(len(authors), len(tags), *(len(s) for s in singles.values()), 1)
     bodies = packing.accepted("body")
-    packing.rich = rich = max(len(authors), len(tags), sectioned, 1)
+    packing.rich = max(len(authors), len(tags), sectioned, 1)
+    packing.carriers = carriers = max(len(tags), 1)
     for number in range(count):
         slug = f"every-{number:05d}"
         group = _group(number, sectioned)
@@ -159,7 +170,7 @@ def pack(payloads: list[Payload], refused: list[frozenset[str]]) -> Packing:
             for index in lists[number] if number < len(lists) else []:
                 put(doc, name, payloads[index].text)
                 packing.placed[name].append(index)
-        mine = bodies[number::rich] if number < rich else []
+        mine = bodies[number::carriers] if number < carriers else []
         if mine:
             doc["body"] = "\n\n".join(payloads[i].text for i in mine)
             packing.placed["body"] += mine
@@ -218,7 +229,8 @@ class Site:
     articles: dict[str, str]
     listings: list[str]
     home_feeds: list[str]
-    # The reader groups' feeds, which hold every article.
+    # The reader groups whose feeds are loaded, and those feeds (all groups: every article).
+    groups: list[Listing]
     feeds: list[str]
     names: list[str]
     rejected: int
@@ -239,21 +251,25 @@ def settings() -> Settings:
     return Settings(now=CLOCK, page_size=PAGE_SIZE, site_url="http://127.0.0.1")
 
 
-def render_site(packing: Packing, content: Path, out: Path, name_pages: int) -> Site:
+def render_site(packing: Packing, content: Path, out: Path, name_pages: int, *, full: bool) -> Site:
     """Write the articles as content files, read and index them as the offline build does, and
-    render the pages to load: every article, every home listing page, the home feeds and each
-    reader group's feeds, and `name_pages` author and `name_pages` tag pages."""
+    render the pages to load: every home listing page, the home feeds, `name_pages` author and
+    `name_pages` tag pages, and, given `full`, every article and every reader group's feeds, or
+    else the carriers' article pages and their reader groups' feeds."""
     (content / "articles").mkdir(parents=True, exist_ok=True)
     for slug, doc in packing.articles.items():
         (content / "articles" / f"{slug}.json").write_bytes(_encoded(doc))
     config = settings()
     index, rejected = load_content(content, config, workers=1)
     pages: list[Page] = [StaticPage(NOT_FOUND), STYLESHEET]
-    articles = {slug: ArticlePage(slug).path for slug in packing.articles}
-    pages += [ArticlePage(slug) for slug in packing.articles]
+    slugs = list(packing.articles)[: None if full else packing.carriers]
+    articles = {slug: ArticlePage(slug).path for slug in slugs}
+    pages += [ArticlePage(slug) for slug in slugs]
+    shown = set(slugs)
+    groups = [g for g, members in packing.groups.items() if full or shown.intersection(members)]
     home = Listing("home")
     listings = [home.page(n) for n in range(page_count(index.count(home.id), PAGE_SIZE) + 1)]
-    feeds = [f for group in packing.groups for f in feeds_of(group)]
+    feeds = [f for group in groups for f in feeds_of(group)]
     names = _name_pages(packing, index, name_pages)
     pages += [*listings, *feeds_of(home), *feeds, *names]
     writer = FolderWriter(out)
@@ -269,6 +285,7 @@ def render_site(packing: Packing, content: Path, out: Path, name_pages: int) -> 
         articles=articles,
         listings=[p.path for p in listings],
         home_feeds=[f.path for f in feeds_of(home)],
+        groups=groups,
         feeds=[f.path for f in feeds],
         names=[p.path for p in names],
         rejected=len(rejected),

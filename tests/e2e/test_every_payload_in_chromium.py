@@ -2,6 +2,22 @@
 the production response headers and without them: no dialog, no script, no request to another
 origin (DESIGN.md, invariant 3; the browser half of `tests/unit/test_xss_fields.py`).
 
+It runs in two sizes from one packing of the payloads (`payload_site.py`):
+
+- packed (`make test`, the browser tier): the pages that hold many payloads at once, about 380 a
+  header variant: every home listing page (a hundred articles a page: every title, teaser and
+  author payload), the article pages of the 242 articles that carry every tag and body payload
+  (twenty tags and about thirty bodies a page), their reader groups' feeds, the home feeds and
+  the name pages. Besides what follows, every payload's text must be in the DOM intact: each
+  listing's titles, teasers and bylines, each article's heading, standfirst, bylines and tags are
+  the article file's, and each body's text is what an HTML5 parser (html5lib) reads from the
+  same bytes. What is unique to one article — its `<title>`, meta tags and JSON-LD — is checked
+  for every payload by html5lib in `tests/unit/test_every_payload_in_html5.py`.
+- full (`make test-full`, marker `full`): one article page for each payload, as described below.
+  About 8 minutes on two quiet cores, 18 on a slow machine.
+
+The full size, in detail.
+
 What is published. Each of the 7,689 payloads is tried in the title, teaser, body, author name,
 tag, section, source name and source address of an article. A field that refuses a payload
 would send the editor a report instead (`tests/integration/test_hostile_input.py` shows those
@@ -40,8 +56,8 @@ each in a Chromium of its own, both at once, the harness page replaced by a fres
 thousand frames: a frame costs Chromium far less than a top-level
 navigation, and the probe (an init script), request routing and dialog handling all apply to
 frames. The production headers forbid framing, so frames get them with X-Frame-Options dropped
-and the CSP's frame-ancestors set to 'self', nothing else changed; every TOP_LEVEL_EVERY-th
-article page, two listing pages, the home feeds, a group's feeds and two name pages are also
+and the CSP's frame-ancestors set to 'self', nothing else changed; TOP_LEVEL_ARTICLES
+article pages, two listing pages, the home feeds, a group's feeds and two name pages are also
 loaded top-level with the production headers exactly. A frame is audited once it and its images
 have loaded and two animation frames and 30 ms have passed. Chromium shows an Atom or RSS feed
 as text, so each feed's text is also parsed with Chromium's XML parser (the JSON feed with its
@@ -68,8 +84,11 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
 from typing import Any
 
+import html5lib  # type: ignore[import-untyped]  # html5lib ships no type information
 import pytest
 from playwright.sync_api import Browser, sync_playwright
 
@@ -98,7 +117,8 @@ BATCH = 40
 # 2,300 with Chromium 156.0.8078.114): a harness is replaced by a fresh one, in a new browser
 # context and so a new renderer, every FRESH_EVERY batches (1,000 frames).
 FRESH_EVERY = 25
-TOP_LEVEL_EVERY = 400
+# About this many article pages are also loaded top-level, spread over those loaded in frames.
+TOP_LEVEL_ARTICLES = 20
 ARTIFACTS = ROOT / "test-artifacts"
 CONTROL = FIXTURES_PREFIX
 RAW = "articles/control-raw-payload/index.html"
@@ -142,7 +162,7 @@ def raw_control(site: Site, packing: Packing) -> str:
 
 def top_level_sample(site: Site) -> list[str]:
     """Pages also loaded top-level with the exact production headers."""
-    articles = list(site.articles.values())[::TOP_LEVEL_EVERY]
+    articles = list(site.articles.values())[:: max(1, len(site.articles) // TOP_LEVEL_ARTICLES)]
     names = site.names[:1] + site.names[-1:]
     return [*articles, site.listings[0], site.listings[-1], *site.home_feeds, *site.feeds[:3], *names]
 
@@ -188,15 +208,16 @@ def top_level(browser: Browser, origin: str, paths: list[str]) -> list[Visit]:
     return visits
 
 
-@pytest.fixture(scope="module")
-def run(tmp_path_factory: pytest.TempPathFactory) -> Run:
+@pytest.fixture(scope="module", params=["packed", pytest.param("full", marks=pytest.mark.full)])
+def run(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Run:
+    full = request.param == "full"
     started = time.monotonic()
     seconds: dict[str, float] = {}
     payloads = corpus()
     packing = pack(payloads, [refused_fields(p) for p in payloads])
     seconds["packing"] = time.monotonic() - started
     work = tmp_path_factory.mktemp("every-payload")
-    site = render_site(packing, work / "content", work / "site", NAME_PAGES)
+    site = render_site(packing, work / "content", work / "site", NAME_PAGES, full=full)
     raw = raw_control(site, packing)
     seconds["rendering"] = time.monotonic() - started - seconds["packing"]
     production = response_headers(load_template(ROOT / "template.yaml"))
@@ -271,7 +292,15 @@ def test_every_payload_is_published_in_each_field_that_accepts_it(run: Run) -> N
         assert len(placed) == len(set(placed)), name
         accepted = set(packing.accepted(name))
         assert set(placed) == accepted, name
-    assert len(run.site.articles) == len(packing.articles) <= total
+    assert len(packing.articles) <= total
+    # Every page holding a body or a tag is loaded, in both sizes.
+    slugs = list(packing.articles)[: packing.carriers]
+    assert set(slugs) <= set(run.site.articles)
+    carriers = [packing.articles[slug] for slug in slugs]
+    tags = {tag for doc in carriers for tag in doc.get("tags", [])}
+    assert [i for i in packing.placed["tag"] if packing.payloads[i].text not in tags] == []
+    bodies = "\n\n".join(doc["body"] for doc in carriers)
+    assert [i for i in packing.placed["body"] if packing.payloads[i].text not in bodies] == []
 
 
 @pytest.mark.parametrize("headers", [True, False], ids=["with-edge-headers", "without-headers"])
@@ -313,7 +342,36 @@ def test_json_ld_parses_and_carries_the_payloads_as_data(run: Run) -> None:
             article = next(b["parsed"] for b in visit.ld if b["parsed"]["@type"] == "NewsArticle")
             assert article.get("description", "") == doc.get("teaser", ""), path
             pages += 1
-    assert pages == 2 * len(run.packing.articles)
+    assert pages == 2 * len(run.site.articles)
+
+
+@pytest.mark.parametrize("headers", [True, False], ids=["with-edge-headers", "without-headers"])
+def test_article_pages_show_every_payload_as_text(run: Run, headers: bool) -> None:
+    # The heading, standfirst, bylines and tags are the article file's text; the body's text is
+    # what a conformant HTML5 parser reads from the same bytes, so nothing in it became markup
+    # Chromium read differently.
+    wrong: list[tuple[str, str]] = []
+    for slug, path in run.site.articles.items():
+        doc, page = run.packing.articles[slug], run.load(path, headers=headers).page or {}
+        if words(page["h1"]) != words(doc["title"]):
+            wrong.append((path, "title"))
+        if words(page["standfirst"]) != words(doc.get("teaser", "")):
+            wrong.append((path, "teaser"))
+        if [words(n) for n in page["authors"]] != [words(n) for n in doc["authors"]]:
+            wrong.append((path, "authors"))
+        if [words(t) for t in page["tags"]] != [words(t) for t in doc.get("tags", [])]:
+            wrong.append((path, "tags"))
+        if page["body"] != html5_body_text(run.site.root / path.lstrip("/") / "index.html"):
+            wrong.append((path, "body"))
+    assert wrong == []
+
+
+@cache
+def html5_body_text(file: Path) -> str:
+    """The text of an article page's body as html5lib reads the page."""
+    tree = html5lib.parse(file.read_bytes(), treebuilder="etree", namespaceHTMLElements=False)
+    body = next(e for e in tree.iter("div") if "story-body" in e.get("class", "").split())
+    return "".join(body.itertext())
 
 
 def words(text: str) -> str:
@@ -331,7 +389,8 @@ def shown(docs: list[dict[str, Any]]) -> dict[str, Counter[str]]:
 
 def group_feeds(run: Run, headers: bool) -> Iterator[tuple[str, dict[str, Any], list[dict[str, Any]]]]:
     """Each reader group's feeds as loaded, with the group's articles."""
-    for listing, slugs in run.packing.groups.items():
+    for listing in run.site.groups:
+        slugs = run.packing.groups[listing]
         docs = [run.packing.articles[slug] for slug in slugs]
         for form in FEED_FORMATS:
             path = FeedPage(listing, form).path
@@ -343,6 +402,8 @@ def test_listing_pages_show_every_article_as_text(run: Run, headers: bool) -> No
     numbered = [run.load(p, headers=headers).page or {} for p in run.site.listings[1:]]
     expected = shown(list(run.packing.articles.values()))
     assert Counter(words(t) for page in numbered for t in page["items"]) == expected["titles"]
+    teasers = Counter(words(doc["teaser"]) for doc in run.packing.articles.values() if doc.get("teaser"))
+    assert Counter(words(t) for page in numbered for t in page["teasers"]) == teasers
     assert (
         Counter(words(n) for page in numbered for line in page["bylines"] for n in line)
         == expected["authors"]
@@ -361,7 +422,7 @@ def test_each_group_feed_parses_and_holds_its_articles_as_text(run: Run, headers
             "tags": Counter(words(t) for e in entries for t in e["tags"]),
         } == shown(docs), path
         read += 1
-    assert read == len(run.packing.groups) * len(FEED_FORMATS) == len(run.site.feeds)
+    assert read == len(run.site.groups) * len(FEED_FORMATS) == len(run.site.feeds)
     home = [run.load(path, headers=headers).feed or {} for path in run.site.home_feeds]
     assert [(f.get("error"), len(f.get("entries", []))) for f in home] == [(None, 20)] * len(FEED_FORMATS)
 

@@ -22,7 +22,7 @@ from playwright.sync_api import BrowserContext, CDPSession, Dialog, Page, Reques
 from broadsheet.contract.files import read_article
 from broadsheet.errors import ValidationFailed
 
-CORPUS = Path("/work/shared/corpora/xss")
+CORPUS = Path(__file__).resolve().parents[1] / "corpora" / "xss"
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -122,6 +122,14 @@ class Payload:
     text: str
 
 
+def _files(collection: str, pattern: str) -> list[Path]:
+    """A collection's files; a missing or empty one is an error, never a smaller corpus."""
+    paths = sorted((CORPUS / collection).glob(pattern))
+    if not paths or any(path.stat().st_size == 0 for path in paths):
+        raise FileNotFoundError(f"the XSS corpus {collection}/{pattern} is missing or empty under {CORPUS}")
+    return paths
+
+
 def _lines(path: Path) -> list[str]:
     text = path.read_bytes().decode("utf-8", errors="replace")
     return [line for line in text.splitlines() if line.strip()]
@@ -131,18 +139,18 @@ def corpus() -> list[Payload]:
     """Every payload of every XSS corpus, each once: the short hand-made collections (SecLists'
     polyglot, the SVG files, OWASP's cheat sheet) first, then the long generated lists."""
     found: list[Payload] = []
-    for path in sorted((CORPUS / "seclists").glob("*.txt")):
+    for path in _files("seclists", "*.txt"):
         found += [Payload(f"seclists/{path.name}", line) for line in _lines(path)]
-    for path in sorted((CORPUS / "svg").glob("*.svg")):
+    for path in _files("svg", "*.svg"):
         found.append(Payload(f"svg/{path.name}", path.read_text(encoding="utf-8", errors="replace")))
-    for path in sorted((CORPUS / "owasp").glob("*.json")):
+    for path in _files("owasp", "*.json"):
         # The cheat sheet keeps Markdown's escaping of angle brackets: `\\<a …\\>`.
         for entry in json.loads(path.read_text(encoding="utf-8")):
             text = re.sub(r"\\([<>])", r"\1", str(entry["payload"]))
             found.append(Payload(f"owasp/{path.name}", text))
-    for path in sorted((CORPUS / "payloadsallthethings").glob("*.txt")):
+    for path in _files("payloadsallthethings", "*.txt"):
         found += [Payload(f"payloadsallthethings/{path.name}", line) for line in _lines(path)]
-    for path in sorted((CORPUS / "payloadbox").glob("*.txt")):
+    for path in _files("payloadbox", "*.txt"):
         found += [Payload(f"payloadbox/{path.name}", line) for line in _lines(path)]
     unique: dict[str, Payload] = {}
     for payload in found:

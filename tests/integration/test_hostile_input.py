@@ -24,7 +24,6 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Literal
 
 import boto3
@@ -39,7 +38,7 @@ from tests.support import ROOT, Editor
 
 pytestmark = [pytest.mark.integration]
 
-CORPORA = Path("/work/shared/corpora")
+CORPORA = ROOT / "tests" / "corpora"
 BLNS = CORPORA / "blns" / "blns.json"
 TRAVERSAL = CORPORA / "traversal" / "payloadsallthethings"
 # How many traversal lines are taken evenly from the whole corpus, besides one line of every
@@ -192,8 +191,8 @@ def broken_files() -> list[Upload]:
 
 
 def naughty_strings() -> list[str]:
-    if not BLNS.exists():
-        pytest.skip("the big list of naughty strings is not available")
+    if not BLNS.exists() or BLNS.stat().st_size == 0:
+        pytest.fail(f"the big list of naughty strings is missing or empty: {BLNS}", pytrace=False)
     return [str(s) for s in json.loads(BLNS.read_text(encoding="utf-8"))]
 
 
@@ -256,8 +255,8 @@ def traversal_lines() -> tuple[list[str], list[str]]:
     `%2e`, `%252e`, `\\`, NUL and their mixtures) the spread lacks. The spread is tried as file
     names and as field values, the others as file names."""
     paths = sorted(TRAVERSAL.glob("*.txt"))
-    if not paths:
-        pytest.skip("the traversal corpus is not available")
+    if not paths or any(path.stat().st_size == 0 for path in paths):
+        pytest.fail(f"the traversal corpus is missing or empty: {TRAVERSAL}", pytrace=False)
     lines: list[str] = []
     for path in paths:
         text = path.read_bytes().decode("utf-8", errors="replace")

@@ -1,4 +1,8 @@
-"""Shared fixtures of the unit tier: settings at a fixed clock, fakes, sample content and corpora."""
+"""Shared fixtures of the unit tier: settings at a fixed clock, fakes, sample content and corpora.
+
+The unit tier is pure: every test runs with sockets disabled (pytest-socket), loopback included;
+only Unix sockets stay open. A test that reaches for the network fails with `SocketBlockedError`.
+"""
 
 from __future__ import annotations
 
@@ -6,13 +10,14 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
+from pytest_socket import disable_socket
 
 from broadsheet.clock import now as clock_now
 from broadsheet.settings import Settings
 from tests.unit.fakes import FakeContentStore, FakeIndex
 
 ROOT = Path(__file__).resolve().parents[2]
-CORPORA = Path("/work/shared/corpora")
+CORPORA = ROOT / "tests" / "corpora"
 TRAVERSAL_SAMPLE = 400
 PAYLOADBOX_SAMPLE = 400
 
@@ -31,10 +36,19 @@ def _spread(lines: list[str], count: int) -> list[str]:
 
 
 def _corpus(pattern: str) -> list[Path]:
+    """The corpus files matching `pattern`; a missing or empty one fails the run (see SOURCES.md)."""
     paths = sorted(CORPORA.glob(pattern))
-    if not paths:
-        pytest.skip(f"corpus {pattern} is not available")
+    if not paths or any(path.stat().st_size == 0 for path in paths):
+        pytest.fail(f"corpus {pattern} is missing or empty under {CORPORA}", pytrace=False)
     return paths
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """No test of this tier, nor any fixture it sets up, opens an internet socket, not even to
+    127.0.0.1. pytest-socket's own teardown hook lifts the block after each test, so the other
+    tiers sharing a worker keep their network."""
+    disable_socket(allow_unix_socket=True)
 
 
 @pytest.fixture
