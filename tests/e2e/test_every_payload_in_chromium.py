@@ -96,9 +96,8 @@ from broadsheet.pages import FEED_FORMATS, FeedPage
 from broadsheet_dev.local.template import load_template, response_headers
 from tests.e2e.frames import FIXTURES_PREFIX, FolderServer, Harness, Load
 from tests.e2e.payload_site import Packing, Site, pack, refused_fields, render_site
+from tests.e2e.quality import CHROMIUM, CHROMIUM_FLAGS
 from tests.e2e.xss import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
     CONTROL_PAGE,
     FIELDS,
     Reader,
@@ -233,7 +232,8 @@ def run(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
         with sync_playwright() as playwright:
             loaded = time.monotonic()
             browsers = [
-                playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS) for _ in servers
+                playwright.chromium.launch(executable_path=CHROMIUM, args=list(CHROMIUM_FLAGS))
+                for _ in servers
             ]
             controls, *rest = read(browsers, servers, batches)
             seconds["frames"] = time.monotonic() - loaded

@@ -4,97 +4,31 @@ site on loopback, a real Chromium reading it, and Ctrl-C."""
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from queue import Empty, Queue
 
 import boto3
 import pytest
-from playwright.sync_api import Browser, sync_playwright
+from playwright.sync_api import Browser
 
-from broadsheet_dev.local.stack import free_port
-from tests.support import ROOT, SAMPLES
+from tests.e2e.local_command import Running, local_command
+from tests.support import SAMPLES
+from tests.waiting import wait_for
 
 # The 5-second publishing promise is measured alone (`-m browser`), not beside other tests' load.
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-]
-READY = "The site is at "
-# How often a condition is checked again while waiting for it (not a wait for work to finish).
-POLL = 0.05
-
-
-@dataclass
-class Running:
-    """A `broadsheet local` process and what it printed about itself."""
-
-    process: subprocess.Popen[str]
-    site: str
-    state: dict[str, object]
-    watch: Path
-    lines: Queue[str]
-
-
-def _read_lines(stream: object, into: Queue[str]) -> None:
-    for line in stream:  # type: ignore[attr-defined]
-        into.put(line)
-
 
 @pytest.fixture(scope="module")
 def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
-    folder = tmp_path_factory.mktemp("local")
-    watch, state = folder / "content", folder / "stack.json"
-    command = [
-        str(Path(sys.executable).with_name("broadsheet")), "local",
-        "--port", str(free_port()), "--aws-port", str(free_port()),
-        "--watch", str(watch), "--state", str(state),
-    ]  # fmt: skip
-    env = os.environ | {"PYTHONUNBUFFERED": "1"}
-    process = subprocess.Popen(
-        command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env
-    )
-    lines: Queue[str] = Queue()
-    threading.Thread(target=_read_lines, args=(process.stdout, lines), daemon=True).start()
-    site = ""
-    deadline = time.monotonic() + 240
-    while not site:
-        try:
-            line = lines.get(timeout=max(0.1, deadline - time.monotonic()))
-        except Empty:
-            process.kill()
-            pytest.fail("`broadsheet local` did not report its site in time")
-        if line.startswith(READY):
-            site = line[len(READY) :].strip().rstrip("/")
-    yield Running(process, site, json.loads(state.read_text()), watch, lines)
-    if process.poll() is None:
-        process.kill()
-        process.wait()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
+    with local_command(tmp_path_factory.mktemp("local")) as started:
+        yield started
 
 
 class NoRedirect(urllib.request.HTTPRedirectHandler):
@@ -180,9 +114,7 @@ def test_saving_a_file_publishes_it_within_five_seconds_touching_only_its_pages(
         pages = ["/", "/authors/gevorg-mirzayan/", "/authors/anna-lebedeva/"]
         return all(b"Saved from the editor" in fetch(running.site + p)[2] for p in pages)
 
-    while not live():
-        assert time.monotonic() - started < 5.0, "not on the home and author pages within 5 s"
-        time.sleep(POLL)
+    wait_for("the home and author pages", live, timeout=5.0 - (time.monotonic() - started))
     # Drain: the rest of the article's pages follow; then nothing it does not affect has changed.
     affected = (
         "articles/saved-from-the-folder/",
@@ -203,10 +135,7 @@ def test_saving_a_file_publishes_it_within_five_seconds_touching_only_its_pages(
         "news-sitemap.xml",
         "archive/index.html",
     )
-    deadline = time.monotonic() + 30
-    while "archive/2026/11/index.html" not in site_stamps(running):
-        assert time.monotonic() < deadline
-        time.sleep(POLL)
+    wait_for("the month archive", lambda: "archive/2026/11/index.html" in site_stamps(running))
     after = site_stamps(running)
     changed = sorted(k for k in after if before.get(k) != after[k])
     assert changed, "nothing was written"
@@ -219,20 +148,15 @@ def test_broadsheet_publish_and_unpublish_reach_the_running_stack(running: Runni
     path = tmp_path / "from-the-command-line.json"
     path.write_text(json.dumps(doc))
     broadsheet = str(Path(sys.executable).with_name("broadsheet"))
-    state = ["--state", str(running.watch.parent / "stack.json")]
+    state = ["--state", str(running.state_file)]
     subprocess.run([broadsheet, "publish", str(path), *state], check=True, capture_output=True)
-    deadline = time.monotonic() + 30
-    while b"Published from the command line" not in fetch(running.site + "/")[2]:
-        assert time.monotonic() < deadline
-        time.sleep(POLL)
+    wait_for("the home page", lambda: b"Published from the command line" in fetch(running.site + "/")[2])
     assert fetch(running.site + "/articles/from-the-command-line/")[0] == 200
 
     subprocess.run(
         [broadsheet, "unpublish", "from-the-command-line", *state], check=True, capture_output=True
     )
-    while fetch(running.site + "/articles/from-the-command-line/")[0] != 404:
-        assert time.monotonic() < deadline
-        time.sleep(POLL)
+    wait_for("the article to go", lambda: fetch(running.site + "/articles/from-the-command-line/")[0] == 404)
 
 
 def test_ctrl_c_stops_the_stack_cleanly(running: Running) -> None:

@@ -8,10 +8,9 @@ through the feedback queue to the suppress function, after which no digest reach
 
 from __future__ import annotations
 
-import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
@@ -19,7 +18,7 @@ from typing import TYPE_CHECKING
 
 import boto3
 import pytest
-from playwright.sync_api import Browser, sync_playwright
+from playwright.sync_api import Browser
 
 from broadsheet.clock import now
 from broadsheet.newsletter.digest import run_digest
@@ -33,8 +32,8 @@ from broadsheet_dev.local import mail_commands
 from broadsheet_dev.local.newsletter import LocalApi, captured_mail, http_event
 from broadsheet_dev.local.pollers import LambdaContext
 from broadsheet_dev.local.runtime import LocalStack
-from tests.e2e.quality import CHROMIUM, CHROMIUM_FLAGS
 from tests.support import Editor, real_clock_stack
+from tests.waiting import wait_for
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -59,14 +58,6 @@ def live() -> Iterator[LocalStack]:
 
 
 @pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=list(CHROMIUM_FLAGS))
-        yield launched
-        launched.close()
-
-
-@pytest.fixture(scope="module")
 def state(live: LocalStack, tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("state") / "stack.json"
     live.write_state(path)
@@ -86,14 +77,6 @@ def story(title: str, minutes_ago: float = 0) -> dict[str, object]:
 
 def mails(live: LocalStack) -> list[EmailMessage]:
     return captured_mail(live.stack.endpoint)
-
-
-def wait_for(condition: Callable[[], bool], timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise TimeoutError("the condition did not hold in time")
-        time.sleep(POLL)
 
 
 def text_of(message: EmailMessage) -> str:
@@ -141,7 +124,7 @@ def test_a_reader_subscribes_confirms_gets_a_digest_unsubscribes_and_gets_nothin
     page.get_by_role("button", name="Subscribe").click()
     page.wait_for_url(f"{site}/api/subscribe")
     assert page.get_by_role("heading", level=1).inner_text() == "Almost there: check your inbox"
-    wait_for(lambda: len(mails(live)) == before + 1)
+    wait_for("the mail", lambda: len(mails(live)) == before + 1)
     confirmation = mails(live)[-1]
     assert confirmation["To"] == READER
 

@@ -23,12 +23,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, sync_playwright
+from playwright.sync_api import Browser
 
 from broadsheet_dev.local.runtime import LocalStack
 from tests.e2e.xss import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
     CONTROL_PAGE,
     FIELDS,
     Payload,
@@ -77,14 +75,6 @@ class Run:
     site: dict[str, str]
     visits: list[Visit]
     seconds: float
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
 
 
 def page_path(key: str) -> str:

@@ -20,13 +20,11 @@ from urllib.parse import urlsplit
 
 import feedparser
 import pytest
-from playwright.sync_api import Browser, BrowserContext, sync_playwright
+from playwright.sync_api import Browser, BrowserContext
 
 from broadsheet.contract.models import slugify
 from broadsheet_dev.local.runtime import LocalStack
 from tests.e2e.quality import (
-    CHROMIUM,
-    CHROMIUM_FLAGS,
     PAGE_TYPES,
     PageType,
     Response,
@@ -100,14 +98,6 @@ def site(stack: LocalStack) -> str:
     stack.wait_drained(timeout=DRAIN_TIMEOUT)
     assert stack.edge is not None
     return stack.edge.url.rstrip("/")
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=list(CHROMIUM_FLAGS))
-        yield launched
-        launched.close()
 
 
 @pytest.fixture(scope="module")

@@ -4,88 +4,35 @@ home page by itself when its time comes — and not before. The command runs on 
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-import threading
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
-from queue import Empty, Queue
 from typing import TYPE_CHECKING
 
 import boto3
 import pytest
 
-from broadsheet_dev.local.stack import SCHEDULE_GROUP, free_port
-from tests.support import ROOT
+from broadsheet_dev.local.stack import SCHEDULE_GROUP
+from tests.e2e.local_command import Running, local_command
+from tests.waiting import wait_for
 
 if TYPE_CHECKING:
     from mypy_boto3_scheduler import EventBridgeSchedulerClient
 
 pytestmark = [pytest.mark.e2e]
 
-READY = "The site is at "
 # How often the site is looked at again while waiting.
 POLL = 0.5
 # How long after its moment the article may take to reach the home page.
 SETTLE = 30.0
 
 
-@dataclass
-class Running:
-    """A `broadsheet local` process: its site, its moto endpoint and the folder it watches."""
-
-    process: subprocess.Popen[str]
-    site: str
-    endpoint: str
-    watch: Path
-
-
-def _read_lines(process: subprocess.Popen[str], into: Queue[str]) -> None:
-    for line in process.stdout or ():
-        into.put(line)
-
-
 @pytest.fixture(scope="module")
 def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
-    folder = tmp_path_factory.mktemp("scheduled")
-    watch, state = folder / "content", folder / "stack.json"
-    command = [
-        str(Path(sys.executable).with_name("broadsheet")), "local",
-        "--port", str(free_port()), "--aws-port", str(free_port()),
-        "--watch", str(watch), "--state", str(state),
-    ]  # fmt: skip
     # The real clock: another tier's fixed clock must not leak into the command.
-    env = {k: v for k, v in os.environ.items() if k != "BROADSHEET_NOW"} | {"PYTHONUNBUFFERED": "1"}
-    process = subprocess.Popen(
-        command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env
-    )
-    lines: Queue[str] = Queue()
-    threading.Thread(target=_read_lines, args=(process, lines), daemon=True).start()
-    site, deadline = "", time.monotonic() + 240
-    while not site:
-        try:
-            line = lines.get(timeout=max(0.1, deadline - time.monotonic()))
-        except Empty:
-            process.kill()
-            pytest.fail("`broadsheet local` did not report its site in time")
-        if line.startswith(READY):
-            site = line[len(READY) :].strip().rstrip("/")
-    endpoint = str(json.loads(state.read_text())["endpoint"])
-    try:
-        yield Running(process, site, endpoint, watch)
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+    with local_command(tmp_path_factory.mktemp("scheduled"), real_clock=True) as started:
+        yield started
 
 
 def fetch(url: str) -> tuple[int, bytes]:
@@ -121,22 +68,17 @@ def test_an_article_scheduled_a_minute_ahead_appears_on_the_home_page_by_itself(
     (running.watch / "articles" / "scheduled-one-minute-ahead.json").write_text(json.dumps(doc))
 
     # Ingest sees the embargo: one schedule waits, and readers see nothing yet.
-    deadline = time.monotonic() + 20
-    while "scheduled-one-minute-ahead-publish" not in waiting_schedules(running):
-        assert time.monotonic() < deadline, "no schedule was made for the embargoed article"
-        time.sleep(POLL)
+    wait_for("the schedule", lambda: "scheduled-one-minute-ahead-publish" in waiting_schedules(running), 20)
     assert fetch(running.site + "/articles/scheduled-one-minute-ahead/")[0] == 404
 
     # Nobody touches anything again; the home page shows it once its minute has passed.
-    settled = moment + timedelta(seconds=SETTLE)
-    while True:
+    def on_home_page() -> bool:
         status, home = fetch(running.site + "/")
-        seen = title.encode() in home
-        if seen:
-            break
         assert status == 200
-        assert datetime.now(UTC) < settled, f"not on the home page {SETTLE}s after its time"
-        time.sleep(POLL)
+        return title.encode() in home
+
+    settled = moment + timedelta(seconds=SETTLE)
+    wait_for("the home page", on_home_page, (settled - datetime.now(UTC)).total_seconds(), poll=POLL)
     # Checked after the page was read: it can only have been published at or after its moment.
     assert datetime.now(UTC) >= moment, "published before its time"
     status, page = fetch(running.site + "/articles/scheduled-one-minute-ahead/")

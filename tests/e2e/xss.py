@@ -23,11 +23,6 @@ from broadsheet.contract.files import read_article
 from broadsheet.errors import ValidationFailed
 
 CORPUS = Path(__file__).resolve().parents[1] / "corpora" / "xss"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--no-first-run", "--disable-sync",
-]  # fmt: skip
 PUBLISHED_AT = "2026-11-02T09:00:00Z"
 HAND_MADE = ("seclists/", "svg/", "owasp/")
 # The fields a payload can be put in, with the name a report gives each.

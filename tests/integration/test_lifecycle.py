@@ -9,10 +9,9 @@ briefly until a deadline.
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING
 
 import boto3
 import pytest
@@ -21,6 +20,7 @@ from broadsheet.adapters.dynamo import DynamoIndex
 from broadsheet_dev.local.runtime import LocalStack
 from broadsheet_dev.local.scheduler import SchedulePoller
 from tests.support import Editor, real_clock_stack
+from tests.waiting import wait_for
 
 if TYPE_CHECKING:
     from mypy_boto3_scheduler import EventBridgeSchedulerClient
@@ -29,13 +29,8 @@ if TYPE_CHECKING:
 # never beside the session stack, since a local stack owns its process's environment.
 pytestmark = [pytest.mark.integration, pytest.mark.isolated]
 
-T = TypeVar("T")
-# How often a condition is looked at again while waiting for it.
-POLL = 0.1
 # How far ahead embargoes and expiries are set: long enough for ingest to see them ahead.
 AHEAD = timedelta(seconds=4)
-# How long after its moment a scheduled change may take to reach the site.
-SETTLE = 30.0
 
 
 @pytest.fixture(scope="module")
@@ -64,18 +59,6 @@ def doc(title: str, **fields: object) -> dict[str, object]:
 
 def stamp(moment: datetime) -> str:
     return moment.isoformat(timespec="milliseconds")
-
-
-def wait_for(what: str, condition: Callable[[], T], timeout: float = SETTLE) -> T:
-    """The first truthy value of `condition`, looked at every POLL seconds until `timeout`."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(POLL)
 
 
 def schedules(stack: LocalStack) -> dict[str, str]:
