@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 
 from broadsheet.build import NotABuildFolder, build_site
@@ -14,6 +15,7 @@ from broadsheet.errors import SkippedKey, ValidationFailed
 from broadsheet.settings import Settings
 
 STATE = Path(".local/stack.json")
+REPORT = "import-report.json"
 
 
 def validate(paths: list[Path]) -> int:
@@ -63,6 +65,48 @@ def build(content_dir: Path, out_dir: Path) -> int:
     return 1 if report.rejected else 0
 
 
+def import_wordpress(args: argparse.Namespace) -> int:
+    """Import a WordPress export into a content folder; 1 if any file was refused, 2 if unreadable."""
+    from rich.console import Console
+
+    from broadsheet_dev.importers.report import print_summary
+    from broadsheet_dev.importers.wordpress import REPORT_NAME, ImportOptions, timed_import
+    from broadsheet_dev.importers.wxr import NotAnExport
+
+    options = ImportOptions(
+        export=args.export,
+        content_dir=args.content_dir,
+        media_dir=args.media_dir,
+        utc_offset=args.utc_offset,
+        report_path=args.report,
+        progress=not args.no_progress,
+    )
+    try:
+        report, seconds = timed_import(options)
+    except (NotAnExport, OSError) as refusal:
+        print(f"cannot import {args.export}: {refusal}")
+        return 2
+    print_summary(report, seconds, args.report or args.content_dir / REPORT_NAME, Console())
+    return 1 if report.failed() else 0
+
+
+def _utc_offset(text: str) -> timedelta:
+    """`+03:00`, `-05:30` or `Z` as an offset from UTC."""
+    if text in {"Z", "z", "+00:00", "-00:00"}:
+        return timedelta(0)
+    sign, hours, _, minutes = text[:1], text[1:3], text[3:4], text[4:6]
+    if (
+        sign not in "+-"
+        or not (hours + minutes).isdigit()
+        or len(text) != 6
+        or int(hours) > 23
+        or int(minutes) > 59
+    ):
+        raise argparse.ArgumentTypeError(f"{text!r} is not an offset like +03:00 or -05:30")
+    offset = timedelta(hours=int(hours), minutes=int(minutes))
+    return -offset if sign == "-" else offset
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `broadsheet` command."""
     parser = argparse.ArgumentParser(prog="broadsheet", description="Serverless publishing for news sites.")
@@ -72,6 +116,25 @@ def main(argv: list[str] | None = None) -> int:
     offline = commands.add_parser("build", help="render the whole site from a folder, no AWS")
     offline.add_argument("content_dir", type=Path)
     offline.add_argument("out_dir", type=Path)
+    importer = commands.add_parser("import", help="bring another system's export into a content folder")
+    sources = importer.add_subparsers(dest="source", required=True)
+    wordpress = sources.add_parser(
+        "wordpress", help="a WordPress export (Tools → Export, WXR) into articles/, authors/ and media/"
+    )
+    wordpress.add_argument("export", type=Path, help="the WXR file WordPress wrote")
+    wordpress.add_argument("content_dir", type=Path, help="the content folder to write into")
+    wordpress.add_argument(
+        "--media-dir", type=Path, help="the site's wp-content/uploads folder, to copy images"
+    )
+    wordpress.add_argument(
+        "--utc-offset",
+        type=_utc_offset,
+        help="the site's offset for posts without a GMT date (default: inferred)",
+    )
+    wordpress.add_argument(
+        "--report", type=Path, help=f"where the report goes (default CONTENT_DIR/{REPORT})"
+    )
+    wordpress.add_argument("--no-progress", action="store_true", help="no progress bar")
     local = commands.add_parser("local", help="run the whole pipeline locally on a moto server")
     local.add_argument("--port", type=int, default=3000, help="where the site is served (default 3000)")
     local.add_argument(
@@ -105,6 +168,8 @@ def main(argv: list[str] | None = None) -> int:
         return validate(args.files)
     if args.command == "build":
         return build(args.content_dir, args.out_dir)
+    if args.command == "import":
+        return import_wordpress(args)
     # The local stack's tools need moto and watchdog, which the Lambda layer does not ship.
     from broadsheet_dev.local import commands as local_commands
 

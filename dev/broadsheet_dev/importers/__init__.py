@@ -1,0 +1,1 @@
+"""Importers: other systems' exports as Broadsheet content folders (articles, authors, media)."""
