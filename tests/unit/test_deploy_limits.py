@@ -19,7 +19,9 @@ from typing import Any
 
 import pytest
 
-from broadsheet_dev.local.template import TemplateError, load_template, resolve, serverless_functions
+from broadsheet_dev.local.errors import TemplateError
+from broadsheet_dev.local.intrinsics import resolve
+from broadsheet_dev.local.template import load_template, serverless_functions
 from tests.deployed import (
     ACCOUNT_ID,
     LONGEST_STACK_NAME,

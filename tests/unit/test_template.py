@@ -8,17 +8,16 @@ from typing import Any
 
 import pytest
 
+from broadsheet_dev.local.errors import TemplateError
+from broadsheet_dev.local.intrinsics import evaluate_conditions, resolve
 from broadsheet_dev.local.template import (
     BucketNotification,
     EventSource,
-    TemplateError,
     bucket_notifications,
-    evaluate_conditions,
     event_sources,
     load_template,
     parameter_defaults,
     pseudo_parameters,
-    resolve,
     response_headers,
     serverless_functions,
     viewer_request_code,

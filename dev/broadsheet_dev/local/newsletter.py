@@ -34,9 +34,10 @@ from urllib.request import urlopen
 
 import boto3
 
+from broadsheet_dev.local.intrinsics import evaluate_conditions, resolve
 from broadsheet_dev.local.pollers import Handler, LambdaContext, load_handler
 from broadsheet_dev.local.stack import Deployed
-from broadsheet_dev.local.template import evaluate_conditions, resolve, serverless_functions
+from broadsheet_dev.local.template import serverless_functions
 
 API_FUNCTION = "SubscribeFunction"
 DIGEST_FUNCTION = "DigestFunction"

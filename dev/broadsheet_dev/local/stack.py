@@ -22,15 +22,14 @@ from typing import Any
 
 import boto3
 
+from broadsheet_dev.local.intrinsics import evaluate_conditions, resolve
 from broadsheet_dev.local.template import (
     EventSource,
     bucket_notifications,
-    evaluate_conditions,
     event_sources,
     load_template,
     parameter_defaults,
     pseudo_parameters,
-    resolve,
 )
 
 STACK_NAME = "broadsheet"
