@@ -55,10 +55,12 @@ def test_a_lost_render_leaves_a_stale_page_that_reconcile_renders_again(
     stack: LocalStack, editor: Editor, tmp_path: Path
 ) -> None:
     key = "articles/stale-after-a-lost-render.json"
-    editor.put_json(key, sample("un-at-seventy") | {"title": "Before the lost render"})
+    # A tag of its own: its first page lists this article whatever else the session's stack holds.
+    own = sample("un-at-seventy") | {"tags": ["Lost render"]}
+    editor.put_json(key, own | {"title": "Before the lost render"})
     stack.wait_drained()
     reconcile_until_clean(stack)
-    lost = {"article:stale-after-a-lost-render", "home:0"}
+    lost = {"article:stale-after-a-lost-render", "tag:lost-render:0"}
     dropped: list[str] = []
 
     def dropping(working: Handler) -> Handler:
@@ -71,7 +73,7 @@ def test_a_lost_render_leaves_a_stale_page_that_reconcile_renders_again(
         return handle
 
     with handler_of(stack, "RenderFunction", dropping):
-        editor.put_json(key, sample("un-at-seventy") | {"title": "After the lost render"})
+        editor.put_json(key, own | {"title": "After the lost render"})
         stack.wait_drained()
     assert set(dropped) == lost
     page = editor.site_files()["articles/stale-after-a-lost-render/index.html"]
@@ -260,6 +262,7 @@ def test_dead_letter_queues_come_from_the_template() -> None:
     found = commands.dead_letter_queues(load_template(ROOT / "template.yaml"))
     assert [(d.queue, d.kind, d.source) for d in found] == [
         ("IngestDLQ", "queue", "IngestQueue"),
+        ("MailFeedbackDLQ", "queue", "MailFeedbackQueue"),
         ("PlanDLQ", "stream", "PlanFunction"),
         ("RenderDLQ", "queue", "RenderQueue"),
     ]

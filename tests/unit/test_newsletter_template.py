@@ -82,6 +82,8 @@ def test_the_local_edge_adds_the_templates_origin_header_over_any_the_client_sen
     template: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    # A local stack that ran earlier in this process pointed every client at its moto server.
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     with mock_aws():
         arn = boto3.client("secretsmanager").create_secret(Name="origin", SecretString="s" * 48)["ARN"]
         headers = origin_headers(template, {"OriginVerifySecret": arn})
