@@ -301,10 +301,7 @@ def restore(slug: str, version_id: str, state: Path) -> int:
     editor = _editor_from_state(state)
     key = _article_key(editor, slug)
     new_version = history.restore(editor.s3, editor.bucket, key, version_id)
-    # On AWS the copy notifies ingest like any upload; the hint is for moto, which may not, and is
-    # harmless when it does (ingest reads the key's current state).
-    body = s3_notification(editor.bucket, key, "ObjectCreated:Copy")
-    editor.sqs.send_message(QueueUrl=editor.ingest_queue_url, MessageBody=body)
+    # The copy is a new version: the bucket notifies ingest as for any upload (moto does too).
     print(f"restored {key} from version {version_id} as version {new_version}")
     return 0
 
