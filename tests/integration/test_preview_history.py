@@ -21,7 +21,7 @@ pytestmark = pytest.mark.integration
 
 # Dated far ahead so the preview is unexpired both at the stack's fixed clock and at the edge,
 # which checks the token's expiry against the wall clock.
-DRAFT = {
+DRAFT: dict[str, object] = {
     "title": "A draft under review",
     "teaser": "Not for readers yet.",
     "authors": ["Preview Desk"],
@@ -62,7 +62,7 @@ def test_draft_gets_a_private_preview_that_publishing_removes(
 ) -> None:
     slug = "draft-under-review"
     # A live article beside it, so that the listings and feeds the offline build writes exist.
-    companion = {k: v for k, v in DRAFT.items() if k not in {"status", "updated_at"}}
+    companion: dict[str, object] = {k: v for k, v in DRAFT.items() if k not in {"status", "updated_at"}}
     editor.put_json("articles/preview-companion.json", companion | {"title": "Already live"})
     editor.put_json(f"articles/{slug}.json", DRAFT)
     stack.wait_drained()
@@ -85,7 +85,7 @@ def test_draft_gets_a_private_preview_that_publishing_removes(
     forged = token[:6] + ("A" if token[6] != "A" else "B") + token[7:]
     assert fetch(f"{stack.edge.url}/preview/{forged}/articles/{slug}/")[0] == 404
 
-    published = {k: v for k, v in DRAFT.items() if k != "status"}
+    published: dict[str, object] = {k: v for k, v in DRAFT.items() if k != "status"}
     editor.put_json(f"articles/{slug}.json", published)
     stack.wait_drained()
     assert previews(editor, slug) == []
@@ -101,7 +101,7 @@ def test_restoring_an_old_version_makes_it_live_again(
 ) -> None:
     slug = "restored-story"
     key = f"articles/{slug}.json"
-    first = {k: v for k, v in DRAFT.items() if k not in {"status", "updated_at"}}
+    first: dict[str, object] = {k: v for k, v in DRAFT.items() if k not in {"status", "updated_at"}}
     first["title"] = "The first telling"
     editor.put_json(key, first)
     stack.wait_drained()
