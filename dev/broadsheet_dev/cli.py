@@ -7,6 +7,7 @@ import sys
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 from broadsheet.build import NotABuildFolder, build_site
 from broadsheet.contract.files import AUTHORS, content_key, read_article, read_author
@@ -107,6 +108,15 @@ def _utc_offset(text: str) -> timedelta:
     return -offset if sign == "-" else offset
 
 
+def _history_parsers(commands: Any) -> tuple[argparse.ArgumentParser, argparse.ArgumentParser]:
+    past = commands.add_parser("history", help="list an article's versions in the content bucket")
+    past.add_argument("slug")
+    restore = commands.add_parser("restore", help="publish an old version of an article again")
+    restore.add_argument("slug")
+    restore.add_argument("version", help="a version id from `broadsheet history SLUG`")
+    return past, restore
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `broadsheet` command."""
     parser = argparse.ArgumentParser(prog="broadsheet", description="Serverless publishing for news sites.")
@@ -154,13 +164,27 @@ def main(argv: list[str] | None = None) -> int:
     status = commands.add_parser("status", help="queue depths, dead letters and the latest error reports")
     redrive = commands.add_parser("redrive", help="send dead-lettered messages back to their queues")
     reconcile = commands.add_parser("reconcile", help="find and repair drift between content, index and site")
+    past, restore = _history_parsers(commands)
     mail = commands.add_parser("mail", help="show the newsletter mail the local stack has sent")
     mail.add_argument("--last", type=int, default=0, help="only the newest N mails (default: all)")
     digest = commands.add_parser("digest", help="run the newsletter digest now on the local stack")
     bounce = commands.add_parser("bounce", help="report the newest local mail to an address as bounced")
     bounce.add_argument("address")
     bounce.add_argument("--kind", choices=["permanent", "transient", "complaint"], default="permanent")
-    for command in (local, publish, unpublish, rebuild, status, redrive, reconcile, mail, digest, bounce):
+    for command in (
+        local,
+        publish,
+        unpublish,
+        rebuild,
+        status,
+        redrive,
+        reconcile,
+        past,
+        restore,
+        mail,
+        digest,
+        bounce,
+    ):
         command.add_argument("--state", type=Path, default=STATE, help="where the running stack is described")
     args = parser.parse_args(argv)
 
@@ -185,10 +209,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "bounce":
             return mail_commands.bounce(args.state, args.address, args.kind)
         return mail_commands.digest(args.state)
-    if args.command == "publish":
-        return local_commands.publish(args.files, args.state)
-    if args.command == "unpublish":
-        return local_commands.unpublish(args.slugs, args.state)
+    if args.command in ("publish", "unpublish", "history", "restore"):
+        return local_commands.editor_command(args)
     chosen: dict[str, Callable[[Path], int]] = {
         "rebuild": local_commands.rebuild,
         "status": local_commands.status,

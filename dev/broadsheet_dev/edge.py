@@ -11,10 +11,15 @@ form (``/articles/old-slug/``), the value the path to send readers to (``/articl
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from broadsheet.preview import token_expiry
+
 _SLASH_RUNS = re.compile(r"/{2,}")
+# Where an expired or malformed preview address is sent: a key the site never holds (a 404).
+NO_PREVIEW = "/preview/expired"
 
 
 @dataclass(frozen=True)
@@ -28,11 +33,15 @@ class EdgeDecision:
     uri: str
 
 
-def viewer_request(uri: str, aliases: Mapping[str, str]) -> EdgeDecision:
-    """Decide what the edge does with a request path (no query string), given the alias store."""
+def viewer_request(uri: str, aliases: Mapping[str, str], now: float | None = None) -> EdgeDecision:
+    """Decide what the edge does with a request path (no query string), given the alias store
+    and the time (seconds since the epoch; the wall clock unless given)."""
     # Same normalisation as the JS: a Location we build must never read as "//host" or "/\host".
     path = _SLASH_RUNS.sub("/", uri.replace("\\", "%5C"))
     last = path[path.rfind("/") + 1 :]
+
+    if path.startswith("/preview/") and _preview_expired(path, time.time() if now is None else now):
+        return EdgeDecision(redirect=None, uri=NO_PREVIEW)
 
     if "." in last:
         return EdgeDecision(redirect=None, uri=path)
@@ -44,3 +53,10 @@ def viewer_request(uri: str, aliases: Mapping[str, str]) -> EdgeDecision:
     if last != "":
         return EdgeDecision(redirect=page, uri=uri)
     return EdgeDecision(redirect=None, uri=path + "index.html")
+
+
+def _preview_expired(path: str, now: float) -> bool:
+    """Whether a preview path's token is malformed or past the expiry it carries."""
+    parts = path.split("/")
+    expires = token_expiry(parts[2] if len(parts) > 2 else "")
+    return expires is None or expires.timestamp() <= now

@@ -6,16 +6,21 @@ import json
 import shutil
 import subprocess
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from broadsheet_dev.edge import EdgeDecision, viewer_request
+from broadsheet.preview import sign
+from broadsheet_dev.edge import NO_PREVIEW, EdgeDecision, viewer_request
 from broadsheet_dev.local.template import load_template, viewer_request_code
 
 TEMPLATE = Path(__file__).resolve().parents[2] / "template.yaml"
 ALIASES = {"/articles/old-slug/": "/articles/new-slug/", "/articles/same/": "/articles/same/"}
+# Preview tokens signed to expire long after and long before any run of these tests.
+LIVE_TOKEN = sign(b"secret", "draft", datetime(2100, 1, 1, tzinfo=UTC))
+EXPIRED_TOKEN = sign(b"secret", "draft", datetime(2001, 1, 1, tzinfo=UTC))
 
 
 @dataclass(frozen=True)
@@ -79,6 +84,14 @@ CASES = [
     Case("dotted host-like path is a file", "//evil.example", page("/evil.example")),
     Case("dot segment", "/..", page("/..")),
     Case("percent-encoded page", "/articles/caf%C3%A9", moved("/articles/caf%C3%A9/", "/articles/caf%C3%A9")),
+    Case(
+        "preview before its expiry",
+        f"/preview/{LIVE_TOKEN}/articles/draft/",
+        page(f"/preview/{LIVE_TOKEN}/articles/draft/index.html"),
+    ),
+    Case("expired preview is not found", f"/preview/{EXPIRED_TOKEN}/articles/draft/", page(NO_PREVIEW)),
+    Case("malformed preview token is not found", "/preview/abc/articles/draft/", page(NO_PREVIEW)),
+    Case("preview folder is not found", "/preview/", page(NO_PREVIEW)),
     Case("percent-encoded page with slash", "/articles/caf%C3%A9/", page("/articles/caf%C3%A9/index.html")),
 ]
 

@@ -247,7 +247,12 @@ def test_functions_get_the_settings_environment_and_only_render_knows_the_edge(
             "BROADSHEET_INGEST_QUEUE_ARN",
         },
         "PlanFunction": set(),
-        "RenderFunction": {"BROADSHEET_SITE_URL", "BROADSHEET_DISTRIBUTION_ID", "BROADSHEET_ALIAS_STORE_ARN"},
+        "RenderFunction": {
+            "BROADSHEET_SITE_URL",
+            "BROADSHEET_DISTRIBUTION_ID",
+            "BROADSHEET_ALIAS_STORE_ARN",
+            "BROADSHEET_PREVIEW_SECRET_ARN",
+        },
         "SuppressFunction": {"BROADSHEET_SUBSCRIBERS_TABLE"},
     }
     for source in event_sources(template):

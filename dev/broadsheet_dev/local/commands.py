@@ -1,8 +1,9 @@
-"""`broadsheet local`, `publish`, `unpublish`, `rebuild`, `status`, `redrive` and `reconcile`: the
-local stack from a terminal."""
+"""`broadsheet local`, `publish`, `unpublish`, `rebuild`, `status`, `redrive`, `reconcile`,
+`history` and `restore`: the local stack from a terminal."""
 
 from __future__ import annotations
 
+import argparse
 import json
 import signal
 import threading
@@ -18,8 +19,10 @@ from broadsheet.adapters.dynamo import DynamoIndex
 from broadsheet.adapters.sqs import SqsRenderQueue, s3_notification
 from broadsheet.contract.files import ARTICLES, content_key
 from broadsheet.pages import all_pages
+from broadsheet.preview import PREVIEW_PREFIX, parse_preview_key, token_expiry
 from broadsheet.runtime.reconcile import ReconcileServices, build_services, run_reconcile
 from broadsheet.settings import Settings
+from broadsheet_dev import history
 from broadsheet_dev.local.runtime import LocalStack, StackOptions
 from broadsheet_dev.local.stack import CREDENTIALS, redrive_sources, use_endpoint
 from broadsheet_dev.local.template import event_sources, load_template
@@ -212,6 +215,7 @@ def status(state: Path, root: Path | None = None) -> int:
             print(f"{dead.queue} holds {dead.kind} failures of {dead.source} (`broadsheet redrive`), e.g.:")
             for body in bodies[:3]:
                 print(f"  {body[:200]}")
+    _print_previews(s3, svc.settings.site_bucket, described["site"])
     reports = latest_reports(s3, svc.settings.content_bucket)
     print(f"Latest error reports ({len(reports)}):" if reports else "No error reports.")
     for report in reports:
@@ -219,6 +223,21 @@ def status(state: Path, root: Path | None = None) -> int:
         for error in report.errors[:5]:
             print(f"    {error.get('field')}: {error.get('message')}")
     return 0
+
+
+def _print_previews(s3: Any, site_bucket: str, site_url: str) -> None:
+    """Every draft preview the site holds: its address and when it expires."""
+    keys = [
+        o["Key"]
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=site_bucket, Prefix=PREVIEW_PREFIX)
+        for o in page.get("Contents", [])
+    ]
+    previews = [found for key in keys if (found := parse_preview_key(key)) is not None]
+    print(f"Draft previews ({len(previews)}):" if previews else "No draft previews.")
+    for token, slug in sorted(previews, key=lambda p: p[1]):
+        expires = token_expiry(token)
+        until = expires.isoformat() if expires else "?"
+        print(f"  {slug}: {site_url.rstrip('/')}/preview/{token}/articles/{slug}/  (until {until})")
 
 
 def redrive(state: Path, root: Path | None = None) -> int:
@@ -246,3 +265,53 @@ def reconcile(state: Path) -> int:
     drift = ", ".join(f"{kind.replace('_', ' ')} {count}" for kind, count in report.drift().items())
     print(f"drift: {drift}; {len(report.rendered)} page(s) sent to the render queue")
     return 0
+
+
+def _article_key(editor: Editor, slug: str) -> str:
+    """The content key of `slug`'s file: the JSON one, else the Markdown one if it has versions."""
+    for suffix in (".json", ".md"):
+        key = f"{ARTICLES}{slug}{suffix}"
+        if history.versions(editor.s3, editor.bucket, key):
+            return key
+    raise SystemExit(f"the content bucket holds no version of {ARTICLES}{slug}.json or .md")
+
+
+def show_history(slug: str, state: Path) -> int:
+    """Print every version of an article, newest first, and what each changed."""
+    editor = _editor_from_state(state)
+    key = _article_key(editor, slug)
+    found = history.versions(editor.s3, editor.bucket, key)
+    bodies = [
+        None if v.deleted else history.read_version(editor.s3, editor.bucket, key, v.version_id)
+        for v in found
+    ]
+    print(f"{key}: {len(found)} version(s), newest first")
+    for at, version in enumerate(found):
+        earlier = bodies[at + 1] if at + 1 < len(bodies) else None
+        change = "deleted" if version.deleted else history.describe_change(earlier, bodies[at]).summary()
+        if at + 1 == len(found) and not version.deleted:
+            change = "first version"
+        mark = "*" if version.latest else " "
+        print(f"{mark} {version.version_id}  {version.modified.isoformat()}  {version.size:>7} B  {change}")
+    return 0
+
+
+def restore(slug: str, version_id: str, state: Path) -> int:
+    """Publish an old version of an article again: copy it over the current object."""
+    editor = _editor_from_state(state)
+    key = _article_key(editor, slug)
+    new_version = history.restore(editor.s3, editor.bucket, key, version_id)
+    # The copy is a new version: the bucket notifies ingest as for any upload (moto does too).
+    print(f"restored {key} from version {version_id} as version {new_version}")
+    return 0
+
+
+def editor_command(args: argparse.Namespace) -> int:
+    """`broadsheet publish`, `unpublish`, `history` or `restore`, from its parsed arguments."""
+    if args.command == "publish":
+        return publish(args.files, args.state)
+    if args.command == "unpublish":
+        return unpublish(args.slugs, args.state)
+    if args.command == "history":
+        return show_history(args.slug, args.state)
+    return restore(args.slug, args.version, args.state)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import ctypes
 import json
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -231,6 +232,10 @@ def deploy(
     # itself (moto's scheduler does not check roles).
     refs["ArticleSchedules"] = SCHEDULE_GROUP
     attrs[("SchedulerRole", "Arn")] = f"arn:aws:iam::{ACCOUNT_ID}:role/{STACK_NAME}-scheduler"
+    # Nor Secrets Manager resources: the preview secret is created here, a fresh one per stack.
+    refs["PreviewSecret"] = session.client("secretsmanager", endpoint_url=endpoint).create_secret(
+        Name=f"{STACK_NAME}-preview-{secrets.token_hex(4)}", SecretString=secrets.token_urlsafe(48)
+    )["ARN"]
     conditions = evaluate_conditions(template, refs, attrs)
     _wire_notifications(template, session, endpoint, refs, attrs)
     _apply_versioning(template, session, endpoint, refs)

@@ -20,7 +20,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
 
+from broadsheet.adapters import clients
 from broadsheet.adapters.folder import FolderWriter
+from broadsheet.adapters.secrets import with_preview_secret
 from broadsheet.clock import now
 from broadsheet.contract.files import ARTICLES, AUTHORS, read_article, read_author
 from broadsheet.contract.models import Article, AuthorProfile
@@ -114,6 +116,8 @@ def build_site(
     if out_dir.is_dir() and any(out_dir.iterdir()) and not (out_dir / BUILD_MARKER).is_file():
         raise NotABuildFolder(f"{out_dir} is not empty and holds no earlier build; choose an empty folder")
     processes = default_workers() if workers is None else workers
+    # Previews need the secret the pipeline signs with; given by ARN, it is read once here.
+    settings = with_preview_secret(settings, clients.secretsmanager)
     index, rejected = load_content(content_dir, settings, processes)
     out_dir.mkdir(parents=True, exist_ok=True)
     writer = FolderWriter(out_dir)

@@ -2,7 +2,8 @@
 
 A page id is a short string that names one output file: `article:<slug>`, `home:<n>`,
 `author:<slug>:<n>`, `section:<slug>:<n>`, `tag:<slug>:<n>`, `month:<yyyy-mm>:<n>`,
-`404`, `asset:site.css`. Listing pages are numbered from the oldest end: `n = 1` holds the
+`404`, `asset:site.css`, `preview:<slug>` (a draft's signed preview).
+Listing pages are numbered from the oldest end: `n = 1` holds the
 oldest articles and `n = 0` is the listing's first page, which shows the newest ones.
 """
 
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
 from broadsheet.contract.models import SLUG_RE
+from broadsheet.preview import parse_preview_key
 
 if TYPE_CHECKING:
     from broadsheet.index.ports import Catalog
@@ -195,6 +197,25 @@ class AliasPage:
 
 
 @dataclass(frozen=True, order=True)
+class PreviewPage:
+    """A draft's private preview, at an address signed with the preview secret
+    (`broadsheet.preview`): its key depends on the draft and the secret, so it is found by listing
+    the `preview/` folder rather than known in advance."""
+
+    slug: str
+
+    @property
+    def id(self) -> str:
+        """The page id used on the render queue."""
+        return f"preview:{self.slug}"
+
+    @property
+    def key(self) -> None:
+        """None: the key carries the token, which only rendering can compute."""
+        return None
+
+
+@dataclass(frozen=True, order=True)
 class StaticPage:
     """A page with a fixed address: the 404 page, the stylesheet, robots.txt, the sitemap
     index, the news sitemap and the archive index."""
@@ -228,7 +249,7 @@ STATIC_KEYS = {
     "archive": "archive/index.html",
 }
 
-Page = ListingPage | ArticlePage | StaticPage | FeedPage | SitemapPage | AliasPage
+Page = ListingPage | ArticlePage | StaticPage | FeedPage | SitemapPage | AliasPage | PreviewPage
 
 
 def parse_page(page_id: str) -> Page:
@@ -252,11 +273,12 @@ def parse_page(page_id: str) -> Page:
         if not _MONTH.fullmatch(month):
             raise BadPageId(page_id)
         return SitemapPage(month)
-    if page_id.startswith("alias:"):
-        slug = page_id[len("alias:") :]
-        if not SLUG_RE.fullmatch(slug):
-            raise BadPageId(page_id)
-        return AliasPage(slug)
+    for prefix, kind in (("alias:", AliasPage), ("preview:", PreviewPage)):
+        if page_id.startswith(prefix):
+            slug = page_id[len(prefix) :]
+            if not SLUG_RE.fullmatch(slug):
+                raise BadPageId(page_id)
+            return kind(slug)
     listing_id, sep, number = page_id.rpartition(":")
     if not sep or not _NUMBER.fullmatch(number):
         raise BadPageId(page_id)
@@ -287,6 +309,9 @@ _FORMAT_OF_FILE = {file: form for form, file in FEED_FILES.items()}
 
 def page_for_key(key: str) -> Page | None:
     """The page a site-bucket key belongs to, or None for a key no page writes."""
+    previewed = parse_preview_key(key)
+    if previewed is not None:
+        return PreviewPage(previewed[1]) if SLUG_RE.fullmatch(previewed[1]) else None
     for static in STATIC_PAGES:
         if STATIC_KEYS.get(static.name) == key:
             return static
@@ -345,6 +370,7 @@ def all_pages(index: Catalog, page_size: int) -> list[Page]:
     """Every page the site has: static pages, live articles, and every page of every listing."""
     pages: list[Page] = list(STATIC_PAGES)
     pages += [ArticlePage(slug) for slug in index.live_article_slugs()]
+    pages += [PreviewPage(slug) for slug in index.draft_article_slugs()]
     listing_ids = set(index.listing_ids()) | {"home"}
     for listing_id in sorted(listing_ids):
         listing = Listing.parse(listing_id)

@@ -18,6 +18,7 @@ from broadsheet.pages import (
     AliasPage,
     ArticlePage,
     Listing,
+    PreviewPage,
     SitemapPage,
     feeds_of,
     page_count,
@@ -32,6 +33,7 @@ class ArticleState:
     slug: str
     sort_key: str
     listings: frozenset[str]
+    draft: bool = False
 
 
 def article_state(image: dict[str, Any] | None) -> ArticleState | None:
@@ -42,6 +44,7 @@ def article_state(image: dict[str, Any] | None) -> ArticleState | None:
         slug=str(image["slug"]),
         sort_key=str(image["sort_key"]),
         listings=frozenset(str(x) for x in image.get("listings", [])),
+        draft=bool(image.get("draft", False)),
     )
 
 
@@ -57,6 +60,9 @@ def plan_article(
     if state is None:
         return []
     pages = {ArticlePage(state.slug).id}
+    if (old is not None and old.draft) or (new is not None and new.draft):
+        # A draft's preview is written, moved or (once published or deleted) removed.
+        pages.add(PreviewPage(state.slug).id)
     if old is None or new is None:
         # An article now holds (or no longer holds) this address: a redirect from it must stop
         # (or may start), whichever article claims it as an alias.

@@ -122,6 +122,7 @@ class ReconcileReport:
             "pages_missing": len(self.pages.missing),
             "pages_stale": len(self.pages.stale),
             "pages_extra": len(self.pages.extra),
+            "previews": len(self.pages.previews),
             "objects_deleted": len(self.pages.stray),
             "aliases": len(self.aliases),
         }

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -26,6 +26,12 @@ class Settings(BaseSettings):
     ingest_queue_arn: str = ""
     # The CloudFront KeyValueStore holding alias redirects; empty keeps them in memory (local).
     alias_store_arn: str = ""
+
+    # Draft previews: the secret their addresses are signed with, given directly (the offline
+    # build) or as a Secrets Manager ARN read once by the function that renders them. Neither
+    # set means drafts get no preview.
+    preview_secret: SecretStr = SecretStr("")
+    preview_secret_arn: str = ""
 
     site_name: str = "Broadsheet"
     site_url: str = "http://127.0.0.1:3000"

@@ -15,21 +15,20 @@ import hashlib
 import time
 from dataclasses import dataclass
 from enum import Enum
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
 from broadsheet.index.ports import IndexReader
 from broadsheet.pages import (
     STYLESHEET,
     ListingPage,
     Page,
+    PreviewPage,
     object_key,
     page_for_key,
 )
+from broadsheet.preview import PREVIEW_PREFIX, parse_preview_key
 from broadsheet.render.html import Output, render_page, stylesheet
 from broadsheet.settings import Settings
-
-if TYPE_CHECKING:
-    pass
 
 DIGEST_META = "sha256"
 # When the render that wrote a page began reading the index: milliseconds since the epoch.
@@ -156,6 +155,8 @@ def publish_page(
 ) -> PageResult:
     """Render one page and bring the store in line: write if changed, delete if gone. A request
     sent at `requested_at` that the stored page already answers is not rendered again."""
+    if isinstance(page, PreviewPage):
+        return publish_preview(page, index, store, settings)
     began = wall_clock_ms()
     key = page_key(page)
     stored = store.stored(key)
@@ -173,3 +174,34 @@ def publish_page(
         return PageResult(page.id, key, Change.UNCHANGED, existed=True)
     store.put(output, rendered_at=began)
     return PageResult(page.id, key, Change.WRITTEN, existed=stored is not None)
+
+
+def stored_previews(slug: str, store: SiteStore) -> list[str]:
+    """The keys of every stored preview of `slug` (old tokens included), sorted."""
+    return sorted(
+        key
+        for key in store.list_keys(PREVIEW_PREFIX)
+        if (found := parse_preview_key(key)) is not None and found[1] == slug
+    )
+
+
+def publish_preview(
+    page: PreviewPage, index: IndexReader, store: SiteStore, settings: Settings
+) -> PageResult:
+    """Bring a draft's preview in line: write it at its current signed address and remove it from
+    any other (an earlier token, or every address once published, deleted or expired).
+
+    Previews are few (one per draft), so listing the preview folder is cheap; it is how an address
+    whose token only the secret can compute is found again."""
+    output = render_page(page, index, settings)
+    stale = [key for key in stored_previews(page.slug, store) if output is None or key != output.key]
+    for key in stale:
+        store.delete(key)
+    if output is None:
+        key = stale[0] if stale else ""
+        return PageResult(page.id, key, Change.DELETED if stale else Change.ABSENT, existed=bool(stale))
+    stored = store.stored(output.key)
+    if stored is not None and stored.digest == digest(output.body):
+        return PageResult(page.id, output.key, Change.UNCHANGED, existed=True)
+    store.put(output, rendered_at=wall_clock_ms())
+    return PageResult(page.id, output.key, Change.WRITTEN, existed=stored is not None)

@@ -53,6 +53,7 @@ from broadsheet.pages import (
     FeedPage,
     ListingPage,
     Page,
+    PreviewPage,
     SitemapPage,
     all_pages,
     page_for_key,
@@ -108,12 +109,16 @@ class PageDrift:
     stale: list[str] = field(default_factory=list)
     extra: list[str] = field(default_factory=list)
     stray: list[str] = field(default_factory=list)
+    # Draft previews, of every draft and every stored one: reconcile cannot sign their addresses
+    # (it holds no secret), so each is rendered again by the render function, which writes the
+    # missing and removes the expired and the stale. Drafts are few.
+    previews: list[str] = field(default_factory=list)
     compared: int = 0
     segment: Segment = field(default_factory=Segment)
 
     def to_render(self) -> list[str]:
         """Every page the render queue must see again (an extra page renders as absent)."""
-        return sorted({*self.missing, *self.stale, *self.extra})
+        return sorted({*self.missing, *self.stale, *self.extra, *self.previews})
 
 
 class ListingSnapshot:
@@ -208,8 +213,10 @@ def find_page_drift(
 ) -> PageDrift:
     """Compare the site's listing (`stored`: key to ETag) with every page the index implies:
     missing and extra pages everywhere, stale bytes in the day's segment."""
-    expected = {page_key(page): page for page in all_pages(index, settings.page_size)}
+    pages = all_pages(index, settings.page_size)
+    expected = {page_key(page): page for page in pages if not isinstance(page, PreviewPage)}
     drift = PageDrift(segment=Segment.of_day(day, len(expected), per_run))
+    drift.previews = [page.id for page in pages if isinstance(page, PreviewPage)]
     snapshot = ListingSnapshot(index)
     # A missing page is rendered too, whatever the segment: some pages may rightly be absent
     # (the news sitemap with nothing in its window).
@@ -222,7 +229,9 @@ def find_page_drift(
         if key.startswith(ASSETS_PREFIX):
             continue  # earlier stylesheets stay: cached pages may still name them
         orphan = page_for_key(key)
-        if orphan is None:
+        if isinstance(orphan, PreviewPage):
+            drift.previews.append(orphan.id)
+        elif orphan is None:
             drift.stray.append(key)  # no page writes this key: it was put there by hand
         else:
             drift.extra.append(orphan.id)
@@ -243,4 +252,5 @@ def find_page_drift(
     drift.compared = len(compared)
     drift.extra.sort()
     drift.stale.sort()
+    drift.previews = sorted(set(drift.previews))
     return drift

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_s3 import S3Client
     from mypy_boto3_scheduler import EventBridgeSchedulerClient
+    from mypy_boto3_secretsmanager import SecretsManagerClient
     from mypy_boto3_sqs import SQSClient
 
 
@@ -62,7 +63,13 @@ def keyvaluestore() -> CloudFrontKeyValueStoreClient:
     return _session().client("cloudfront-keyvaluestore")
 
 
+@lru_cache(maxsize=1)
+def secretsmanager() -> SecretsManagerClient:
+    """The container's Secrets Manager client."""
+    return _session().client("secretsmanager")
+
+
 def reset() -> None:
     """Forget every client, so the next use reads the environment again."""
-    for factory in (_session, s3, dynamodb, sqs, scheduler, cloudfront, keyvaluestore):
+    for factory in (_session, s3, dynamodb, sqs, scheduler, cloudfront, keyvaluestore, secretsmanager):
         factory.cache_clear()

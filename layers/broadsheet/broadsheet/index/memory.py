@@ -115,6 +115,10 @@ class MemoryIndex:
         """Slugs of every article readers may see, sorted."""
         return sorted(slug for slug, indexed in self._articles.items() if indexed.live)
 
+    def draft_article_slugs(self) -> list[str]:
+        """Slugs of every article indexed as a draft, sorted."""
+        return sorted(slug for slug, held in self._articles.items() if held.article.status == "draft")
+
     def listing_ids(self) -> list[str]:
         """Every listing that has at least one entry."""
         return sorted(k for k, v in self._listings.items() if v)

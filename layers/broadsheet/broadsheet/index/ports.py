@@ -76,6 +76,9 @@ class Catalog(IndexReader, Protocol):
     def live_article_slugs(self) -> list[str]:
         """Slugs of every article readers may see, sorted."""
 
+    def draft_article_slugs(self) -> list[str]:
+        """Slugs of every article indexed as a draft (each has a preview), sorted."""
+
     def listing_ids(self) -> list[str]:
         """Every listing that has at least one entry, sorted."""
 

@@ -12,6 +12,7 @@ from datetime import datetime
 from itertools import groupby
 from typing import Any
 
+from broadsheet.clock import now
 from broadsheet.contract.models import Article, slugify
 from broadsheet.index.entries import Byline, Entry
 from broadsheet.index.ports import IndexReader
@@ -25,6 +26,7 @@ from broadsheet.pages import (
     Listing,
     ListingPage,
     Page,
+    PreviewPage,
     SitemapPage,
     StaticPage,
     article_path,
@@ -33,6 +35,7 @@ from broadsheet.pages import (
     older_page_of_front,
     page_count,
 )
+from broadsheet.preview import preview_expiry, preview_key, sign
 from broadsheet.render import feeds, seo, sitemaps
 from broadsheet.render.body import render_body
 from broadsheet.render.templating import (
@@ -40,6 +43,7 @@ from broadsheet.render.templating import (
     HTML_CACHE,
     MONTHS,
     NOT_FOUND_CACHE,
+    PRIVATE_CACHE,
     Output,
     display_time,
     month_name,
@@ -65,6 +69,8 @@ def render_page(page: Page, index: IndexReader, settings: Settings) -> Output | 
             return sitemaps.render_shard(page, index, settings)
         case StaticPage():
             return _static(page, index, settings)
+        case PreviewPage():
+            return _preview(page, index, settings)
         case AliasPage():
             raise ValueError(f"{page.id} is kept in the alias store, not rendered")
 
@@ -141,20 +147,37 @@ def _bylines(bylines: tuple[Byline, ...]) -> list[dict[str, str]]:
     return [{"name": b.name, "url": Listing("author", b.slug).base_path} for b in bylines]
 
 
+def _preview(page: PreviewPage, index: IndexReader, settings: Settings) -> Output | None:
+    """A draft as its article page will look, at its signed address: never indexed by search
+    engines, never cached, and gone once published, deleted or expired."""
+    indexed = index.get_article(page.slug)
+    secret = settings.preview_secret.get_secret_value().encode("utf-8")
+    if indexed is None or indexed.article.status != "draft" or not secret:
+        return None
+    expires = preview_expiry(indexed.article)
+    if expires <= now(settings):
+        return None
+    key = preview_key(sign(secret, page.slug, expires), page.slug)
+    return _article_output(indexed.article, "/" + key.removesuffix("index.html"), key, settings, preview=True)
+
+
 def _article(page: ArticlePage, index: IndexReader, settings: Settings) -> Output | None:
     indexed = index.get_article(page.slug)
     if indexed is None or not indexed.live:
         return None
-    article = indexed.article
+    return _article_output(indexed.article, page.path, object_key(page.path), settings, preview=False)
+
+
+def _article_output(article: Article, path: str, key: str, settings: Settings, *, preview: bool) -> Output:
     language = article.language or settings.language
     site_url = settings.site_url.rstrip("/")
     view = _article_view(article, language)
     crumbs = [("Home", "/")]
     if view["section"]:
         crumbs.append((view["section"]["name"], view["section"]["url"]))
-    crumbs.append((article.title, page.path))
+    crumbs.append((article.title, path))
     structured = seo.news_article(
-        url=site_url + page.path,
+        url=site_url + path,
         headline=article.title,
         description=article.teaser,
         published=article.published_at,
@@ -170,16 +193,22 @@ def _article(page: ArticlePage, index: IndexReader, settings: Settings) -> Outpu
     description = article.teaser or article.title
     context = _common(
         settings,
-        page.path,
+        path,
         article.title,
         description,
         "article",
         language,
-        breadcrumbs=crumbs,
-        jsonld=[structured],
+        breadcrumbs=[] if preview else crumbs,
+        jsonld=[] if preview else [structured],
     )
     context["article"] = view
-    return _html("article.html", object_key(page.path), context)
+    if preview:
+        # A draft has no public address to point search engines at, and must not be kept by
+        # any cache: the next edit or the publication replaces it.
+        context["page"]["canonical"] = None
+        context["page"]["robots"] = "noindex, nofollow"
+        return _html("article.html", key, context, PRIVATE_CACHE)
+    return _html("article.html", key, context)
 
 
 def _article_view(article: Article, language: str) -> dict[str, Any]:

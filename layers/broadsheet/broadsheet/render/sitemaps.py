@@ -56,8 +56,9 @@ def render_news(index: IndexReader, settings: Settings) -> Output | None:
 
 
 def render_robots(settings: Settings) -> Output:
-    """robots.txt: everything may be crawled; the sitemap index is named."""
-    body = f"User-agent: *\nAllow: /\n\nSitemap: {settings.site_url.rstrip('/')}/sitemap.xml\n"
+    """robots.txt: everything but draft previews may be crawled; the sitemap index is named."""
+    sitemap = f"{settings.site_url.rstrip('/')}/sitemap.xml"
+    body = f"User-agent: *\nDisallow: /preview/\nAllow: /\n\nSitemap: {sitemap}\n"
     return Output(STATIC_KEYS["robots"], body.encode("utf-8"), TEXT, HTML_CACHE)
 
 

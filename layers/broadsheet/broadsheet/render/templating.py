@@ -18,6 +18,7 @@ TEXT = "text/plain; charset=utf-8"
 # Listings go stale for seconds at the edge, not hours; browsers always revalidate.
 HTML_CACHE = "public, max-age=0, s-maxage=60, stale-while-revalidate=30"
 NOT_FOUND_CACHE = "public, max-age=0, s-maxage=10"
+PRIVATE_CACHE = "private, no-store"
 ASSET_CACHE = "public, max-age=31536000, immutable"
 FEED_CACHE = "public, max-age=300, s-maxage=60, stale-while-revalidate=300"
 MONTHS = (

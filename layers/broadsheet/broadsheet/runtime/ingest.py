@@ -59,9 +59,26 @@ def s3_keys(body: str) -> list[str]:
     return [unquote_plus(record.s3.get_object.key) for record in S3Event(doc).records]
 
 
+def uploaders(body: str) -> dict[str, str]:
+    """Who made each change an S3 notification reports (`userIdentity.principalId`), by key.
+
+    The notification is only a hint: ingest reads the key's current version, which a later
+    upload may already have replaced, so this names who caused the event, for the logs."""
+    doc = json.loads(body)
+    if doc.get("Event") == "s3:TestEvent":
+        return {}
+    found: dict[str, str] = {}
+    for event in S3Event(doc).records:
+        principal = (event.get("userIdentity") or {}).get("principalId")
+        if principal:
+            found[unquote_plus(event.s3.get_object.key)] = str(principal)
+    return found
+
+
 def ingest_record(record: SQSRecord, svc: IngestServices) -> None:
     """Ingest every key an S3 notification names. Raises TransientError to be retried."""
     keys = s3_keys(record.body)
+    by = uploaders(record.body)
     if not keys:
         logger.info("skipped a notification without objects (s3:TestEvent)")
     bucket = svc.settings.content_bucket
@@ -75,12 +92,18 @@ def ingest_record(record: SQSRecord, svc: IngestServices) -> None:
             continue
         if result.rejection is not None:
             errors = [{"field": e.field, "message": e.message} for e in result.rejection.errors]
-            logger.warning("rejected file", extra={"key": key, "errors": errors})
+            logger.warning("rejected file", extra={"key": key, "errors": errors, "uploaded_by": by.get(key)})
             metrics.add_metric(name="FilesRejected", unit=MetricUnit.Count, value=1)
         else:
             scheduled = {name: at.isoformat() for name, at in result.scheduled.items()}
             logger.info(
-                "ingested", extra={"key": key, "outcome": result.outcome.value, "scheduled": scheduled}
+                "ingested",
+                extra={
+                    "key": key,
+                    "outcome": result.outcome.value,
+                    "scheduled": scheduled,
+                    "uploaded_by": by.get(key),
+                },
             )
             if result.outcome in {Outcome.PUBLISHED, Outcome.UNPUBLISHED}:
                 metrics.add_metric(

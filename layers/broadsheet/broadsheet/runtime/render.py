@@ -25,6 +25,7 @@ from broadsheet.adapters.cloudfront import Invalidator, invalidator_for
 from broadsheet.adapters.dynamo import DynamoIndex
 from broadsheet.adapters.kvs import alias_store_for
 from broadsheet.adapters.s3_site import S3SiteStore
+from broadsheet.adapters.secrets import with_preview_secret
 from broadsheet.adapters.sqs import RenderRequests, SqsRenderQueue
 from broadsheet.aliases import AliasReader, AliasStore, sync_alias
 from broadsheet.clock import now
@@ -58,7 +59,7 @@ class RenderServices:
 @lru_cache(maxsize=1)
 def services() -> RenderServices:
     """This container's render services, created on first use."""
-    config = settings()
+    config = with_preview_secret(settings(), clients.secretsmanager)
     return RenderServices(
         settings=config,
         index=DynamoIndex(clients.dynamodb(), config.table_name),

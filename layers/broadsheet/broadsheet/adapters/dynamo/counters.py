@@ -124,4 +124,4 @@ class Counters(Table):
         return sorted({str(x) for item in self._article_summaries() for x in item.get("listings", [])})
 
     def _article_summaries(self) -> list[dict[str, Any]]:
-        return self._scan("sk = :article", "slug, live, listings")
+        return self._scan("sk = :article", "slug, live, listings, draft")

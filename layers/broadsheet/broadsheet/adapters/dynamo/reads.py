@@ -149,6 +149,10 @@ class Reads(Counters):
         """Slugs of every article readers may see, sorted."""
         return sorted(str(item["slug"]) for item in self._article_summaries() if item.get("live"))
 
+    def draft_article_slugs(self) -> list[str]:
+        """Slugs of every article indexed as a draft, sorted."""
+        return sorted(str(item["slug"]) for item in self._article_summaries() if item.get("draft"))
+
     def sources(self) -> dict[str, str]:
         """The content key and source version of every indexed article and profile."""
         found: dict[str, str] = {}

@@ -82,6 +82,8 @@ class Writes(Counters):
                 "slug": article.slug,
                 "doc": pack(article.model_dump_json()),
                 "live": bool(listings),
+                # A draft has a preview page; the planner sees this without unpacking the doc.
+                "draft": article.status == "draft",
                 "sort_key": key,
                 "listings": listings,
                 "source_version": source.version_id,
