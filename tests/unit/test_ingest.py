@@ -117,6 +117,19 @@ def test_the_same_upload_ingested_twice_is_unchanged_the_second_time(
     assert index.writes == writes and index.get_article("kerry-putin") == held
 
 
+def test_the_same_moment_in_another_offset_is_a_change(
+    content: FakeContentStore, index: FakeIndex, now: datetime
+) -> None:
+    # 10:00Z and 13:00+03:00 are one instant, but a page shows the offset the file gives.
+    publish(content, index, now, published_at="2026-10-01T10:00:00Z")
+    publish(content, index, now, published_at="2026-10-01T13:00:00+03:00")
+    held = index.get_article("kerry-putin")
+    assert (
+        held is not None
+        and held.article.model_dump(mode="json")["published_at"] == "2026-10-01T13:00:00+03:00"
+    )
+
+
 def test_an_older_version_never_overwrites_a_newer_one(
     content: FakeContentStore, index: FakeIndex, now: datetime
 ) -> None:

@@ -129,9 +129,9 @@ def _apply_article(
         if current is not None:
             if current.source.modified_ms > source.modified_ms and not trust_current:
                 return IngestResult(key, Outcome.STALE)
-            if current.article == article and current.live == article.is_live(now):
+            if current.article.same_as(article) and current.live == article.is_live(now):
                 return IngestResult(key, Outcome.UNCHANGED, article=article)
-        if current is None or current.article != article:
+        if current is None or not current.article.same_as(article):
             conflicts = alias_conflicts(article, index)
             if conflicts:
                 raise ValidationFailed(key, conflicts)
