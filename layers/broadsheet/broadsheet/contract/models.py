@@ -8,7 +8,7 @@ check files against before upload, so that the schema and the ingest function ag
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Annotated, Any, Literal
@@ -350,7 +350,9 @@ class ArticleFile(Strict):
 
             problem = body_problem(value)
             if problem is not None:
-                raise ValueError(str(problem))
+                # A Markdown file's body starts below its front matter: name the file's line.
+                start = info.context.get("body_line", 1) if isinstance(info.context, dict) else 1
+                raise ValueError(str(replace(problem, line=problem.line + start - 1)))
         return value
 
     @field_validator("authors")
