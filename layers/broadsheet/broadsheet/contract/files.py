@@ -89,6 +89,21 @@ def parse_key(key: str) -> ContentKey:
     return ContentKey(kind=kind, slug=stem, suffix=suffix)
 
 
+def shadowed(key: str, holder: str) -> ValidationFailed:
+    """The report for an article file that another file of the same slug shadows: an article
+    written both as JSON and as Markdown is the JSON file's, whichever was saved first."""
+    return ValidationFailed(
+        key,
+        [
+            FieldError(
+                FILE,
+                f"{holder} holds the same article, and an article written in both formats is the "
+                ".json file's: this file is not published; delete one of the two",
+            )
+        ],
+    )
+
+
 def content_key(path: Path) -> str:
     """The content-bucket key a local file publishes to: `authors/` if it sits in an `authors` folder."""
     return (AUTHORS if path.parent.name == "authors" else ARTICLES) + path.name

@@ -118,6 +118,10 @@ def article_from_item(item: dict[str, Any]) -> IndexedArticle:
         live=bool(plain["live"]),
         sort_key=str(plain["sort_key"]),
         listings=tuple(str(x) for x in plain.get("listings", [])),
-        source=SourceVersion(str(plain["source_version"]), int(plain["source_modified"])),
+        source=SourceVersion(
+            str(plain["source_version"]),
+            int(plain["source_modified"]),
+            str(plain.get("source_suffix", ".json")),
+        ),
         rev=int(plain["rev"]),
     )

@@ -152,8 +152,9 @@ class Reads(Counters):
     def sources(self) -> dict[str, str]:
         """The content key and source version of every indexed article and profile."""
         found: dict[str, str] = {}
-        for item in self._scan("sk IN (:article, :profile)", "pk, source_version"):
+        for item in self._scan("sk IN (:article, :profile)", "pk, source_version, source_suffix"):
             pk = str(item["pk"])
             prefix = "articles/" if pk.startswith("article#") else "authors/"
-            found[f"{prefix}{pk.split('#', 1)[1]}.json"] = str(item["source_version"])
+            suffix = str(item.get("source_suffix", ".json"))
+            found[f"{prefix}{pk.split('#', 1)[1]}{suffix}"] = str(item["source_version"])
         return found
