@@ -5,7 +5,9 @@ module mirrors it line for line so the local server answers exactly as the edge 
 ``tests/unit/test_edge.py`` runs both over the same cases.
 
 Aliases come from the CloudFront KeyValueStore: the key is an old page path in its trailing-slash
-form (``/articles/old-slug/``), the value the path to send readers to (``/articles/new-slug/``).
+form (``/articles/old-slug/``, ``/2015/12/21/old-slug/``), with the query kept where it names the
+page (``/?p=123``); the value is the slug of the article to send readers to (``new-slug``; an
+entry written before values were slugs holds its path, ``/articles/new-slug/``).
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 _SLASH_RUNS = re.compile(r"/{2,}")
+# Query keys that name a page, not a visit (broadsheet.contract.addresses.IDENTITY_QUERY_KEYS).
+IDENTITY = ("p", "page_id")
 
 
 @dataclass(frozen=True)
@@ -28,8 +32,11 @@ class EdgeDecision:
     uri: str
 
 
-def viewer_request(uri: str, aliases: Mapping[str, str]) -> EdgeDecision:
-    """Decide what the edge does with a request path (no query string), given the alias store."""
+def viewer_request(
+    uri: str, aliases: Mapping[str, str], query: Mapping[str, str] | None = None
+) -> EdgeDecision:
+    """Decide what the edge does with a request path, given the alias store and the request's
+    query parameters as CloudFront passes them (the first value of each, undecoded)."""
     # Same normalisation as the JS: a Location we build must never read as "//host" or "/\host".
     path = _SLASH_RUNS.sub("/", uri.replace("\\", "%5C"))
     last = path[path.rfind("/") + 1 :]
@@ -38,9 +45,33 @@ def viewer_request(uri: str, aliases: Mapping[str, str]) -> EdgeDecision:
         return EdgeDecision(redirect=None, uri=path)
 
     page = path if last == "" else path + "/"
-    target = aliases.get(page, "")
+    query = query or {}
+    target = ""
+    for name in IDENTITY:
+        if not target and query.get(name):
+            target = _alias_of(aliases, f"{page}?{name}={query[name]}")
+    if not target:
+        target = _alias_of(aliases, page)
     if target and target != page:
         return EdgeDecision(redirect=target, uri=uri)
     if last != "":
         return EdgeDecision(redirect=page, uri=uri)
     return EdgeDecision(redirect=None, uri=path + "index.html")
+
+
+def _alias_of(aliases: Mapping[str, str], key: str) -> str:
+    target = aliases.get(key, "")
+    if not target:
+        return ""
+    return target if target.startswith("/") else f"/articles/{target}/"
+
+
+def query_values(query: str) -> dict[str, str]:
+    """A raw query string as CloudFront hands it to the function: the first value of each key,
+    not percent-decoded."""
+    found: dict[str, str] = {}
+    for pair in query.split("&"):
+        name, _, value = pair.partition("=")
+        if name:
+            found.setdefault(name, value)
+    return found

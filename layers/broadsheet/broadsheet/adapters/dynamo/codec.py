@@ -47,9 +47,9 @@ def counter_key(listing: str) -> tuple[str, str]:
     return counter_pk(listing), COUNT_SK
 
 
-def alias_pk(old_slug: str) -> str:
+def alias_pk(old: str) -> str:
     """The partition key of an alias item."""
-    return f"alias#{old_slug}"
+    return f"alias#{old}"
 
 
 def profile_pk(author_slug: str) -> str:
