@@ -235,6 +235,59 @@ def test_broadsheet_publish_and_unpublish_reach_the_running_stack(running: Runni
         time.sleep(POLL)
 
 
+MARKDOWN = """\
+---
+title: Saved as Markdown
+authors: [Gevorg Mirzayan]
+published_at: 2026-11-29T10:00:00+03:00
+aliases: [/2015/12/21/saved-as-markdown/, /?p=4242]
+---
+
+Written in an editor that saves *Markdown* with front matter.
+"""
+
+
+def test_saving_a_markdown_file_publishes_it_within_five_seconds(running: Running) -> None:
+    started = time.monotonic()
+    (running.watch / "articles" / "saved-as-markdown.md").write_text(MARKDOWN)
+    while b"Saved as Markdown" not in fetch(running.site + "/")[2]:
+        assert time.monotonic() - started < 5.0, "not on the home page within 5 s"
+        time.sleep(POLL)
+    status, _, body = fetch(running.site + "/articles/saved-as-markdown/")
+    assert status == 200 and b"<em>Markdown</em>" in body
+    deadline = time.monotonic() + 30
+    while fetch(running.site + "/?p=4242&utm_source=x")[0] != 301:
+        assert time.monotonic() < deadline, "the old address never redirected"
+        time.sleep(POLL)
+    for old in ("/?p=4242&utm_source=x", "/2015/12/21/saved-as-markdown"):
+        status, headers, _ = fetch(running.site + old)
+        assert (status, headers["Location"]) == (301, "/articles/saved-as-markdown/")
+
+
+def test_a_broken_front_matter_saved_in_the_folder_is_reported_with_its_line(running: Running) -> None:
+    s3 = boto3.client(
+        "s3",
+        endpoint_url=str(running.state["endpoint"]),
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+    broken = MARKDOWN.replace("title: Saved as Markdown", "title: Saved: as Markdown")
+    (running.watch / "articles" / "broken-markdown.md").write_text(broken)
+    key, deadline = "reports/articles/broken-markdown.md.errors.json", time.monotonic() + 30
+    while True:
+        try:
+            report = json.loads(
+                s3.get_object(Bucket=str(running.state["content_bucket"]), Key=key)["Body"].read()
+            )
+            break
+        except s3.exceptions.NoSuchKey:
+            assert time.monotonic() < deadline, "no report was written"
+            time.sleep(POLL)
+    assert report["errors"][0]["message"].startswith("line 2: the front matter is not valid YAML")
+    assert fetch(running.site + "/articles/broken-markdown/")[0] == 404
+
+
 def test_ctrl_c_stops_the_stack_cleanly(running: Running) -> None:
     running.process.send_signal(signal.SIGINT)
     assert running.process.wait(timeout=60) == 0
