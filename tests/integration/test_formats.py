@@ -102,7 +102,7 @@ def test_a_broken_front_matter_is_reported_with_its_line_and_changes_nothing(
 
 
 def test_an_article_in_both_formats_is_the_json_files(stack: LocalStack, editor: Editor) -> None:
-    doc = {
+    doc: dict[str, object] = {
         "title": "Filed twice, JSON",
         "authors": ["Format Desk"],
         "published_at": "2026-11-04T09:00:00Z",
