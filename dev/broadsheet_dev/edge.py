@@ -19,6 +19,7 @@ from dataclasses import dataclass
 _SLASH_RUNS = re.compile(r"/{2,}")
 # Query keys that name a page, not a visit (broadsheet.contract.addresses.IDENTITY_QUERY_KEYS).
 IDENTITY = ("p", "page_id")
+_SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 
 
 @dataclass(frozen=True)
@@ -49,21 +50,24 @@ def viewer_request(
     target = ""
     for name in IDENTITY:
         if not target and query.get(name):
-            target = _alias_of(aliases, f"{page}?{name}={query[name]}")
+            target = aliases.get(f"{page}?{name}={query[name]}", "")
     if not target:
-        target = _alias_of(aliases, page)
-    if target and target != page:
-        return EdgeDecision(redirect=target, uri=uri)
+        target = aliases.get(page, "")
+    if not target:
+        # A folder entry sends a page under it to the article of the same name.
+        cut = page.rfind("/", 0, len(page) - 1)
+        name = page[cut + 1 : -1]
+        if cut > 0 and _SLUG.fullmatch(name) and aliases.get(page[: cut + 1] + "*", "") == "*":
+            target = name
+    # A slug (or, in entries written before slugs, the article's path).
+    location = ""
+    if target and target != "*":
+        location = target if target.startswith("/") else f"/articles/{target}/"
+    if location and location != page:
+        return EdgeDecision(redirect=location, uri=uri)
     if last != "":
         return EdgeDecision(redirect=page, uri=uri)
     return EdgeDecision(redirect=None, uri=path + "index.html")
-
-
-def _alias_of(aliases: Mapping[str, str], key: str) -> str:
-    target = aliases.get(key, "")
-    if not target:
-        return ""
-    return target if target.startswith("/") else f"/articles/{target}/"
 
 
 def query_values(query: str) -> dict[str, str]:

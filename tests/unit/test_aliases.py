@@ -376,3 +376,47 @@ def test_a_long_alias_page_gets_a_message_group_sqs_accepts() -> None:
     group = message_group(long_id)
     assert len(group) <= MAX_GROUP_ID and group != message_group(long_id[:-2] + "b/")
     assert message_group("article:x") == "article:x"
+
+
+# -- folder entries: an old path ending in the article's own slug ------------------------------
+
+
+@pytest.mark.parametrize(
+    ("written", "kept"),
+    [
+        ("/2015/12/21/new-slug/", "/2015/12/21/*"),
+        ("/2015/12/21/new-slug", "/2015/12/21/*"),
+        ("/category/news/new-slug/", "/category/news/*"),
+        ("/2015/12/21/*", "/2015/12/21/*"),
+        ("/new-slug/", "/new-slug/"),
+        ("/2015/12/21/other-slug/", "/2015/12/21/other-slug/"),
+        ("/?p=1", "/?p=1"),
+    ],
+)
+def test_an_old_path_ending_in_the_articles_own_slug_is_its_folders_entry(written: str, kept: str) -> None:
+    article = make_article("new-slug", aliases=[written])
+    assert article.aliases == [kept]
+    # Read back from the index (JSON), the normal form stays as it is.
+    assert Article.model_validate_json(article.model_dump_json()).aliases == [kept]
+
+
+@pytest.mark.parametrize("written", ["/*", "/2015/*?p=1"])
+def test_a_folder_entry_needs_a_folder_and_no_query(written: str) -> None:
+    with pytest.raises(ValueError, match="folder entry"):
+        make_article("new-slug", aliases=[written])
+
+
+def test_a_folder_entry_is_one_store_entry_for_every_live_article_in_it(now: datetime) -> None:
+    articles = [
+        make_article(f"story-{n}", aliases=[f"/2015/12/21/story-{n}/", f"/?p={n}"], status=status)
+        for n, status in enumerate(["published", "published", "draft"])
+    ]
+    assert memory(now, *articles).redirects() == {
+        "/2015/12/21/*": "*",
+        "/?p=0": "story-0",
+        "/?p=1": "story-1",
+    }
+    assert memory(now, articles[2]).redirects() == {}
+    store = MemoryAliases()
+    sync_alias(AliasPage("/2015/12/21/*"), memory(now, *articles), store)
+    assert store.mapping() == {"/2015/12/21/*": "*"}

@@ -25,6 +25,9 @@ PATHS = {
     "/category/news/caf%C3%A9/": "cafe",
     "/articles/older-slug/": "new-slug",
     "/articles/self/": "self",
+    "/2016/01/02/*": "*",
+    "/category/news/*": "*",
+    "/2016/01/02/renamed/": "the-new-name",
 }
 
 
@@ -155,6 +158,44 @@ CASES = [
     Case(
         "a file never looks up aliases", "/2015/12/21/old-slug.html", page("/2015/12/21/old-slug.html"), PATHS
     ),
+    Case(
+        "folder entry",
+        "/2016/01/02/kept-slug/",
+        moved("/articles/kept-slug/", "/2016/01/02/kept-slug/"),
+        PATHS,
+    ),
+    Case(
+        "folder entry without slash",
+        "/2016/01/02/kept-slug",
+        moved("/articles/kept-slug/", "/2016/01/02/kept-slug"),
+        PATHS,
+    ),
+    Case(
+        "folder entry, another folder",
+        "/category/news/x-1/",
+        moved("/articles/x-1/", "/category/news/x-1/"),
+        PATHS,
+    ),
+    Case(
+        "an exact entry wins over its folder",
+        "/2016/01/02/renamed/",
+        moved("/articles/the-new-name/", "/2016/01/02/renamed/"),
+        PATHS,
+    ),
+    Case(
+        "a folder entry covers its own pages only",
+        "/2016/01/02/a/b/",
+        page("/2016/01/02/a/b/index.html"),
+        PATHS,
+    ),
+    Case(
+        "a folder entry needs a slug-like name",
+        "/2016/01/02/Not%20Slug/",
+        page("/2016/01/02/Not%20Slug/index.html"),
+        PATHS,
+    ),
+    Case("a folder sign is no target", "/2016/01/02/*", moved("/2016/01/02/*/", "/2016/01/02/*"), PATHS),
+    Case("no folder entry at the root", "/kept-slug/", page("/kept-slug/index.html"), PATHS | {"/*": "*"}),
 ]
 
 # A stand-in for CloudFront's `cloudfront` module: a key value store whose get() throws on a

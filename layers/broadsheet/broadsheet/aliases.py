@@ -29,6 +29,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Protocol
 
+from broadsheet.contract.addresses import FOLDER, is_folder
 from broadsheet.contract.models import Article
 from broadsheet.errors import FieldError
 from broadsheet.index.ports import IndexedArticle
@@ -92,6 +93,12 @@ class AliasStore(Protocol):
         """The whole map, path to target slug."""
 
 
+def entry_value(address: str, target: str) -> str:
+    """What the store holds for an old address leading to the article `target`: its slug, or for
+    a folder entry the folder sign (the edge takes the slug from the requested path)."""
+    return FOLDER if is_folder(address) else target
+
+
 def sync_alias(page: AliasPage, index: AliasReader, store: AliasStore) -> str | None:
     """Bring the store's entry for an old address in line with the index; return the path it
     now leads to."""
@@ -99,5 +106,5 @@ def sync_alias(page: AliasPage, index: AliasReader, store: AliasStore) -> str | 
     if target is None or target == page.address:
         store.delete(page.path)
         return None
-    store.put(page.path, target)
+    store.put(page.path, entry_value(page.address, target))
     return article_path(target)

@@ -26,6 +26,7 @@ from typing import Protocol
 
 from broadsheet.adapters.s3_content import ContentObject, ObjectVersion
 from broadsheet.adapters.sqs import RenderRequests
+from broadsheet.aliases import entry_value
 from broadsheet.contract.addresses import address_of_path, address_path
 from broadsheet.contract.files import ARTICLES, AUTHORS, REPORTS, parse_key, report_key
 from broadsheet.contract.models import SLUG_RE
@@ -170,7 +171,9 @@ def reported_versions(content: ContentVersions, keys: list[str]) -> dict[str, st
 def alias_drift(targets: dict[str, str], store: dict[str, str]) -> list[str]:
     """Alias pages whose store entry is missing, leads elsewhere (a value written in another
     form counts), or should not be there."""
-    expected = {address_path(old): target for old, target in targets.items() if target != old}
+    expected = {
+        address_path(old): entry_value(old, target) for old, target in targets.items() if target != old
+    }
     drifted = set()
     for path in expected.keys() | store.keys():
         if expected.get(path) == store.get(path):

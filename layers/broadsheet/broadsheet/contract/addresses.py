@@ -12,6 +12,11 @@ in the form the edge looks it up by, so that two spellings of one address are on
   path ends with a slash, as the edge adds one;
 - a query string is kept only where it is the page's identity, WordPress's `?p=<id>` and
   `?page_id=<id>`; at the edge, `/?p=123&utm_source=x` still finds `/?p=123`;
+- a path whose last segment is the article's own slug (`/2015/12/21/<slug>/`) becomes its
+  folder's entry (`/2015/12/21/*`): the edge sends any page under that folder to the article of
+  the same name, so a whole archive of such addresses costs one store entry per folder instead of
+  one per article (see "Old addresses and the store's limits" in docs/article-format.md); a
+  folder entry may also be written as such;
 - refused: `.` and `..` segments, control characters, backslashes, fragments, a file name at the
   end (the edge serves those as files), the site's own addresses (`/`, `/authors/…`, …), and
   anything over 512 bytes, the KeyValueStore's limit on a key.
@@ -44,6 +49,8 @@ SITE_FOLDERS = frozenset(
     }
 )
 ARTICLE_PATH = re.compile(r"/articles/([^/]+)/")
+# A folder entry: every page directly under the folder goes to the article of the same name.
+FOLDER = "*"
 _ESCAPE = re.compile(r"%([0-9A-Fa-f]{2})")
 _BAD_ESCAPE = re.compile(r"%(?![0-9A-Fa-f]{2})")
 _UNRESERVED = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
@@ -65,6 +72,20 @@ def address_key(value: str) -> str:
     path = _normal_path(value)
     found = ARTICLE_PATH.fullmatch(path)
     return found.group(1) if found else path
+
+
+def in_folder(key: str, slug: str) -> str:
+    """The folder entry an alias becomes when its last segment is the article's own slug (and
+    it has a folder: a page at the root stays itself), else the alias."""
+    if not key.startswith("/") or "?" in key:
+        return key
+    parent, _, last = key.rstrip("/").rpartition("/")
+    return f"{parent}/{FOLDER}" if last == slug and parent else key
+
+
+def is_folder(key: str) -> bool:
+    """Whether an alias is a folder entry (`/2015/12/21/*`)."""
+    return key.endswith("/" + FOLDER)
 
 
 def address_path(key: str) -> str:
@@ -106,12 +127,16 @@ def _normal_path(value: str) -> str:
     if "%2F" in path or "%5C" in path:
         raise ValueError(f"{_shown(value)} holds an encoded slash or backslash")
     last = segments[-1]
+    if last == FOLDER and (mark or len(segments) < 3):
+        raise ValueError(
+            f"{_shown(value)}: a folder entry is a folder and /{FOLDER}, like /2015/12/21/{FOLDER}"
+        )
     if "." in last:
         raise ValueError(
             f"{_shown(value)} ends in a file name; the site serves such addresses as files, so "
             "only page addresses (ending in a folder) can redirect"
         )
-    if last:
+    if last and last != FOLDER:
         path += "/"
     if mark:
         path += "?" + _identity_query(value, query)

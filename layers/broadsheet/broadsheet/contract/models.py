@@ -30,7 +30,7 @@ from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema, core_schema
 from slugify import slugify as _slugify
 
-from broadsheet.contract.addresses import MAX_ADDRESS_BYTES, address_key
+from broadsheet.contract.addresses import MAX_ADDRESS_BYTES, address_key, in_folder
 
 SLUG_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
 SLUG_RE = re.compile(SLUG_PATTERN)
@@ -263,9 +263,11 @@ def _is_alias(value: str) -> str:
 
 
 def _not_own_slug(value: str, info: ValidationInfo) -> str:
-    if value == info.data.get("slug"):
+    slug = info.data.get("slug")
+    if value == slug:
         raise ValueError("is this article's own slug; an alias must be an old address")
-    return value
+    # An old path ending in the article's own slug is its folder's entry (contract.addresses).
+    return in_folder(value, slug) if isinstance(slug, str) else value
 
 
 def _json_type(value: object) -> str:

@@ -9,7 +9,7 @@ import bisect
 from collections import defaultdict
 from datetime import datetime
 
-from broadsheet.aliases import redirect_target
+from broadsheet.aliases import entry_value, redirect_target
 from broadsheet.contract.addresses import address_path
 from broadsheet.contract.models import Article, AuthorProfile
 from broadsheet.index.entries import Entry, entries_of, sort_key
@@ -140,7 +140,9 @@ class MemoryIndex:
             for alias in indexed.article.aliases:
                 claimers[alias].append(indexed)
         found = {old: redirect_target(old, self._articles.get(old), held) for old, held in claimers.items()}
-        return {address_path(old): new for old, new in sorted(found.items()) if new is not None}
+        return {
+            address_path(old): entry_value(old, new) for old, new in sorted(found.items()) if new is not None
+        }
 
     def get_articles(self, slugs: list[str]) -> dict[str, IndexedArticle]:
         """The indexed articles among `slugs`, by slug."""
