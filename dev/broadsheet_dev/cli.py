@@ -10,7 +10,15 @@ from pathlib import Path
 from typing import Any
 
 from broadsheet.build import NotABuildFolder, build_site
-from broadsheet.contract.files import AUTHORS, content_key, read_article, read_author
+from broadsheet.contract.files import (
+    AUTHORS,
+    JSON,
+    MARKDOWN,
+    content_key,
+    read_article,
+    read_author,
+    shadowed,
+)
 from broadsheet.contract.models import visible
 from broadsheet.errors import SkippedKey, ValidationFailed
 from broadsheet.settings import Settings
@@ -28,6 +36,9 @@ def validate(paths: list[Path]) -> int:
         path = visible(str(file))
         try:
             raw = file.read_bytes()
+            if file.suffix == MARKDOWN and file.with_suffix(JSON).is_file():
+                # As the pipeline and the build decide: the JSON file holds the article.
+                raise shadowed(key, content_key(file.with_suffix(JSON)))
             if key.startswith(AUTHORS):
                 read_author(key, raw)
             else:

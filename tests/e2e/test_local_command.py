@@ -12,6 +12,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import boto3
 import pytest
@@ -157,6 +158,55 @@ def test_broadsheet_publish_and_unpublish_reach_the_running_stack(running: Runni
         [broadsheet, "unpublish", "from-the-command-line", *state], check=True, capture_output=True
     )
     wait_for("the article to go", lambda: fetch(running.site + "/articles/from-the-command-line/")[0] == 404)
+
+
+MARKDOWN = """\
+---
+title: Saved as Markdown
+authors: [Gevorg Mirzayan]
+published_at: 2026-11-29T10:00:00+03:00
+aliases: [/2015/12/21/saved-as-markdown/, /?p=4242]
+---
+
+Written in an editor that saves *Markdown* with front matter.
+"""
+
+
+def test_saving_a_markdown_file_publishes_it_within_five_seconds(running: Running) -> None:
+    (running.watch / "articles" / "saved-as-markdown.md").write_text(MARKDOWN)
+    wait_for("the home page", lambda: b"Saved as Markdown" in fetch(running.site + "/")[2], timeout=5.0)
+    status, _, body = fetch(running.site + "/articles/saved-as-markdown/")
+    assert status == 200 and b"<em>Markdown</em>" in body
+    wait_for("the old address to redirect", lambda: fetch(running.site + "/?p=4242&utm_source=x")[0] == 301)
+    for old in ("/?p=4242&utm_source=x", "/2015/12/21/saved-as-markdown"):
+        status, headers, _ = fetch(running.site + old)
+        assert (status, headers["Location"]) == (301, "/articles/saved-as-markdown/")
+
+
+def test_a_broken_front_matter_saved_in_the_folder_is_reported_with_its_line(running: Running) -> None:
+    s3 = boto3.client(
+        "s3",
+        endpoint_url=str(running.state["endpoint"]),
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+    broken = MARKDOWN.replace("title: Saved as Markdown", "title: Saved: as Markdown")
+    (running.watch / "articles" / "broken-markdown.md").write_text(broken)
+    key = "reports/articles/broken-markdown.md.errors.json"
+
+    def written() -> dict[str, Any] | None:
+        try:
+            body = s3.get_object(Bucket=str(running.state["content_bucket"]), Key=key)["Body"].read()
+        except s3.exceptions.NoSuchKey:
+            return None
+        loaded: dict[str, Any] = json.loads(body)
+        return loaded
+
+    report = wait_for("the report", written)
+    assert report is not None
+    assert report["errors"][0]["message"].startswith("line 2: the front matter is not valid YAML")
+    assert fetch(running.site + "/articles/broken-markdown/")[0] == 404
 
 
 def test_ctrl_c_stops_the_stack_cleanly(running: Running) -> None:

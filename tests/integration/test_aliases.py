@@ -46,7 +46,8 @@ def test_an_alias_redirects_until_the_article_drops_it(stack: LocalStack, editor
     doc = json.loads((SAMPLES / KEY).read_text())
     editor.put_json(KEY, doc)
     stack.wait_drained()
-    assert services().aliases.mapping()[OLD] == NEW
+    # The store holds the target's slug; the edge answers with its path.
+    assert services().aliases.mapping()[OLD] == NEW.strip("/").removeprefix("articles/")
     assert stack.edge is not None
     assert status_and_location(stack.edge.url + OLD) == (301, NEW)
     assert status_and_location(stack.edge.url + OLD.rstrip("/")) == (301, NEW)
@@ -67,7 +68,7 @@ def test_deleting_the_article_removes_its_aliases(stack: LocalStack, editor: Edi
         "articles/short-lived-alias.json", doc | {"aliases": ["an-old-address"], "title": "Short"}
     )
     stack.wait_drained()
-    assert services().aliases.mapping()["/articles/an-old-address/"] == "/articles/short-lived-alias/"
+    assert services().aliases.mapping()["/articles/an-old-address/"] == "short-lived-alias"
     editor.delete("articles/short-lived-alias.json")
     stack.wait_drained()
     assert "/articles/an-old-address/" not in services().aliases.mapping()

@@ -116,7 +116,7 @@ def test_a_page_made_stale_by_an_index_edit_is_rendered_again(
 
 def test_alias_store_drift_is_found_and_repaired(stack: LocalStack, editor: Editor) -> None:
     key = "articles/alias-drift-target.json"
-    target = "/articles/alias-drift-target/"
+    target = "alias-drift-target"  # the store holds the target's slug
     doc = sample("un-at-seventy") | {"aliases": ["first-old-address", "second-old-address"]}
     editor.put_json(key, doc)
     stack.wait_drained()
@@ -125,19 +125,22 @@ def test_alias_store_drift_is_found_and_repaired(stack: LocalStack, editor: Edit
     store.delete("/articles/first-old-address/")  # missing
     store.put("/articles/second-old-address/", "/articles/somewhere-else/")  # wrong target
     store.put("/articles/left-over-address/", target)  # left over
+    store.put("/2015/old-path/", target)  # left over, an old path
 
     report = run_reconcile(services())
     assert report.aliases == [
+        "alias:/2015/old-path/",
         "alias:first-old-address",
         "alias:left-over-address",
         "alias:second-old-address",
     ]
-    assert report.drift()["aliases"] == 3
+    assert report.drift()["aliases"] == 4
     stack.wait_drained()
     mapping = services().aliases.mapping()
     assert mapping["/articles/first-old-address/"] == target
     assert mapping["/articles/second-old-address/"] == target
     assert "/articles/left-over-address/" not in mapping
+    assert "/2015/old-path/" not in mapping
     reconcile_until_clean(stack)
     editor.delete(key)
     stack.wait_drained()

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from broadsheet.preview import sign
-from broadsheet_dev.edge import NO_PREVIEW, EdgeDecision, viewer_request
+from broadsheet_dev.edge import NO_PREVIEW, EdgeDecision, query_values, viewer_request
 from broadsheet_dev.local.template import load_template, viewer_request_code
 
 TEMPLATE = Path(__file__).resolve().parents[2] / "template.yaml"
@@ -21,6 +21,19 @@ ALIASES = {"/articles/old-slug/": "/articles/new-slug/", "/articles/same/": "/ar
 # Preview tokens signed to expire long after and long before any run of these tests.
 LIVE_TOKEN = sign(b"secret", "draft", datetime(2100, 1, 1, tzinfo=UTC))
 EXPIRED_TOKEN = sign(b"secret", "draft", datetime(2001, 1, 1, tzinfo=UTC))
+# As the render stage writes them: old page paths (with an identity query) to the target's slug.
+PATHS = {
+    "/2015/12/21/old-slug/": "new-slug",
+    "/?p=123": "new-slug",
+    "/?page_id=7": "about-us",
+    "/archives/123/": "new-slug",
+    "/category/news/caf%C3%A9/": "cafe",
+    "/articles/older-slug/": "new-slug",
+    "/articles/self/": "self",
+    "/2016/01/02/*": "*",
+    "/category/news/*": "*",
+    "/2016/01/02/renamed/": "the-new-name",
+}
 
 
 @dataclass(frozen=True)
@@ -93,6 +106,109 @@ CASES = [
     Case("malformed preview token is not found", "/preview/abc/articles/draft/", page(NO_PREVIEW)),
     Case("preview folder is not found", "/preview/", page(NO_PREVIEW)),
     Case("percent-encoded page with slash", "/articles/caf%C3%A9/", page("/articles/caf%C3%A9/index.html")),
+    Case(
+        "old site path", "/2015/12/21/old-slug/", moved("/articles/new-slug/", "/2015/12/21/old-slug/"), PATHS
+    ),
+    Case(
+        "old site path without slash",
+        "/2015/12/21/old-slug",
+        moved("/articles/new-slug/", "/2015/12/21/old-slug"),
+        PATHS,
+    ),
+    Case("old numbered path", "/archives/123", moved("/articles/new-slug/", "/archives/123"), PATHS),
+    Case(
+        "old slug with a slug value",
+        "/articles/older-slug/",
+        moved("/articles/new-slug/", "/articles/older-slug/"),
+        PATHS,
+    ),
+    Case(
+        "a slug value naming the page itself does not loop",
+        "/articles/self/",
+        page("/articles/self/index.html"),
+        PATHS,
+    ),
+    Case(
+        "percent-encoded old path",
+        "/category/news/caf%C3%A9/",
+        moved("/articles/cafe/", "/category/news/caf%C3%A9/"),
+        PATHS,
+    ),
+    Case("identity query", "/", moved("/articles/new-slug/", "/"), PATHS, {"p": {"value": "123"}}),
+    Case("page_id query", "/", moved("/articles/about-us/", "/"), PATHS, {"page_id": {"value": "7"}}),
+    Case(
+        "identity query among tracking ones still redirects",
+        "/",
+        moved("/articles/new-slug/", "/"),
+        PATHS,
+        {"utm_source": {"value": "x"}, "p": {"value": "123"}, "utm_medium": {"value": "mail"}},
+    ),
+    Case(
+        "an unknown id is the home page, its query passed on",
+        "/",
+        page("/index.html"),
+        PATHS,
+        {"p": {"value": "999"}, "utm_source": {"value": "x"}},
+    ),
+    Case(
+        "a tracking query alone is passed on", "/", page("/index.html"), PATHS, {"utm_source": {"value": "x"}}
+    ),
+    Case(
+        "an identity query on an old path that has none",
+        "/2015/12/21/old-slug/",
+        moved("/articles/new-slug/", "/2015/12/21/old-slug/"),
+        PATHS,
+        {"p": {"value": "5"}},
+    ),
+    Case("an empty id is ignored", "/", page("/index.html"), PATHS, {"p": {"value": ""}}),
+    Case(
+        "other queries on a normal page pass",
+        "/tags/syria/",
+        page("/tags/syria/index.html"),
+        PATHS,
+        {"p": {"value": "123"}},
+    ),
+    Case(
+        "a file never looks up aliases", "/2015/12/21/old-slug.html", page("/2015/12/21/old-slug.html"), PATHS
+    ),
+    Case(
+        "folder entry",
+        "/2016/01/02/kept-slug/",
+        moved("/articles/kept-slug/", "/2016/01/02/kept-slug/"),
+        PATHS,
+    ),
+    Case(
+        "folder entry without slash",
+        "/2016/01/02/kept-slug",
+        moved("/articles/kept-slug/", "/2016/01/02/kept-slug"),
+        PATHS,
+    ),
+    Case(
+        "folder entry, another folder",
+        "/category/news/x-1/",
+        moved("/articles/x-1/", "/category/news/x-1/"),
+        PATHS,
+    ),
+    Case(
+        "an exact entry wins over its folder",
+        "/2016/01/02/renamed/",
+        moved("/articles/the-new-name/", "/2016/01/02/renamed/"),
+        PATHS,
+    ),
+    Case(
+        "a folder entry covers its own pages only",
+        "/2016/01/02/a/b/",
+        page("/2016/01/02/a/b/index.html"),
+        PATHS,
+    ),
+    Case(
+        "a folder entry needs a slug-like name",
+        "/2016/01/02/Not%20Slug/",
+        page("/2016/01/02/Not%20Slug/index.html"),
+        PATHS,
+    ),
+    Case("a folder sign is no target", "/2016/01/02/*", moved("/2016/01/02/*/", "/2016/01/02/*"), PATHS),
+    Case("no folder entry at the root", "/kept-slug/", page("/kept-slug/index.html"), PATHS | {"/*": "*"}),
 ]
 
 # A stand-in for CloudFront's `cloudfront` module: a key value store whose get() throws on a
@@ -150,7 +266,21 @@ process.stdout.write(JSON.stringify(results));
 
 @pytest.mark.parametrize("case", CASES, ids=[case.id for case in CASES])
 def test_python_mirror_decides_each_case(case: Case) -> None:
-    assert viewer_request(case.uri, case.aliases) == case.expected
+    assert viewer_request(case.uri, case.aliases, values(case)) == case.expected
+
+
+def values(case: Case) -> dict[str, str]:
+    """The query as the local edge hands it to the mirror: each key's (first) value."""
+    return {name: item["value"] for name, item in case.querystring.items()}
+
+
+def test_the_local_edge_reads_a_raw_query_as_cloudfront_passes_it() -> None:
+    assert query_values("utm_source=x&p=123&p=456&flag&q=a%20b") == {
+        "utm_source": "x",
+        "p": "123",
+        "flag": "",
+        "q": "a%20b",
+    }
 
 
 @pytest.fixture(scope="module")
@@ -187,7 +317,7 @@ def cloudfront_results(tmp_path_factory: pytest.TempPathFactory) -> list[dict[st
 @pytest.mark.parametrize("index", range(len(CASES)), ids=[case.id for case in CASES])
 def test_cloudfront_function_agrees_with_python(index: int, cloudfront_results: list[dict[str, Any]]) -> None:
     case, result = CASES[index], cloudfront_results[index]
-    decision = viewer_request(case.uri, case.aliases)
+    decision = viewer_request(case.uri, case.aliases, values(case))
     assert EdgeDecision(redirect=result["redirect"], uri=result["uri"]) == decision == case.expected
     if decision.redirect is not None:
         assert result["status"] == 301

@@ -716,3 +716,13 @@ def test_conditions_follow_the_parameters(template: dict[str, Any]) -> None:
         "HasAlarmEmail": True,
     }
     assert parameter_defaults(template)["PageSize"] == "10"
+
+
+def test_markdown_and_json_article_keys_both_reach_ingest(template: dict[str, Any]) -> None:
+    notifications = bucket_notifications(template)
+    for key in ("articles/a.json", "articles/a.md"):
+        for event in ("s3:ObjectCreated:*", "s3:ObjectRemoved:*"):
+            assert any(
+                n.event == event and key.startswith(n.prefix) and key.endswith(n.suffix)
+                for n in notifications
+            ), (key, event)

@@ -17,7 +17,7 @@ from watchdog.observers import Observer
 
 from broadsheet.adapters.dynamo import DynamoIndex
 from broadsheet.adapters.sqs import SqsRenderQueue, s3_notification
-from broadsheet.contract.files import ARTICLES, content_key
+from broadsheet.contract.files import ARTICLE_SUFFIXES, ARTICLES, MARKDOWN, content_key
 from broadsheet.pages import all_pages
 from broadsheet.preview import PREVIEW_PREFIX, parse_preview_key, token_expiry
 from broadsheet.runtime.reconcile import ReconcileServices, build_services, run_reconcile
@@ -48,9 +48,8 @@ class Editor:
     def publish(self, path: Path) -> str:
         """Upload one file; S3 notifies the ingest queue."""
         key = content_key(path)
-        self.s3.put_object(
-            Bucket=self.bucket, Key=key, Body=path.read_bytes(), ContentType="application/json"
-        )
+        kind = "text/markdown; charset=utf-8" if path.suffix == MARKDOWN else "application/json"
+        self.s3.put_object(Bucket=self.bucket, Key=key, Body=path.read_bytes(), ContentType=kind)
         return key
 
     def unpublish(self, key: str) -> None:
@@ -74,7 +73,7 @@ class _Watcher(FileSystemEventHandler):
 
     def _key(self, event: FileSystemEvent) -> tuple[Path, str] | None:
         path = Path(str(event.dest_path if event.event_type == "moved" else event.src_path))
-        if event.is_directory or path.suffix != ".json" or path.name.startswith("."):
+        if event.is_directory or path.suffix not in ARTICLE_SUFFIXES or path.name.startswith("."):
             return None
         return path, content_key(path)
 
@@ -110,7 +109,8 @@ def run(
         deployed = stack.stack
         editor = Editor(deployed.content_bucket, deployed.queue_url("IngestQueue"), deployed.endpoint)
         stack.render_static_pages()
-        files = sorted(content.glob("*/*.json")) + sorted(watch.glob("**/*.json"))
+        found = [*sorted(content.glob("*/*")), *sorted(watch.glob("**/*"))]
+        files = [path for path in found if path.suffix in ARTICLE_SUFFIXES and path.is_file()]
         for path in files:
             editor.publish(path)
         watch.mkdir(parents=True, exist_ok=True)
@@ -147,8 +147,10 @@ def unpublish(slugs: list[str], state: Path) -> int:
     """Delete articles from the running local stack."""
     editor = _editor_from_state(state)
     for slug in slugs:
-        editor.unpublish(f"{ARTICLES}{slug}.json")
-        print(f"unpublished {ARTICLES}{slug}.json")
+        # Whichever format the article was written in.
+        for suffix in ARTICLE_SUFFIXES:
+            editor.unpublish(f"{ARTICLES}{slug}{suffix}")
+            print(f"unpublished {ARTICLES}{slug}{suffix}")
     return 0
 
 

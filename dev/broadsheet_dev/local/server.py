@@ -17,7 +17,7 @@ import boto3
 from botocore.exceptions import ClientError
 
 from broadsheet.pages import NOT_FOUND_KEY
-from broadsheet_dev.edge import viewer_request
+from broadsheet_dev.edge import query_values, viewer_request
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -88,7 +88,7 @@ class EdgeServer:
         if request.command not in ("GET", "HEAD"):
             self._send(request, 405, b"", {"Allow": "GET, HEAD", "Content-Type": "text/plain"}, head)
             return
-        decision = viewer_request(path, self.aliases())
+        decision = viewer_request(path, self.aliases(), query_values(urlsplit(request.path).query))
         if decision.redirect is not None:
             self._send(request, 301, b"", {"Location": decision.redirect, "Content-Type": "text/plain"}, head)
             return

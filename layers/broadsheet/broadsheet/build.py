@@ -24,7 +24,7 @@ from broadsheet.adapters import clients
 from broadsheet.adapters.folder import FolderWriter
 from broadsheet.adapters.secrets import with_preview_secret
 from broadsheet.clock import now
-from broadsheet.contract.files import ARTICLES, AUTHORS, read_article, read_author
+from broadsheet.contract.files import ARTICLES, AUTHORS, JSON, MARKDOWN, read_article, read_author, shadowed
 from broadsheet.contract.models import Article, AuthorProfile
 from broadsheet.errors import SkippedKey, ValidationFailed
 from broadsheet.index.memory import MemoryIndex
@@ -72,6 +72,13 @@ def load_content(
         if (content_dir / prefix).is_dir()
         for path in sorted((content_dir / prefix).glob("*.json"))
     ]
+    # An article written in both formats is the JSON file's; the Markdown file is reported.
+    for path in sorted((content_dir / ARTICLES).glob(f"*{MARKDOWN}")):
+        twin = path.with_suffix(JSON)
+        if twin.is_file():
+            rejected.append(shadowed(ARTICLES + path.name, ARTICLES + twin.name))
+        else:
+            paths.append((ARTICLES, path))
     for read in _map(_read_files, _chunks(paths), workers if len(paths) >= PARALLEL_FROM else 1):
         for item in read:
             if isinstance(item, ValidationFailed):

@@ -22,6 +22,7 @@ from enum import Enum
 from broadsheet.adapters.s3_content import ContentObject, ContentStore
 from broadsheet.aliases import alias_conflicts
 from broadsheet.contract.files import ContentKey, parse_key, read_article, read_author, report_body
+from broadsheet.contract.files import shadowed as shadowed_by
 from broadsheet.contract.models import Article
 from broadsheet.errors import TransientError, ValidationFailed
 from broadsheet.index.ports import IndexWriter, SourceVersion
@@ -63,6 +64,10 @@ def ingest_key(
 ) -> IngestResult:
     """Bring the index (and, given `schedules`, an article's schedules) in line with one key.
 
+    An article may be written as `articles/<slug>.json` or `articles/<slug>.md`; an event on
+    either is a hint about the slug, whose article is the JSON file's while it exists and the
+    Markdown file's otherwise. A Markdown file shadowed by a JSON file gets a report saying so.
+
     Raises SkippedKey for keys outside the contract and TransientError when a dependency
     fails or the key keeps changing; a bad file is reported and returned, not raised.
     """
@@ -73,12 +78,14 @@ def ingest_key(
         return IngestResult(key, Outcome.REJECTED, rejection)
     trust_current = False
     for _ in range(MAX_ROUNDS):
-        obj = content.get(key)
-        result = _apply(ident, obj, content, index, now, trust_current=trust_current)
+        source, obj, shadowed = _current_source(ident, content)
+        result = _apply(source, obj, content, index, now, trust_current=trust_current)
+        _report_shadowed(ident, source, shadowed, content)
         if schedules is not None and ident.kind == "article" and result.outcome in _SETTLED:
-            kept = schedules.sync(key, ident.slug, result.article, now)
+            kept = schedules.sync(source.key, ident.slug, result.article, now)
             result = replace(result, scheduled=kept)
-        if content.current_version(key) != (obj.version_id if obj else None):
+        read = {source.key: obj.version_id if obj else None} | shadowed
+        if any(content.current_version(k) != version for k, version in read.items()):
             continue
         if result.outcome is not Outcome.STALE:
             return result
@@ -86,6 +93,43 @@ def ingest_key(
         # was deleted (a rollback). The current object is the truth; write it.
         trust_current = True
     raise TransientError(f"{key} kept changing while it was ingested")
+
+
+def _current_source(
+    ident: ContentKey, content: ContentStore
+) -> tuple[ContentKey, ContentObject | None, dict[str, str | None]]:
+    """The key that holds the identity now and its object (the event's key and None when none
+    does), and the current version of each other key that may hold it (None: absent)."""
+    candidates = ident.sources()
+    versions: dict[str, str | None] = {}
+    for candidate in candidates:
+        if candidate != ident:
+            # A look before a read: most slugs are held by one file, usually the event's own.
+            versions[candidate.key] = content.current_version(candidate.key)
+            if versions[candidate.key] is None:
+                continue
+        obj = content.get(candidate.key)
+        versions[candidate.key] = obj.version_id if obj else None
+        if obj is not None:
+            others = [c.key for c in candidates if c != candidate]
+            return (
+                candidate,
+                obj,
+                {k: versions[k] if k in versions else content.current_version(k) for k in others},
+            )
+    return ident, None, {c.key: versions[c.key] for c in candidates if c != ident}
+
+
+def _report_shadowed(
+    ident: ContentKey, source: ContentKey, shadowed: dict[str, str | None], content: ContentStore
+) -> None:
+    """Report each other file of the slug that is present while `source` holds the article; clear
+    the report of the event's own key when it is gone."""
+    for key, version in shadowed.items():
+        if version is not None:
+            content.put_report(key, report_body(shadowed_by(key, source.key), version))
+        elif key == ident.key:
+            content.clear_report(key)
 
 
 def _apply(
@@ -123,13 +167,15 @@ def _apply_article(
                 return IngestResult(key, Outcome.UNPUBLISHED)
         raise TransientError(f"{key}: the index kept changing while unpublishing")
     article = read_article(key, obj.body)
-    source = SourceVersion(obj.version_id, obj.modified_ms)
+    source = SourceVersion(obj.version_id, obj.modified_ms, ident.suffix)
     for _ in range(MAX_ROUNDS):
         current = index.get_article(ident.slug)
         if current is not None:
-            if current.source.modified_ms > source.modified_ms and not trust_current:
+            # The other format's file may be older than the one indexed, and still the truth.
+            same_file = current.source.suffix == source.suffix
+            if current.source.modified_ms > source.modified_ms and same_file and not trust_current:
                 return IngestResult(key, Outcome.STALE)
-            if current.article.same_as(article) and current.live == article.is_live(now):
+            if current.article.same_as(article) and current.live == article.is_live(now) and same_file:
                 return IngestResult(key, Outcome.UNCHANGED, article=article)
         if current is None or not current.article.same_as(article):
             conflicts = alias_conflicts(article, index)

@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
+from broadsheet.contract.addresses import address_of_path, address_path
 from broadsheet.contract.models import SLUG_RE
 from broadsheet.preview import parse_preview_key
 
@@ -176,19 +177,20 @@ class SitemapPage:
 
 @dataclass(frozen=True, order=True)
 class AliasPage:
-    """An old article address that answers with a 301 (kept in the edge's alias store)."""
+    """An old article address that answers with a 301 (kept in the edge's alias store): an old
+    slug, or an old path in its normal form (`broadsheet.contract.addresses`)."""
 
-    slug: str
+    address: str
 
     @property
     def id(self) -> str:
         """The page id used on the render queue."""
-        return f"alias:{self.slug}"
+        return f"alias:{self.address}"
 
     @property
     def path(self) -> str:
-        """The old public URL path."""
-        return article_path(self.slug)
+        """The old public URL path, as the edge looks it up."""
+        return address_path(self.address)
 
     @property
     def key(self) -> None:
@@ -273,12 +275,18 @@ def parse_page(page_id: str) -> Page:
         if not _MONTH.fullmatch(month):
             raise BadPageId(page_id)
         return SitemapPage(month)
-    for prefix, kind in (("alias:", AliasPage), ("preview:", PreviewPage)):
-        if page_id.startswith(prefix):
-            slug = page_id[len(prefix) :]
-            if not SLUG_RE.fullmatch(slug):
-                raise BadPageId(page_id)
-            return kind(slug)
+    if page_id.startswith("preview:"):
+        slug = page_id[len("preview:") :]
+        if not SLUG_RE.fullmatch(slug):
+            raise BadPageId(page_id)
+        return PreviewPage(slug)
+    if page_id.startswith("alias:"):
+        address = page_id[len("alias:") :]
+        if address_of_path(address_path(address)) != address or not (
+            address.startswith("/") or SLUG_RE.fullmatch(address)
+        ):
+            raise BadPageId(page_id)
+        return AliasPage(address)
     listing_id, sep, number = page_id.rpartition(":")
     if not sep or not _NUMBER.fullmatch(number):
         raise BadPageId(page_id)

@@ -92,9 +92,9 @@ def _moved(old: ArticleState | None, new: ArticleState | None) -> bool:
     return old.sort_key != new.sort_key or old.listings != new.listings
 
 
-def plan_alias(old_slug: str) -> list[str]:
+def plan_alias(old: str) -> list[str]:
     """Page ids to sync after an alias item changed: the alias itself, in the edge's store."""
-    return [AliasPage(old_slug).id]
+    return [AliasPage(old).id]
 
 
 def plan_profile(author_slug: str) -> list[str]:

@@ -21,12 +21,13 @@ A clean site reports zero for every kind.
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass, field
 from typing import Protocol
 
 from broadsheet.adapters.s3_content import ContentObject, ObjectVersion
 from broadsheet.adapters.sqs import RenderRequests
+from broadsheet.aliases import entry_value
+from broadsheet.contract.addresses import address_of_path, address_path
 from broadsheet.contract.files import (
     ARTICLES,
     AUTHORS,
@@ -42,12 +43,9 @@ from broadsheet.pages import (
     AliasPage,
     ListingPage,
     all_pages,
-    article_path,
 )
 from broadsheet.settings import Settings
 from broadsheet.stale import PAGES_PER_RUN, PageDrift, find_page_drift
-
-_ARTICLE_PATH = re.compile(r"/articles/([^/]+)/")
 
 
 class ContentVersions(Protocol):
@@ -67,7 +65,7 @@ class IndexedSources(Catalog, Protocol):
         """The content key and source version of every indexed article and profile."""
 
     def alias_targets(self) -> dict[str, str]:
-        """Every old address (slug) and the slug it leads to."""
+        """Every old address (slug or path) and the slug it leads to."""
 
     def recount(self) -> list[str]:
         """Set each listing counter that disagrees with its entries right; the listings moved."""
@@ -87,7 +85,7 @@ class AliasMap(Protocol):
     """The edge's alias store, read whole."""
 
     def mapping(self) -> dict[str, str]:
-        """Every old path and the path it redirects to."""
+        """Every old path and the slug it redirects to."""
 
 
 class Hints(Protocol):
@@ -200,15 +198,18 @@ def reported_versions(content: ContentVersions, keys: list[str]) -> dict[str, st
 
 
 def alias_drift(targets: dict[str, str], store: dict[str, str]) -> list[str]:
-    """Alias pages whose store entry is missing, leads elsewhere, or should not be there."""
-    expected = {article_path(old): article_path(target) for old, target in targets.items() if target != old}
+    """Alias pages whose store entry is missing, leads elsewhere (a value written in another
+    form counts), or should not be there."""
+    expected = {
+        address_path(old): entry_value(old, target) for old, target in targets.items() if target != old
+    }
     drifted = set()
     for path in expected.keys() | store.keys():
         if expected.get(path) == store.get(path):
             continue
-        match = _ARTICLE_PATH.fullmatch(path)
-        if match and SLUG_RE.fullmatch(match.group(1)):
-            drifted.add(AliasPage(match.group(1)).id)
+        address = address_of_path(path)
+        if address is not None and (address.startswith("/") or SLUG_RE.fullmatch(address)):
+            drifted.add(AliasPage(address).id)
     return sorted(drifted)
 
 

@@ -47,6 +47,18 @@ def render_message(page_id: str) -> str:
     return json.dumps({"page": page_id}, separators=(",", ":"))
 
 
+# SQS's limit on a message group id, in characters.
+MAX_GROUP_ID = 128
+
+
+def message_group(page_id: str) -> str:
+    """The FIFO message group of a page: its id, or for a longer one (an old address may be 512
+    bytes long) its start and a digest of the whole, which names it as uniquely."""
+    if len(page_id) <= MAX_GROUP_ID:
+        return page_id
+    return page_id[: MAX_GROUP_ID - 65] + "~" + hashlib.sha256(page_id.encode()).hexdigest()
+
+
 class SqsRenderQueue:
     """The FIFO render queue. Grouping by page serialises renders of one page, so an older
     render can never overwrite a newer one. The deduplication id is derived from the page and
@@ -64,7 +76,7 @@ class SqsRenderQueue:
                 {
                     "Id": str(i),
                     "MessageBody": render_message(page),
-                    "MessageGroupId": page,
+                    "MessageGroupId": message_group(page),
                     "MessageDeduplicationId": hashlib.sha256(f"{page}|{cause}".encode()).hexdigest(),
                 }
                 for i, page in enumerate(chunk)

@@ -13,6 +13,7 @@ from typing import Any, Literal
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
+from broadsheet.contract.markdown import FrontMatterError, MarkdownArticle, read_markdown
 from broadsheet.contract.models import MAX_SLUG, SLUG_RE, SURROGATE_RE, Article, AuthorProfile, shown, visible
 from broadsheet.errors import FieldError, SkippedKey, ValidationFailed
 
@@ -21,6 +22,10 @@ ARTICLES = "articles/"
 AUTHORS = "authors/"
 REPORTS = "reports/"
 REPORT_SUFFIX = ".errors.json"
+JSON = ".json"
+MARKDOWN = ".md"
+# An article may be written in either format; an author profile is JSON.
+ARTICLE_SUFFIXES = (JSON, MARKDOWN)
 # The longest key S3 stores, in UTF-8 bytes.
 MAX_KEY_BYTES = 1024
 FILE = "(file)"
@@ -38,12 +43,20 @@ class ContentKey:
 
     kind: Kind
     slug: str
+    suffix: str = JSON
 
     @property
     def key(self) -> str:
         """The object key this identity lives at."""
         prefix = ARTICLES if self.kind == "article" else AUTHORS
-        return f"{prefix}{self.slug}.json"
+        return f"{prefix}{self.slug}{self.suffix}"
+
+    def sources(self) -> list[ContentKey]:
+        """Every key that may hold this identity, the one that wins first: an article written
+        both as JSON and as Markdown is the JSON file's, whichever came first."""
+        if self.kind != "article":
+            return [self]
+        return [ContentKey(self.kind, self.slug, suffix) for suffix in ARTICLE_SUFFIXES]
 
 
 def parse_key(key: str) -> ContentKey:
@@ -56,9 +69,11 @@ def parse_key(key: str) -> ContentKey:
     name = key[len(prefix) :]
     if not name or name.endswith("/"):
         raise SkippedKey(f"{key!r} is a folder marker")
-    if not name.endswith(".json"):
-        raise ValidationFailed(key, [FieldError(KEY, "must end in .json")])
-    stem = name[: -len(".json")]
+    suffixes = ARTICLE_SUFFIXES if kind == "article" else (JSON,)
+    suffix = next((s for s in suffixes if name.endswith(s)), None)
+    if suffix is None:
+        raise ValidationFailed(key, [FieldError(KEY, f"must end in {' or '.join(suffixes)}")])
+    stem = name[: -len(suffix)]
     if len(stem) > MAX_SLUG or not SLUG_RE.fullmatch(stem):
         raise ValidationFailed(
             key,
@@ -71,7 +86,22 @@ def parse_key(key: str) -> ContentKey:
                 )
             ],
         )
-    return ContentKey(kind=kind, slug=stem)
+    return ContentKey(kind=kind, slug=stem, suffix=suffix)
+
+
+def shadowed(key: str, holder: str) -> ValidationFailed:
+    """The report for an article file that another file of the same slug shadows: an article
+    written both as JSON and as Markdown is the JSON file's, whichever was saved first."""
+    return ValidationFailed(
+        key,
+        [
+            FieldError(
+                FILE,
+                f"{holder} holds the same article, and an article written in both formats is the "
+                ".json file's: this file is not published; delete one of the two",
+            )
+        ],
+    )
 
 
 def content_key(path: Path) -> str:
@@ -98,7 +128,12 @@ def report_key(key: str) -> str:
 def read_article(key: str, raw: bytes) -> Article:
     """Validate an article file; raise ValidationFailed listing every problem."""
     ident = parse_key(key)
-    data, found = _load(key, raw)
+    markdown: MarkdownArticle | None = None
+    if ident.suffix == MARKDOWN:
+        markdown = _load_markdown(key, raw)
+        data, found = markdown.data, _Findings(markdown.errors, frozenset())
+    else:
+        data, found = _load(key, raw)
     errors = list(found.errors)
     # The slug is the file name's; a `slug` field can only repeat it.
     given = data.get("slug")
@@ -106,13 +141,16 @@ def read_article(key: str, raw: bytes) -> Article:
         errors.append(FieldError("slug", f'{shown(given, 80)} does not match the file name "{ident.slug}"'))
     elif given is not None and not isinstance(given, (str, _Unreadable)):
         errors.append(FieldError("slug", f'must be the file name in quotes, "{ident.slug}"'))
+    # A Markdown body's problems are placed by their line in the file, not in the body.
+    context = {"body_line": markdown.body_line} if markdown else None
     try:
-        article = Article.model_validate({**data, "slug": ident.slug})
+        article = Article.model_validate({**data, "slug": ident.slug}, context=context)
     except ValidationError as exc:
-        raise _rejected(key, [*errors, *_translate(exc, found.unreadable)]) from None
-    if errors:
-        raise _rejected(key, errors)
-    return article
+        errors = [*errors, *_translate(exc, found.unreadable)]
+    else:
+        if not errors:
+            return article
+    raise _rejected(key, _placed(errors, markdown) if markdown else errors)
 
 
 def read_author(key: str, raw: bytes) -> AuthorProfile:
@@ -177,16 +215,15 @@ class _Findings:
     unreadable: frozenset[str]
 
 
-def _load(key: str, raw: bytes) -> tuple[dict[str, Any], _Findings]:
-    """The file's JSON object, and what is wrong with it beyond what the model checks.
+def _fail(key: str, message: str) -> ValidationFailed:
+    return ValidationFailed(key, [FieldError(FILE, message)])
 
-    A repeated name keeps its last value, as JSON parsers do, so that the rest of the file is
-    still checked and the editor learns of every problem at once; so do numbers too long to read
-    and the NaN and Infinity that Python's reader, unlike JSON, accepts.
-    """
+
+def _decode(key: str, raw: bytes) -> str:
+    """The file's text; refused when empty, too large, or not UTF-8."""
 
     def fail(message: str) -> ValidationFailed:
-        return ValidationFailed(key, [FieldError(FILE, message)])
+        return _fail(key, message)
 
     if not raw:
         raise fail("the file is empty")
@@ -199,6 +236,53 @@ def _load(key: str, raw: bytes) -> tuple[dict[str, Any], _Findings]:
         raise fail(f"is not valid UTF-8 text (bad byte at position {exc.start}); save it as UTF-8") from None
     if text.startswith("\ufeff"):
         raise fail("starts with more than one byte-order mark (an invisible U+FEFF); save it as UTF-8 again")
+    return text
+
+
+def _load_markdown(key: str, raw: bytes) -> MarkdownArticle:
+    """The Markdown file's front matter and body (`broadsheet.contract.markdown`)."""
+    try:
+        return read_markdown(_decode(key, raw))
+    except FrontMatterError as exc:
+        raise _fail(key, str(exc)) from None
+
+
+def _placed(errors: list[FieldError], markdown: MarkdownArticle) -> list[FieldError]:
+    """Each error with the line its field is written on in the Markdown file, where it has one."""
+    placed = []
+    for error in errors:
+        line = _line_of(error.field, markdown.lines)
+        if line is None or error.message.startswith("line "):
+            placed.append(error)
+        elif error.message == "is required but missing":
+            placed.append(FieldError(error.field, f"line {line}: has no value, but is required"))
+        else:
+            placed.append(FieldError(error.field, f"line {line}: {error.message}"))
+    return placed
+
+
+def _line_of(path: str, lines: dict[str, int]) -> int | None:
+    """The line of a field, or of the nearest field around it (a list's, for a missing entry)."""
+    while path:
+        if path in lines:
+            return lines[path]
+        cut = max(path.rfind("."), path.rfind("["))
+        path = path[:cut] if cut > 0 else ""
+    return None
+
+
+def _load(key: str, raw: bytes) -> tuple[dict[str, Any], _Findings]:
+    """The file's JSON object, and what is wrong with it beyond what the model checks.
+
+    A repeated name keeps its last value, as JSON parsers do, so that the rest of the file is
+    still checked and the editor learns of every problem at once; so do numbers too long to read
+    and the NaN and Infinity that Python's reader, unlike JSON, accepts.
+    """
+
+    def fail(message: str) -> ValidationFailed:
+        return _fail(key, message)
+
+    text = _decode(key, raw)
     try:
         data = json.loads(
             text,

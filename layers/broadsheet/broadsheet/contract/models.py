@@ -8,7 +8,7 @@ check files against before upload, so that the schema and the ingest function ag
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Annotated, Any, Literal
@@ -29,6 +29,8 @@ from pydantic import (
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema, core_schema
 from slugify import slugify as _slugify
+
+from broadsheet.contract.addresses import MAX_ADDRESS_BYTES, address_key, in_folder
 
 SLUG_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
 SLUG_RE = re.compile(SLUG_PATTERN)
@@ -54,6 +56,8 @@ TIMESTAMP_PATTERN = (
     r"(?:[Zz]|[+-](?:[01][0-9]|2[0-3]):[0-5][0-9])$"
 )
 TIMESTAMP_RE = re.compile(TIMESTAMP_PATTERN)
+# An old slug, or an absolute path (checked and normalised in code: broadsheet.contract.addresses).
+ALIAS_PATTERN = r"^(?:[a-z0-9]+(?:-[a-z0-9]+)*|/[^\s#\\]*)$"
 WEB_ADDRESS_PATTERN = r"^[Hh][Tt][Tt][Pp][Ss]?://"
 WEB_ADDRESS_RE = re.compile(WEB_ADDRESS_PATTERN)
 # Characters that have no place in a one-line field: controls other than tab (newlines included),
@@ -244,10 +248,26 @@ def _is_language(value: str) -> str:
     return value
 
 
+def _is_alias(value: str) -> str:
+    key = address_key(value)
+    if key.startswith("/"):
+        return key
+    if len(key) <= MAX_SLUG and SLUG_RE.fullmatch(key):
+        return key
+    if value.startswith("/"):
+        raise ValueError(f"{shown(value)} is under /articles/ but is no article's address")
+    raise ValueError(
+        f"{shown(value)} is not a slug (lowercase letters a-z, digits and single hyphens), nor an "
+        "old path starting with /, like /2015/12/21/old-slug/"
+    )
+
+
 def _not_own_slug(value: str, info: ValidationInfo) -> str:
-    if value == info.data.get("slug"):
+    slug = info.data.get("slug")
+    if value == slug:
         raise ValueError("is this article's own slug; an alias must be an old address")
-    return value
+    # An old path ending in the article's own slug is its folder's entry (contract.addresses).
+    return in_folder(value, slug) if isinstance(slug, str) else value
 
 
 def _json_type(value: object) -> str:
@@ -271,7 +291,17 @@ Line = Annotated[Text, AfterValidator(_one_line), AfterValidator(_writable), Sta
 Slug = Annotated[Text, AfterValidator(_is_slug), Stated(pattern=SLUG_PATTERN, max_length=MAX_SLUG)]
 Name = Annotated[Line, MaxChars(100), AfterValidator(_has_slug)]
 TagName = Annotated[Line, MaxChars(60), AfterValidator(_has_slug)]
-Alias = Annotated[Slug, AfterValidator(_not_own_slug), Stated(description="An old slug of this article.")]
+Alias = Annotated[
+    Text,
+    AfterValidator(_is_alias),
+    AfterValidator(_not_own_slug),
+    Stated(
+        pattern=ALIAS_PATTERN,
+        max_length=MAX_ADDRESS_BYTES,
+        description="An old slug of this article, or a path it had on an older site "
+        "(/2015/12/21/old-slug/, /?p=123); kept in a normal form.",
+    ),
+]
 Language = Annotated[Text, MaxChars(35), AfterValidator(_is_language), Stated(pattern=LANGUAGE_PATTERN)]
 Timestamp = Annotated[
     AwareDatetime,
@@ -350,7 +380,9 @@ class ArticleFile(Strict):
 
             problem = body_problem(value)
             if problem is not None:
-                raise ValueError(str(problem))
+                # A Markdown file's body starts below its front matter: name the file's line.
+                start = info.context.get("body_line", 1) if isinstance(info.context, dict) else 1
+                raise ValueError(str(replace(problem, line=problem.line + start - 1)))
         return value
 
     @field_validator("authors")
@@ -363,6 +395,16 @@ class ArticleFile(Strict):
     @classmethod
     def _distinct_tags(cls, value: list[str]) -> list[str]:
         _reject_repeats(value, "tag")
+        return value
+
+    @field_validator("aliases")
+    @classmethod
+    def _distinct_aliases(cls, value: list[str]) -> list[str]:
+        if len(set(value)) < len(value):
+            twice = next(alias for alias in value if value.count(alias) > 1)
+            raise ValueError(
+                f"{shown(twice, 100)} is listed twice (once normalised, two aliases are one address)"
+            )
         return value
 
     @field_validator("expires_at")

@@ -9,11 +9,11 @@ import bisect
 from collections import defaultdict
 from datetime import datetime
 
-from broadsheet.aliases import redirect_target
+from broadsheet.aliases import entry_value, redirect_target
+from broadsheet.contract.addresses import address_path
 from broadsheet.contract.models import Article, AuthorProfile
 from broadsheet.index.entries import Entry, entries_of, sort_key
 from broadsheet.index.ports import IndexedArticle, ListingSlice, SourceVersion
-from broadsheet.pages import article_path
 
 _NO_SOURCE = SourceVersion("", 0)
 
@@ -132,19 +132,21 @@ class MemoryIndex:
         held = self._profiles.get(author_slug)
         return held[0] if held else None
 
-    def alias_target(self, old_slug: str) -> str | None:
+    def alias_target(self, old: str) -> str | None:
         """The slug an old address leads to, by the rule of `broadsheet.aliases`, or None."""
-        claimers = [indexed for indexed in self._articles.values() if old_slug in indexed.article.aliases]
-        return redirect_target(old_slug, self._articles.get(old_slug), claimers)
+        claimers = [indexed for indexed in self._articles.values() if old in indexed.article.aliases]
+        return redirect_target(old, self._articles.get(old), claimers)
 
     def redirects(self) -> dict[str, str]:
-        """The whole alias store this content calls for: old path to new path, by old path."""
+        """The whole alias store this content calls for: old path to the target's slug."""
         claimers: dict[str, list[IndexedArticle]] = defaultdict(list)
         for indexed in self._articles.values():
             for alias in indexed.article.aliases:
                 claimers[alias].append(indexed)
         found = {old: redirect_target(old, self._articles.get(old), held) for old, held in claimers.items()}
-        return {article_path(old): article_path(new) for old, new in sorted(found.items()) if new is not None}
+        return {
+            address_path(old): entry_value(old, new) for old, new in sorted(found.items()) if new is not None
+        }
 
     def get_articles(self, slugs: list[str]) -> dict[str, IndexedArticle]:
         """The indexed articles among `slugs`, by slug."""

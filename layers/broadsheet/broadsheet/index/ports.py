@@ -20,6 +20,8 @@ class SourceVersion:
 
     version_id: str
     modified_ms: int
+    # The file's format, which names its key: `articles/<slug>.json` or `articles/<slug>.md`.
+    suffix: str = ".json"
 
 
 @dataclass(frozen=True)

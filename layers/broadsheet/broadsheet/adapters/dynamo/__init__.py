@@ -11,11 +11,12 @@ Item layout (single table, keys `pk` and `sk`):
 - listing counter: `pk = count#<listing id>`, `sk = count`; how many entries any other listing
   holds, so that paging a listing never counts its entries (a count reads every one of them:
   its cost would grow with the site).
-- alias claim: `pk = alias#<old slug>`, `sk = claim#<slug>`; an article that names the old
-  address in its aliases, with the claimer's live flag and sort key. Where the address leads is
-  decided from the articles themselves by `broadsheet.aliases.redirect_target`, whatever the
-  order in which the claims were made; a claim is rewritten whenever its claimer goes live or
-  leaves, or is re-dated, so that its stream record has the alias synced again. (An article
+- alias claim: `pk = alias#<old address>` (an old slug, or an old path in its normal form),
+  `sk = claim#<slug>`; an article that names the old address in its aliases, with the
+  claimer's live flag and sort key. Where the address leads is decided from the articles
+  themselves by `broadsheet.aliases.redirect_target`, whatever the order in which the claims
+  were made; a claim is rewritten whenever its claimer goes live or leaves, or is re-dated, so
+  that its stream record has the alias synced again. (An article
   created or deleted at the address itself is planned from its own item.)
 
 An article, its entries and the counters of the listings it joins or leaves change in one

@@ -47,9 +47,9 @@ def counter_key(listing: str) -> tuple[str, str]:
     return counter_pk(listing), COUNT_SK
 
 
-def alias_pk(old_slug: str) -> str:
+def alias_pk(old: str) -> str:
     """The partition key of an alias item."""
-    return f"alias#{old_slug}"
+    return f"alias#{old}"
 
 
 def profile_pk(author_slug: str) -> str:
@@ -118,6 +118,10 @@ def article_from_item(item: dict[str, Any]) -> IndexedArticle:
         live=bool(plain["live"]),
         sort_key=str(plain["sort_key"]),
         listings=tuple(str(x) for x in plain.get("listings", [])),
-        source=SourceVersion(str(plain["source_version"]), int(plain["source_modified"])),
+        source=SourceVersion(
+            str(plain["source_version"]),
+            int(plain["source_modified"]),
+            str(plain.get("source_suffix", ".json")),
+        ),
         rev=int(plain["rev"]),
     )

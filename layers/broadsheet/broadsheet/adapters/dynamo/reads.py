@@ -88,21 +88,22 @@ class Reads(Counters):
                 return months
             params["ExclusiveStartKey"] = last
 
-    def alias_target(self, old_slug: str) -> str | None:
+    def alias_target(self, old: str) -> str | None:
         """The slug an old address leads to, by the rule of `broadsheet.aliases`, or None.
 
         Read from the articles themselves (the one at the address, and each claimer), never from
         the claims' copies of their state, which only exist to wake the planner."""
-        claimers = self.alias_claimers(old_slug)
-        held = self.get_articles([old_slug, *claimers])
-        return redirect_target(old_slug, held.get(old_slug), [held[s] for s in claimers if s in held])
+        claimers = self.alias_claimers(old)
+        # Only an old slug can be an article's own address; an old path never is.
+        held = self.get_articles([*([] if old.startswith("/") else [old]), *claimers])
+        return redirect_target(old, held.get(old), [held[s] for s in claimers if s in held])
 
-    def alias_claimers(self, old_slug: str) -> list[str]:
+    def alias_claimers(self, old: str) -> list[str]:
         """The slugs of the articles whose claims on an old address the index holds, sorted."""
         params: dict[str, Any] = {
             "TableName": self._table,
             "KeyConditionExpression": "pk = :pk AND begins_with(sk, :claim)",
-            "ExpressionAttributeValues": {":pk": {"S": alias_pk(old_slug)}, ":claim": {"S": CLAIM_PREFIX}},
+            "ExpressionAttributeValues": {":pk": {"S": alias_pk(old)}, ":claim": {"S": CLAIM_PREFIX}},
             "ProjectionExpression": "sk",
             "ConsistentRead": True,
         }
@@ -156,8 +157,9 @@ class Reads(Counters):
     def sources(self) -> dict[str, str]:
         """The content key and source version of every indexed article and profile."""
         found: dict[str, str] = {}
-        for item in self._scan("sk IN (:article, :profile)", "pk, source_version"):
+        for item in self._scan("sk IN (:article, :profile)", "pk, source_version, source_suffix"):
             pk = str(item["pk"])
             prefix = "articles/" if pk.startswith("article#") else "authors/"
-            found[f"{prefix}{pk.split('#', 1)[1]}.json"] = str(item["source_version"])
+            suffix = str(item.get("source_suffix", ".json"))
+            found[f"{prefix}{pk.split('#', 1)[1]}{suffix}"] = str(item["source_version"])
         return found

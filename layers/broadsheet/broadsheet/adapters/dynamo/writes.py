@@ -88,6 +88,7 @@ class Writes(Counters):
                 "listings": listings,
                 "source_version": source.version_id,
                 "source_modified": source.modified_ms,
+                "source_suffix": source.suffix,
                 "rev": rev,
             }
         )
