@@ -31,6 +31,9 @@ class Settings(BaseSettings):
     site_url: str = "http://127.0.0.1:3000"
     site_description: str = "Analysis and news, published with Broadsheet."
     language: str = "en"
+    # Whether an article body may show images from other sites (`![alt](https://…)`), as it
+    # always could; False leaves them out of pages and feeds. Images under media/ are always shown.
+    remote_images: bool = True
     timezone: str = "UTC"
     page_size: int = Field(default=10, ge=1, le=100)
 

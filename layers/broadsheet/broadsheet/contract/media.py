@@ -34,6 +34,8 @@ OG_MIN_WIDTH = 1200
 # Modern formats first: a browser takes the first <source> it can show; JPEG is the fallback.
 FORMATS = ("avif", "webp", "jpg")
 MIME = {"avif": "image/avif", "webp": "image/webp", "jpg": "image/jpeg"}
+# A rendition's name carries the hash of its original: its bytes never change, caches keep it a year.
+RENDITION_CACHE = "public, max-age=31536000, immutable"
 
 
 def media_problem(name: str) -> str | None:
@@ -74,7 +76,7 @@ class MediaItem:
         """The site-bucket key of one rendition."""
         return f"{MEDIA}{self.hash}/{width}.{fmt}"
 
-    def keys(self) -> list[str]:
+    def rendition_keys(self) -> list[str]:
         """Every rendition's key."""
         return [self.key(width, fmt) for width in self.widths for fmt in self.formats]
 

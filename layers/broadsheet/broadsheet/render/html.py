@@ -12,6 +12,7 @@ from datetime import datetime
 from itertools import groupby
 from typing import Any
 
+from broadsheet.contract.media import MediaItem
 from broadsheet.contract.models import Article, slugify
 from broadsheet.index.entries import Byline, Entry
 from broadsheet.index.ports import IndexReader
@@ -35,6 +36,14 @@ from broadsheet.pages import (
 )
 from broadsheet.render import feeds, seo, sitemaps
 from broadsheet.render.body import render_body
+from broadsheet.render.pictures import (
+    THUMBNAIL_SIZES,
+    body_pictures,
+    figure,
+    picture,
+    published_media,
+    social_image,
+)
 from broadsheet.render.templating import (
     HTML,
     HTML_CACHE,
@@ -104,7 +113,9 @@ def _common(
             "jsonld": [seo.script_json(data) for data in structured],
             "og_type": "article" if kind == "article" else "website",
             "breadcrumbs": [{"name": name, "url": url} for name, url in crumbs],
-            "robots": None,
+            # Search engines may show large previews of the page's images.
+            "robots": "max-image-preview:large",
+            "image": None,
         },
         "css_href": "/" + stylesheet().key,
     }
@@ -148,7 +159,10 @@ def _article(page: ArticlePage, index: IndexReader, settings: Settings) -> Outpu
     article = indexed.article
     language = article.language or settings.language
     site_url = settings.site_url.rstrip("/")
-    view = _article_view(article, language)
+    media = published_media(article, index)
+    view = _article_view(article, language, media, settings)
+    lead = media.get(article.image.name) if article.image else None
+    shared = social_image(lead, article.image.alt, site_url) if lead and article.image else None
     crumbs = [("Home", "/")]
     if view["section"]:
         crumbs.append((view["section"]["name"], view["section"]["url"]))
@@ -166,6 +180,7 @@ def _article(page: ArticlePage, index: IndexReader, settings: Settings) -> Outpu
         source_url=str(article.source.url) if article.source else None,
         site_name=settings.site_name,
         site_url=site_url + "/",
+        image=shared,
     )
     description = article.teaser or article.title
     context = _common(
@@ -179,11 +194,17 @@ def _article(page: ArticlePage, index: IndexReader, settings: Settings) -> Outpu
         jsonld=[structured],
     )
     context["article"] = view
+    context["page"]["image"] = shared
     return _html("article.html", object_key(page.path), context)
 
 
-def _article_view(article: Article, language: str) -> dict[str, Any]:
+def _article_view(
+    article: Article, language: str, media: dict[str, MediaItem], settings: Settings
+) -> dict[str, Any]:
+    image = article.image
+    lead = media.get(image.name) if image else None
     return {
+        "lead": figure(lead, image.alt, image.caption, image.credit, lead=True) if lead and image else None,
         "title": article.title,
         "teaser": article.teaser,
         "language": language,
@@ -196,7 +217,7 @@ def _article_view(article: Article, language: str) -> dict[str, Any]:
             else None
         ),
         "tags": [{"name": name, "url": Listing("tag", slugify(name)).base_path} for name in article.tags],
-        "body_html": render_body(article.body),
+        "body_html": render_body(article.body, body_pictures(media), remote_images=settings.remote_images),
         "source": {"name": article.source.name, "url": str(article.source.url)} if article.source else None,
     }
 
@@ -247,7 +268,8 @@ def _listing(page: ListingPage, index: IndexReader, settings: Settings) -> Outpu
         feeds_from=listing, breadcrumbs=crumbs, jsonld=jsonld,
     )  # fmt: skip
     context["listing"] = {"heading": heading, "intro": intro, "link": link, "kind": listing.kind}
-    context["items"] = [_item_view(e) for e in chunk.entries]
+    thumbnails = index.get_media(sorted({e.image for e in chunk.entries if e.image}))
+    context["items"] = [_item_view(e, thumbnails) for e in chunk.entries]
     context["pagination"] = pagination
     return _html("listing.html", object_key(page.path), context)
 
@@ -285,8 +307,11 @@ def _tag_label(tag: str, entries: tuple[Entry, ...], index: IndexReader) -> str:
     return _humanise(tag)
 
 
-def _item_view(entry: Entry) -> dict[str, Any]:
+def _item_view(entry: Entry, thumbnails: dict[str, MediaItem]) -> dict[str, Any]:
+    shown = thumbnails.get(entry.image) if entry.image else None
     return {
+        # Beside its own linked title, a thumbnail adds nothing a reader needs: no alt text.
+        "thumbnail": picture(shown, "", THUMBNAIL_SIZES, css_class="thumb") if shown else None,
         "title": entry.title,
         "url": article_path(entry.slug),
         "teaser": entry.teaser,
@@ -328,6 +353,7 @@ def _static(page: StaticPage, index: IndexReader, settings: Settings) -> Output 
             settings, "/404.html", f"Page not found — {settings.site_name}", "This page does not exist.",
             "not_found", settings.language,
         )  # fmt: skip
+        context["page"]["robots"] = None  # a missing page has no images to preview
         return _html("404.html", NOT_FOUND_KEY, context, NOT_FOUND_CACHE)
     if page.name == "archive":
         return _archive(index, settings)

@@ -14,6 +14,8 @@ from typing import Any
 from markupsafe import Markup, escape
 
 from broadsheet.contract.media import MIME, MediaItem
+from broadsheet.contract.models import Article
+from broadsheet.index.ports import IndexReader
 
 # The width the article column takes: the page's 48rem less its 1.25rem padding on each side.
 COLUMN_SIZES = "(min-width: 48rem) 45.5rem, calc(100vw - 2.5rem)"
@@ -72,6 +74,12 @@ def figure(
     return Markup(f'<figure class="{classes}">{"".join(parts)}</figure>')  # noqa: S704 - escaped above
 
 
-def pictures_of(names: tuple[str, ...], media: Mapping[str, MediaItem]) -> tuple[MediaItem, ...]:
-    """The published media among `names`, in their order (unpublished ones left out)."""
-    return tuple(media[name] for name in names if name in media)
+def published_media(article: Article, index: IndexReader) -> dict[str, MediaItem]:
+    """The images an article shows that are published, by name (one read of the index)."""
+    names = article.media_names
+    return index.get_media(list(names)) if names else {}
+
+
+def body_pictures(media: Mapping[str, MediaItem]) -> tuple[MediaItem, ...]:
+    """Published images as the body renderer takes them: in a stable order (it caches by them)."""
+    return tuple(media[name] for name in sorted(media))
