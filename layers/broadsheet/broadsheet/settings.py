@@ -18,6 +18,8 @@ class Settings(BaseSettings):
     site_bucket: str = "broadsheet-site"
     render_queue_url: str = ""
     ingest_queue_url: str = ""
+    # Where reconcile sends images back to the media function (lost, changed, missing renditions).
+    media_queue_url: str = ""
     distribution_id: str = ""
     # Embargo and expiry: the EventBridge Scheduler group, the role its schedules send with and
     # the queue they send to. No group means nothing is scheduled (the offline build).
