@@ -37,13 +37,13 @@ def picture(
         if fmt != "jpg"
     )
     width = item.widths[-1]
-    loading = 'fetchpriority="high" loading="eager"' if lead else 'loading="lazy"'
+    loading = 'fetchpriority="high" loading="eager"' if lead else 'loading="lazy" decoding="async"'
     classes = f' class="{escape(css_class)}"' if css_class else ""
     img = (
         f'<img src="{escape(base)}/{escape(item.key(width, "jpg"))}" '
         f'srcset="{escape(srcset(item, "jpg", base))}" sizes="{escape(sizes)}" '
         f'width="{width}" height="{item.height_at(width)}" alt="{escape(alt)}" '
-        f'{loading} decoding="async">'
+        f'{loading}>'
     )
     return Markup(f"<picture{classes}>{sources}{img}</picture>")  # noqa: S704 - every value is escaped
 
