@@ -43,7 +43,7 @@ def picture(
         f'<img src="{escape(base)}/{escape(item.key(width, "jpg"))}" '
         f'srcset="{escape(srcset(item, "jpg", base))}" sizes="{escape(sizes)}" '
         f'width="{width}" height="{item.height_at(width)}" alt="{escape(alt)}" '
-        f'{loading}>'
+        f"{loading}>"
     )
     return Markup(f"<picture{classes}>{sources}{img}</picture>")  # noqa: S704 - every value is escaped
 
