@@ -260,6 +260,8 @@ def test_dead_letter_queues_come_from_the_template() -> None:
     found = commands.dead_letter_queues(load_template(ROOT / "template.yaml"))
     assert [(d.queue, d.kind, d.source) for d in found] == [
         ("IngestDLQ", "queue", "IngestQueue"),
+        ("MailFeedbackDLQ", "queue", "MailFeedbackQueue"),
+        ("MediaDLQ", "queue", "MediaQueue"),
         ("PlanDLQ", "stream", "PlanFunction"),
         ("RenderDLQ", "queue", "RenderQueue"),
     ]
