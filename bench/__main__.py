@@ -3,7 +3,8 @@
 It makes what it needs (the corpus, Hugo and Pelican in .venv-bench, local stacks on free
 loopback ports), runs every benchmark, prints one table per benchmark with the ratios first,
 and writes the figures to bench/.work/results-<time>.json. `--sizes 1000` runs the smaller site
-only; `--only full,publish` picks benchmarks; `--only bodies` times pathological article bodies.
+only; `--only full,publish` picks benchmarks; `--only bodies` times pathological article bodies;
+`--only images` times one image's renditions with Pillow and with libvips.
 """
 
 from __future__ import annotations
@@ -17,13 +18,13 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from bench import bodies, cost, fitness, publish, tools
+from bench import bodies, cost, fitness, images, publish, tools
 from bench.full import Comparison, compare, sources
 from bench.measure import megabytes
 
 ROOT = Path(__file__).resolve().parents[1]
 WORK = ROOT / "bench" / ".work"
-BENCHMARKS = ("full", "publish", "bulk", "fitness", "bodies")
+BENCHMARKS = ("full", "publish", "bulk", "fitness", "bodies", "images")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -62,6 +63,12 @@ def main(argv: list[str] | None = None) -> int:
         header, rows, summary = bodies.rows(timings)
         print("\nArticle bodies: worst cases (CPU time, one core)\n" + table(header, rows) + "\n" + summary)
         results["bodies"] = [asdict(t) for t in timings]
+    if "images" in chosen:
+        made = images.measure(args.work / "images")
+        header, rows = images.rows(made)
+        title = f"Images: one rendition set of a 24-megapixel JPEG (median of {images.RUNS} runs)"
+        print(f"\n{title}\n" + table(header, rows))
+        results["images"] = [asdict(t) for t in made]
     out = args.work / f"results-{time.strftime('%Y%m%d-%H%M%S')}.json"
     out.write_text(json.dumps(results, indent=1, default=str))
     print(f"figures: {out.relative_to(ROOT) if out.is_relative_to(ROOT) else out}")

@@ -65,6 +65,11 @@ def real_clock_stack() -> Iterator[LocalStack]:
         reset_services()
 
 
+def sample_images() -> list[Path]:
+    """The sample photographs (events/content/media), without their licence notes."""
+    return sorted(p for p in (SAMPLES / "media").glob("*") if p.suffix.lower() in {".jpg", ".jpeg", ".png"})
+
+
 class Editor:
     """An editor's view of a running stack: put, delete, and look at what readers get."""
 
@@ -91,12 +96,18 @@ class Editor:
     def hint(self, key: str, event: str = "ObjectCreated:Put") -> None:
         """Deliver one more notification for `key`, as a duplicate or late S3 event would."""
         body = s3_notification(self.content, key, event)
-        self.sqs.send_message(QueueUrl=self.stack.stack.queue_url("IngestQueue"), MessageBody=body)
+        queue = "MediaQueue" if key.startswith("media/") else "IngestQueue"
+        self.sqs.send_message(QueueUrl=self.stack.stack.queue_url(queue), MessageBody=body)
 
     def publish_samples(self) -> None:
-        """Upload every sample article and author profile."""
+        """Upload every sample article and author profile (not the images: see publish_media)."""
         for path in sorted(SAMPLES.glob("*/*.json")):
             self.put(f"{path.parent.name}/{path.name}", path.read_bytes())
+
+    def publish_media(self) -> None:
+        """Upload every sample image."""
+        for path in sample_images():
+            self.put(f"media/{path.name}", path.read_bytes())
 
     def site_files(self) -> dict[str, bytes]:
         """Every object of the site bucket, key to bytes."""
@@ -116,9 +127,9 @@ class Editor:
         }
 
     def content_files(self) -> dict[str, bytes]:
-        """The current objects under articles/ and authors/ of the content bucket."""
+        """The current objects under articles/, authors/ and media/ of the content bucket."""
         found: dict[str, bytes] = {}
-        for prefix in ("articles/", "authors/"):
+        for prefix in ("articles/", "authors/", "media/"):
             for page in self.s3.get_paginator("list_objects_v2").paginate(Bucket=self.content, Prefix=prefix):
                 for o in page.get("Contents", []):
                     found[o["Key"]] = self.s3.get_object(Bucket=self.content, Key=o["Key"])["Body"].read()

@@ -43,7 +43,7 @@ from tests.e2e.quality import (
     xml_root,
     xsd_errors,
 )
-from tests.support import CLOCK, ROOT, SAMPLES, Editor
+from tests.support import CLOCK, ROOT, SAMPLES, Editor, sample_images
 
 # Lighthouse measures performance: this module runs in a pytest process of its own with nothing
 # beside it (`-m alone`, the last stage of `make test`); beside the every-payload sweep's two
@@ -90,9 +90,11 @@ def site(stack: LocalStack) -> str:
     assert not missing, f"not installed: {missing}; run scripts/ensure-quality-tools (make test does)"
     editor = Editor(stack)
     samples = {f"{path.parent.name}/{path.name}" for path in SAMPLES.glob("*/*.json")}
+    samples |= {f"media/{path.name}" for path in sample_images()}
     for key in editor.content_files():
         if key not in samples:
             editor.delete(key)
+    editor.publish_media()
     editor.publish_samples()
     stack.render_static_pages()
     stack.wait_drained(timeout=DRAIN_TIMEOUT)
@@ -163,6 +165,29 @@ def test_screenshots_at_phone_and_desktop_width_are_written(
         finally:
             tab.close()
         assert target.stat().st_size > 0
+
+
+# What the lead image of an article may weigh on a phone 390 px wide, in the format it picks.
+PHONE_LEAD_LIMIT = 60 * 1024
+
+
+@pytest.mark.parametrize("scale", [1, 1.75, 3])
+def test_a_phone_downloads_a_small_modern_lead_image_with_its_room_reserved(
+    site: str, browser: Browser, scale: float
+) -> None:
+    context = browser.new_context(viewport={"width": PHONE, "height": 844}, device_scale_factor=scale)
+    tab = context.new_page()
+    try:
+        tab.goto(site + "/" + KERRY.removesuffix(".json") + "/", wait_until="load")
+        lead = tab.locator(".lead-figure img")
+        source = str(lead.evaluate("img => img.currentSrc"))
+        attributes = [lead.get_attribute(name) for name in ("width", "height", "fetchpriority", "loading")]
+    finally:
+        context.close()
+    assert source.endswith(".avif"), source
+    assert all(attributes[:2]) and attributes[2:] == ["high", "eager"]
+    size = len(fetch(source).body)
+    assert size <= PHONE_LEAD_LIMIT, f"{source} is {size:,} bytes"
 
 
 @pytest.mark.parametrize("page", PAGE_TYPES, ids=PAGE_IDS)

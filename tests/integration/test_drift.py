@@ -266,6 +266,7 @@ def test_dead_letter_queues_come_from_the_template() -> None:
     assert [(d.queue, d.kind, d.source) for d in found] == [
         ("IngestDLQ", "queue", "IngestQueue"),
         ("MailFeedbackDLQ", "queue", "MailFeedbackQueue"),
+        ("MediaDLQ", "queue", "MediaQueue"),
         ("PlanDLQ", "stream", "PlanFunction"),
         ("RenderDLQ", "queue", "RenderQueue"),
     ]

@@ -62,6 +62,8 @@ class FakeContentStore:
 
     objects: dict[str, ContentObject] = field(default_factory=dict)
     reports: dict[str, bytes] = field(default_factory=dict)
+    # Warning reports, parsed, by the key they are about.
+    warnings: dict[str, Any] = field(default_factory=dict)
     gets: int = 0
     # Called after every `get`, before ingest checks the version: a concurrent editor.
     after_get: Callable[[str], object] | None = None
@@ -87,8 +89,8 @@ class FakeContentStore:
 
     # ContentStore
 
-    def get(self, key: str) -> ContentObject | None:
-        """The current version of a file, or None."""
+    def get(self, key: str, limit: int = 0) -> ContentObject | None:
+        """The current version of a file, or None (whole: `limit` is the S3 store's concern)."""
         self.gets += 1
         obj = self.objects.get(key)
         if self.after_get is not None:
@@ -107,6 +109,14 @@ class FakeContentStore:
     def clear_report(self, key: str) -> None:
         """Remove the error report for `key`, if any."""
         self.reports.pop(report_key(key), None)
+
+    def put_warnings(self, key: str, body: bytes) -> None:
+        """Write the warning report for `key`."""
+        self.warnings[key] = json.loads(body)
+
+    def clear_warnings(self, key: str) -> None:
+        """Remove the warning report for `key`."""
+        self.warnings.pop(key, None)
 
     def keys(self, prefix: str) -> list[str]:
         """Every key under a prefix."""

@@ -43,6 +43,8 @@ PIPELINE_ONLY = (
     "broadsheet.adapters.scheduler",
     "broadsheet.runtime",
 )
+# The imaging library and the stage that runs it: the media function's alone.
+IMAGING = ("PIL", "broadsheet.media.renditions", "broadsheet.media.stage", "broadsheet.runtime.media")
 RENDERING = (
     "broadsheet.render.html",
     "broadsheet.render.feeds",
@@ -55,6 +57,7 @@ RENDERING = (
 # What each handler must not load, beyond NOWHERE.
 NOT_LOADED = {
     "ingest": (
+        *IMAGING,
         *RENDERING,
         "broadsheet.plan",
         "broadsheet.reconcile",
@@ -68,6 +71,7 @@ NOT_LOADED = {
         "broadsheet.runtime.reconcile",
     ),
     "plan": (
+        *IMAGING,
         *RENDERING,
         "broadsheet.ingest",
         "broadsheet.reconcile",
@@ -85,6 +89,7 @@ NOT_LOADED = {
         "broadsheet.runtime.reconcile",
     ),
     "render": (
+        *IMAGING,
         "broadsheet.ingest",
         "broadsheet.plan",
         "broadsheet.reconcile",
@@ -100,6 +105,7 @@ NOT_LOADED = {
         "broadsheet.runtime.reconcile",
     ),
     "reconcile": (
+        *IMAGING,
         "broadsheet.ingest",
         "broadsheet.plan",
         "broadsheet.schedule",
@@ -110,6 +116,24 @@ NOT_LOADED = {
         "broadsheet.runtime.plan",
         "broadsheet.runtime.render",
     ),
+    "media": (
+        *RENDERING,
+        "broadsheet.ingest",
+        "broadsheet.plan",
+        "broadsheet.reconcile",
+        "broadsheet.build",
+        "broadsheet.schedule",
+        "broadsheet.newsletter",
+        "broadsheet.index.memory",
+        "broadsheet.render.body",
+        "broadsheet.adapters.cloudfront",
+        "broadsheet.adapters.kvs",
+        "broadsheet.adapters.scheduler",
+        "broadsheet.runtime.ingest",
+        "broadsheet.runtime.plan",
+        "broadsheet.runtime.render",
+        "broadsheet.runtime.reconcile",
+    ),
     "subscribe": (*PIPELINE_ONLY, "broadsheet.newsletter.digest", "broadsheet.index.memory"),
     "digest": (*PIPELINE_ONLY, "broadsheet.newsletter.api", "broadsheet.index.memory"),
 }
@@ -119,7 +143,12 @@ NOT_LOADED = {
 # installed, signs the alias store's requests (SigV4A); ingest checks a body's shape with the
 # Markdown parser when it validates a file (the contract imports it there, so the newsletter's
 # functions, which read validated articles back, never need it).
-LAYER_OF = {"pyromark": "MarkdownLayer", "nh3": "MarkdownLayer", "cryptography": "CryptographyLayer"}
+LAYER_OF = {
+    "pyromark": "MarkdownLayer",
+    "nh3": "MarkdownLayer",
+    "cryptography": "CryptographyLayer",
+    "PIL": "ImagingLayer",
+}
 CALL_TIME_LAYERS = {
     "IngestFunction": {"MarkdownLayer"},
     "RenderFunction": {"AwsCrtLayer"},

@@ -117,8 +117,12 @@ def test_content_bucket_is_versioned_and_tells_ingest_about_articles_and_authors
 ) -> None:
     assert properties(template, "ContentBucket")["VersioningConfiguration"] == {"Status": "Enabled"}
     assert bucket_notifications(template) == [
-        BucketNotification("ContentBucket", event, "IngestQueue", prefix=prefix)
-        for prefix in ("articles/", "authors/")
+        BucketNotification("ContentBucket", event, queue, prefix=prefix)
+        for prefix, queue in (
+            ("articles/", "IngestQueue"),
+            ("authors/", "IngestQueue"),
+            ("media/", "MediaQueue"),
+        )
         for event in ("s3:ObjectCreated:*", "s3:ObjectRemoved:*")
     ]
 
@@ -176,7 +180,7 @@ def test_index_table_streams_new_and_old_images(template: dict[str, Any]) -> Non
 
 def test_every_function_runs_python313_on_arm(template: dict[str, Any]) -> None:
     functions = serverless_functions(template)
-    pipeline = {"IngestFunction", "PlanFunction", "RenderFunction", "ReconcileFunction"}
+    pipeline = {"IngestFunction", "MediaFunction", "PlanFunction", "RenderFunction", "ReconcileFunction"}
     assert set(functions) == pipeline | {"SubscribeFunction", "DigestFunction", "SuppressFunction"}
     for function in functions.values():
         assert function["Runtime"] == "python3.13"
@@ -194,6 +198,7 @@ def test_each_function_carries_the_layers_of_what_it_imports_and_nothing_more(
     }
     assert layers == {
         "IngestFunction": ["BroadsheetLayer", "MarkdownLayer"],
+        "MediaFunction": ["BroadsheetLayer", "ImagingLayer"],
         "PlanFunction": ["BroadsheetLayer"],
         "ReconcileFunction": ["BroadsheetLayer", "MarkdownLayer", "AwsCrtLayer"],
         "RenderFunction": ["BroadsheetLayer", "MarkdownLayer", "AwsCrtLayer"],
@@ -246,6 +251,7 @@ def test_functions_get_the_settings_environment_and_only_render_knows_the_edge(
             "BROADSHEET_SCHEDULER_ROLE_ARN",
             "BROADSHEET_INGEST_QUEUE_ARN",
         },
+        "MediaFunction": set(),
         "PlanFunction": set(),
         "RenderFunction": {
             "BROADSHEET_SITE_URL",
@@ -499,6 +505,16 @@ def test_event_sources_are_what_the_template_holds(template: dict[str, Any]) -> 
             partial,
         ),
         (
+            "MediaFunction",
+            "MediaChanged",
+            "SQS",
+            "MediaQueue",
+            "functions/media/",
+            "app.lambda_handler",
+            1,
+            partial,
+        ),
+        (
             "PlanFunction",
             "IndexChanged",
             "DynamoDB",
@@ -529,7 +545,7 @@ def test_event_sources_are_what_the_template_holds(template: dict[str, Any]) -> 
             partial,
         ),
     ]
-    plan = event_sources(template)[1]
+    plan = event_sources(template)[2]
     assert isinstance(plan, EventSource)
     assert plan.starting_position == "TRIM_HORIZON"
     assert plan.environment["POWERTOOLS_SERVICE_NAME"] == "broadsheet"
@@ -602,7 +618,7 @@ def test_alarms_watch_every_dlq_and_every_function(template: dict[str, Any]) -> 
         assert (props["Threshold"], props["ComparisonOperator"]) == (0, "GreaterThanThreshold")
         (dimension,) = props["Dimensions"]
         watched.add((props["Namespace"], props["MetricName"], target(dimension["Value"])))
-    dlqs = {"IngestDLQ", "RenderDLQ", "PlanDLQ", "MailFeedbackDLQ"}
+    dlqs = {"IngestDLQ", "MediaDLQ", "RenderDLQ", "PlanDLQ", "MailFeedbackDLQ"}
     functions = set(serverless_functions(template))
     assert watched == {("AWS/SQS", "ApproximateNumberOfMessagesVisible", q) for q in dlqs} | {
         ("AWS/Lambda", "Errors", f) for f in functions

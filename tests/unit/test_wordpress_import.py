@@ -197,7 +197,7 @@ def test_sticky_posts_formats_and_featured_images_are_in_the_report(
         "video", "gallery", "aside", "link", "status", "quote", "chat", "image", "audio", "standard",
     }  # fmt: skip
     assert entry(report, 101).featured_image == {
-        "src": "media/2015/12/kremlin.png",
+        "src": "media/2015-12-kremlin.png",
         "alt": "The Kremlin at dusk",
         "caption": "The Kremlin at dusk, December 2015",
         "credit": "",
@@ -317,7 +317,7 @@ def test_caption_shortcode_becomes_an_image_and_its_caption(imported: tuple[Path
     body = article(out, "review-of-the-week-kerry-putin")["body"]
     # The resized copy the post linked is replaced by the original it was made from.
     assert (
-        "![The Kremlin at dusk](media/2015/12/kremlin.png)\n\nThe Kremlin, where the talks were held" in body
+        "![The Kremlin at dusk](media/2015-12-kremlin.png)\n\nThe Kremlin, where the talks were held" in body
     )
     assert "[caption" not in body
     assert "> We agreed on more than we disagreed.\n>\n> Both sides said so." in body
@@ -326,11 +326,14 @@ def test_caption_shortcode_becomes_an_image_and_its_caption(imported: tuple[Path
 def test_galleries_by_ids_and_by_attachment(imported: tuple[Path, ImportReport]) -> None:
     out, report = imported
     body = article(out, "pictures-from-the-square")["body"]
-    by_ids = "![Red square](media/2016/01/gallery-one.png)\n\n![](media/2016/01/gallery-two.gif)"
+    by_ids = (
+        "![Red square](media/2016-01-gallery-one.png)\n\n![A second picture](media/2016-01-gallery-two.gif)"
+    )
     assert f"{by_ids}\n\nA second picture" in body
     # Without ids, the images attached to the post in their menu order.
     assert (
-        "![Площадь](media/2016/01/foto-ploshchadi-5db4028a.png)\n\n![](media/2016/01/gallery-two.gif)" in body
+        "![Площадь](media/2016-01-foto-ploshchadi-5db4028a.png)\n\n"
+        "![A second picture](media/2016-01-gallery-two.gif)" in body
     )
     assert sum("gallery of 2 image(s)" in c for c in entry(report, 103).changes) == 2
 
@@ -357,7 +360,7 @@ def test_gutenberg_blocks_are_read_inlined_or_reported(imported: tuple[Path, Imp
     body = article(out, "the-ministers-week")["body"]
     assert "wp:" not in body
     assert body.startswith("Gutenberg stores paragraphs with their tags.\n\n## What the minister said\n\n")
-    assert "![Red square](media/2016/01/gallery-one.png)\n\nThe square in *January*" in body
+    assert "![Red square](media/2016-01-gallery-one.png)\n\nThe square in *January*" in body
     assert "(https://www.youtube.com/watch?v=dQw4w9WgXcQ)" in body
     assert "Subscribe to our **weekly** newsletter." in body
     assert "\n\n\n" not in body
@@ -375,14 +378,14 @@ def test_images_are_copied_from_the_uploads_folder_and_missing_ones_reported(
     out, report = imported
     outcomes = {m.file: m.outcome for m in report.media}
     assert outcomes == {
-        "media/2015/12/kremlin.png": "written",
-        "media/2016/01/foto-ploshchadi-5db4028a.png": "written",
-        "media/2016/01/gallery-one.png": "written",
-        "media/2016/01/gallery-two.gif": "written",
-        "media/2016/01/missing.png": "missing",
+        "media/2015-12-kremlin.png": "written",
+        "media/2016-01-foto-ploshchadi-5db4028a.png": "written",
+        "media/2016-01-gallery-one.png": "written",
+        "media/2016-01-gallery-two.gif": "written",
+        "media/2016-01-missing.png": "missing",
     }
-    assert (out / "media/2015/12/kremlin.png").read_bytes() == (UPLOADS / "2015/12/kremlin.png").read_bytes()
-    assert not (out / "media/2015/12/kremlin-300x200.png").exists()
+    assert (out / "media/2015-12-kremlin.png").read_bytes() == (UPLOADS / "2015/12/kremlin.png").read_bytes()
+    assert not (out / "media/2015-12-kremlin-300x200.png").exists()
     assert any("missing.png" in w for w in entry(report, 103).warnings)
 
 

@@ -19,9 +19,11 @@ The stages, in WordPress's own order of meaning:
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from html import escape
+from pathlib import PurePosixPath
 
 from bs4 import BeautifulSoup, Comment, Tag
 from bs4.element import NavigableString
@@ -375,10 +377,27 @@ def _rewrite_images(soup: BeautifulSoup, context: BodyContext, result: Converted
         original = media.original_of(upload, context.known_uploads)
         found = media.MediaFile(upload=original, key=media.content_key(original))
         result.images.append(found)
+        if not alt:
+            # The contract wants every published image described; WordPress let it be left out.
+            alt = _fallback_alt(picture, attachment, original)
+            result.warnings.append(f"image without alt text described as {alt!r}: {found.key}")
         _keep(picture, found.key, alt)
         link = picture.parent
         if isinstance(link, Tag) and link.name == "a" and _points_at_image(str(link.get("href") or "")):
             link.unwrap()
+
+
+def _fallback_alt(picture: Tag, attachment: Attachment | None, upload: str) -> str:
+    """The best description there is of an image without alt text: its caption, its title, or
+    its file name in words; an editor should write a real one (the report lists each)."""
+    if attachment is not None and attachment.caption.strip():
+        return " ".join(attachment.caption.split())
+    title = str(picture.get("title") or "").strip()
+    if title:
+        return title
+    stem = PurePosixPath(upload).stem
+    words = " ".join(part for part in re.split(r"[-_.\s]+", stem) if part and not part.isdigit())
+    return words.capitalize() if words else "Image"
 
 
 def _attachment_of(picture: Tag, context: BodyContext) -> Attachment | None:

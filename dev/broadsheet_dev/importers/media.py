@@ -3,8 +3,10 @@
 An image's address names its file in the uploads folder (`…/wp-content/uploads/2015/12/a.jpg`,
 on the site's own host or a CDN's). WordPress links the resized copies it made
 (`a-300x200.jpg`); the pipeline makes its own widths, so the original is preferred whenever the
-export or the uploads folder has it. Names that are not plain ASCII file names (spaces, accents,
-other scripts) get a slug and a short digest of the original, so two files never share a name.
+export or the uploads folder has it. The contract takes plain file names under `media/` (no
+folders), so the uploads path is flattened with hyphens. Names that are not plain ASCII file
+names (spaces, accents, other scripts) get a slug and a short digest of the original, so two
+files never share a name.
 """
 
 from __future__ import annotations
@@ -62,15 +64,16 @@ def original_of(upload: str, known: set[str]) -> str:
 
 
 def content_key(upload: str) -> str:
-    """The key under `media/` the file is published at: its uploads path, made safe to name."""
+    """The key under `media/` the file is published at: its uploads path flattened into one safe
+    file name (the contract takes no folders under media/), `2015/12/a.jpg` as `2015-12-a.jpg`."""
     parts = upload.split("/")
     if all(_PLAIN.fullmatch(part) for part in parts):
-        return MEDIA + upload
+        return MEDIA + "-".join(parts)
     path = PurePosixPath(upload)
     digest = hashlib.sha256(upload.encode("utf-8")).hexdigest()[:8]
     folders = [slugify(part) or "folder" for part in parts[:-1]]
     stem = slugify(path.stem)[:80] or "file"
-    return MEDIA + "/".join([*folders, f"{stem}-{digest}{path.suffix.lower()}"])
+    return MEDIA + "-".join([*folders, f"{stem}-{digest}{path.suffix.lower()}"])
 
 
 def copy_into(source_root: Path, media: MediaFile, content_dir: Path) -> str:

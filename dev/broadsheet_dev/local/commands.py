@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import mimetypes
 import signal
 import threading
 import time
@@ -18,6 +19,7 @@ from watchdog.observers import Observer
 from broadsheet.adapters.dynamo import DynamoIndex
 from broadsheet.adapters.sqs import SqsRenderQueue, s3_notification
 from broadsheet.contract.files import ARTICLE_SUFFIXES, ARTICLES, MARKDOWN, content_key
+from broadsheet.contract.media import MEDIA, UPLOAD_FORMATS
 from broadsheet.pages import all_pages
 from broadsheet.preview import PREVIEW_PREFIX, parse_preview_key, token_expiry
 from broadsheet.runtime.reconcile import ReconcileServices, build_services, run_reconcile
@@ -33,7 +35,7 @@ from broadsheet_dev.operations import redrive as redrive_messages
 class Editor:
     """Puts files into and takes them out of the content bucket, as an editor's tool would."""
 
-    def __init__(self, bucket: str, ingest_queue_url: str, endpoint: str) -> None:
+    def __init__(self, bucket: str, ingest_queue_url: str, endpoint: str, media_queue_url: str = "") -> None:
         session = boto3.Session(
             aws_access_key_id=CREDENTIALS["AWS_ACCESS_KEY_ID"],
             aws_secret_access_key=CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
@@ -44,12 +46,21 @@ class Editor:
         self.sqs = session.client("sqs", endpoint_url=endpoint)
         self.bucket = bucket
         self.ingest_queue_url = ingest_queue_url
+        self.media_queue_url = media_queue_url
 
     def publish(self, path: Path) -> str:
-        """Upload one file; S3 notifies the ingest queue."""
-        key = content_key(path)
-        kind = "text/markdown; charset=utf-8" if path.suffix == MARKDOWN else "application/json"
-        self.s3.put_object(Bucket=self.bucket, Key=key, Body=path.read_bytes(), ContentType=kind)
+        """Upload one file; S3 notifies the ingest queue (the media queue for an image)."""
+        key = editor_key(path)
+        if key.startswith(MEDIA):
+            kind = mimetypes.guess_type(path.name)[0]
+        else:
+            kind = "text/markdown; charset=utf-8" if path.suffix == MARKDOWN else "application/json"
+        self.s3.put_object(
+            Bucket=self.bucket,
+            Key=key,
+            Body=path.read_bytes(),
+            ContentType=kind or "application/octet-stream",
+        )
         return key
 
     def unpublish(self, key: str) -> None:
@@ -57,14 +68,36 @@ class Editor:
         local tool sends the hint S3 would have sent; on AWS the bucket does it."""
         self.s3.delete_object(Bucket=self.bucket, Key=key)
         body = s3_notification(self.bucket, key, "ObjectRemoved:Delete")
-        self.sqs.send_message(QueueUrl=self.ingest_queue_url, MessageBody=body)
+        queue = self.media_queue_url if key.startswith(MEDIA) else self.ingest_queue_url
+        self.sqs.send_message(QueueUrl=queue, MessageBody=body)
+
+
+def editor_key(path: Path) -> str:
+    """The content-bucket key of a local file: an image in a `media` folder goes under media/."""
+    if path.parent.name == "media":
+        return MEDIA + path.name
+    return content_key(path)
+
+
+def is_upload(path: Path) -> bool:
+    """Whether a local file is one an editor publishes: an article or profile, or an image."""
+    if path.name.startswith("."):
+        return False
+    if path.parent.name == "media":
+        return path.suffix.lower().lstrip(".") in UPLOAD_FORMATS
+    return path.suffix in ARTICLE_SUFFIXES
 
 
 def _editor_from_state(path: Path) -> Editor:
     if not path.is_file():
         raise SystemExit("no local stack is running here (start one with `make run`)")
     state = json.loads(path.read_text())
-    return Editor(state["content_bucket"], state["ingest_queue_url"], state["endpoint"])
+    return Editor(
+        state["content_bucket"],
+        state["ingest_queue_url"],
+        state["endpoint"],
+        state.get("media_queue_url", ""),
+    )
 
 
 class _Watcher(FileSystemEventHandler):
@@ -73,9 +106,9 @@ class _Watcher(FileSystemEventHandler):
 
     def _key(self, event: FileSystemEvent) -> tuple[Path, str] | None:
         path = Path(str(event.dest_path if event.event_type == "moved" else event.src_path))
-        if event.is_directory or path.suffix not in ARTICLE_SUFFIXES or path.name.startswith("."):
+        if event.is_directory or not is_upload(path):
             return None
-        return path, content_key(path)
+        return path, editor_key(path)
 
     def on_any_event(self, event: FileSystemEvent) -> None:
         if event.event_type not in {"created", "modified", "moved", "deleted", "closed"}:
@@ -107,21 +140,32 @@ def run(
     try:
         stack.write_state(state)
         deployed = stack.stack
-        editor = Editor(deployed.content_bucket, deployed.queue_url("IngestQueue"), deployed.endpoint)
+        editor = Editor(
+            deployed.content_bucket,
+            deployed.queue_url("IngestQueue"),
+            deployed.endpoint,
+            deployed.queue_url("MediaQueue"),
+        )
         stack.render_static_pages()
-        found = [*sorted(content.glob("*/*")), *sorted(watch.glob("**/*"))]
-        files = [path for path in found if path.suffix in ARTICLE_SUFFIXES and path.is_file()]
+        # Images first, so that the articles showing them are rendered with them the first time.
+        found = [p for p in [*sorted(content.glob("*/*")), *sorted(watch.glob("**/*"))] if p.is_file()]
+        images = [p for p in found if p.parent.name == "media" and is_upload(p)]
+        files = images + [p for p in found if p.parent.name != "media" and p.suffix in ARTICLE_SUFFIXES]
         for path in files:
             editor.publish(path)
         watch.mkdir(parents=True, exist_ok=True)
         (watch / "articles").mkdir(exist_ok=True)
         (watch / "authors").mkdir(exist_ok=True)
+        (watch / "media").mkdir(exist_ok=True)
         observer.schedule(_Watcher(editor), str(watch), recursive=True)
         observer.start()
         print(f"Broadsheet is publishing {len(files)} sample files…")
         stack.wait_drained(timeout=900)
         print(f"The site is at {stack.edge.url if stack.edge else ''}/")
-        print(f"Save article files in {watch}/articles/ (authors in {watch}/authors/) to publish them.")
+        print(
+            f"Save article files in {watch}/articles/ (authors in {watch}/authors/, images in "
+            f"{watch}/media/) to publish them."
+        )
         print(f"AWS APIs (moto) at {deployed.endpoint}: content bucket {deployed.content_bucket}")
         print("Press Ctrl-C to stop.")
         stopped.wait()
@@ -178,6 +222,7 @@ def _local_services(state: Path) -> tuple[dict[str, Any], ReconcileServices]:
         site_bucket=described["site_bucket"],
         render_queue_url=described["render_queue_url"],
         ingest_queue_url=described["ingest_queue_url"],
+        media_queue_url=described.get("media_queue_url", ""),
         site_url=described["site"],
         page_size=int(described["page_size"]),
     )

@@ -87,6 +87,7 @@ class Deployed:
                 "content_bucket": self.content_bucket,
                 "site_bucket": self.site_bucket,
                 "ingest_queue_url": self.queue_url("IngestQueue"),
+                "media_queue_url": self.queue_url("MediaQueue"),
                 "render_queue_url": self.queue_url("RenderQueue"),
                 "table": self.refs["IndexTable"],
                 "queues": self.queues,

@@ -16,23 +16,27 @@ import multiprocessing
 import os
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from broadsheet.adapters import clients
 from broadsheet.adapters.folder import FolderWriter
 from broadsheet.adapters.secrets import with_preview_secret
 from broadsheet.clock import now
 from broadsheet.contract.files import ARTICLES, AUTHORS, JSON, MARKDOWN, read_article, read_author, shadowed
+from broadsheet.contract.media import MEDIA, RENDITION_CACHE
 from broadsheet.contract.models import Article, AuthorProfile
 from broadsheet.errors import SkippedKey, ValidationFailed
 from broadsheet.index.memory import MemoryIndex
 from broadsheet.index.ports import IndexReader
 from broadsheet.pages import Page, all_pages
-from broadsheet.render.html import render_page
+from broadsheet.render.html import Output, render_page
 from broadsheet.settings import Settings
 from broadsheet.site import BUILD_MARKER, Change
+
+if TYPE_CHECKING:
+    from broadsheet.media.renditions import Processed
 
 # Below this many files a build stays in one process: forking costs more than it saves.
 PARALLEL_FROM = 400
@@ -90,6 +94,36 @@ def load_content(
     return index, rejected
 
 
+def load_media(content_dir: Path) -> tuple[list[Processed], list[ValidationFailed]]:
+    """Every image under `content_dir/media/`, published as the media function publishes it."""
+    from broadsheet.media.renditions import media_hash, process  # noqa: PLC0415 - the imaging library
+    from broadsheet.media.stage import media_name_of  # noqa: PLC0415 - loads only when building
+
+    folder = content_dir / MEDIA
+    done: list[Processed] = []
+    rejected: list[ValidationFailed] = []
+    for path in sorted(folder.iterdir()) if folder.is_dir() else []:
+        if not path.is_file() or path.name.startswith(".") or path.name == "LICENSES.md":
+            continue
+        key = MEDIA + path.name
+        try:
+            name = media_name_of(key)
+            data = path.read_bytes()
+            digest = media_hash(data)
+            if digest not in _PROCESSED:
+                _PROCESSED[digest] = process(key, name, data)
+            made = _PROCESSED[digest]
+            done.append(replace(made, item=replace(made.item, name=name)))
+        except ValidationFailed as failure:
+            rejected.append(failure)
+    return done, rejected
+
+
+# Renditions made in this process, by the hash of their original: a test session builds the same
+# content many times, and decoding photographs is most of a build's time.
+_PROCESSED: dict[str, Processed] = {}
+
+
 def _read_files(
     paths: Sequence[tuple[str, Path]],
 ) -> list[Article | tuple[str, AuthorProfile] | ValidationFailed]:
@@ -126,9 +160,20 @@ def build_site(
     # Previews need the secret the pipeline signs with; given by ARN, it is read once here.
     settings = with_preview_secret(settings, clients.secretsmanager)
     index, rejected = load_content(content_dir, settings, processes)
+    images, refused = load_media(content_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     writer = FolderWriter(out_dir)
-    report = BuildReport(rejected=rejected, redirects=index.redirects())
+    report = BuildReport(rejected=rejected + refused, redirects=index.redirects())
+    expected: set[str] = set()
+    for image in images:
+        index.add_media(image.item)
+        for rendition in image.renditions:
+            output = Output(rendition.key, rendition.body, rendition.content_type, RENDITION_CACHE)
+            if writer.write(output) is Change.WRITTEN:
+                report.written += 1
+            else:
+                report.unchanged += 1
+            expected.add(rendition.key)
     pages = all_pages(index, settings.page_size)
     global _SHARED  # noqa: PLW0603 - what forked workers inherit instead of receiving it pickled
     _SHARED = (index, settings, writer)
@@ -136,7 +181,6 @@ def build_site(
         done = list(_map(_publish_chunk, _chunks(pages), processes if len(pages) >= PARALLEL_FROM else 1))
     finally:
         _SHARED = None
-    expected: set[str] = set()
     report.pages = len(pages)
     for written, unchanged, present in done:
         report.written += written

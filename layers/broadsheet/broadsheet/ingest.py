@@ -26,6 +26,7 @@ from broadsheet.contract.files import shadowed as shadowed_by
 from broadsheet.contract.models import Article
 from broadsheet.errors import TransientError, ValidationFailed
 from broadsheet.index.ports import IndexWriter, SourceVersion
+from broadsheet.media.notices import sync_warnings
 from broadsheet.schedule import Schedules
 
 MAX_ROUNDS = 5
@@ -151,6 +152,10 @@ def _apply(
         return IngestResult(ident.key, Outcome.REJECTED, rejection)
     # The file is good now (or gone): an old report would only mislead the editor.
     content.clear_report(ident.key)
+    if ident.kind == "article" and result.outcome is not Outcome.STALE:
+        # Published without the images it shows that are not uploaded yet: say which.
+        names = result.article.media_names if result.article is not None else ()
+        sync_warnings(ident.key, names, index, content)
     return result
 
 

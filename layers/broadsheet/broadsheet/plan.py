@@ -97,6 +97,21 @@ def plan_alias(old: str) -> list[str]:
     return [AliasPage(old).id]
 
 
+def plan_media(users: list[str], index: IndexReader, size: int) -> list[str]:
+    """Page ids to re-render after an image arrived, changed or went: those of everything that
+    shows it (`article#<slug>`, `author#<slug>`, as the index's use items name them), each as an
+    in-place change (its article page, the listing pages that hold it, their feeds)."""
+    slugs = [u.removeprefix("article#") for u in users if u.startswith("article#")]
+    pages: set[str] = set()
+    for indexed in index.get_articles(slugs).values():
+        state = ArticleState(indexed.article.slug, indexed.sort_key, frozenset(indexed.listings))
+        pages.update(plan_article(state, state, index, size))
+    for user in users:
+        if user.startswith("author#"):
+            pages.update(plan_profile(user.removeprefix("author#")))
+    return sorted(pages)
+
+
 def plan_profile(author_slug: str) -> list[str]:
     """Page ids to re-render after an author's profile changed: the author page shows it."""
     return [Listing("author", author_slug).page(0).id]

@@ -36,6 +36,7 @@ from broadsheet.contract.files import (
     read_article,
     report_key,
 )
+from broadsheet.contract.media import MEDIA, MediaItem, rendition_hash_of_key
 from broadsheet.contract.models import SLUG_RE
 from broadsheet.errors import SkippedKey, ValidationFailed
 from broadsheet.index.ports import Catalog
@@ -66,6 +67,9 @@ class IndexedSources(Catalog, Protocol):
 
     def alias_targets(self) -> dict[str, str]:
         """Every old address (slug or path) and the slug it leads to."""
+
+    def media_sources(self) -> dict[str, str]:
+        """The content key and source version of every published image."""
 
     def recount(self) -> list[str]:
         """Set each listing counter that disagrees with its entries right; the listings moved."""
@@ -105,6 +109,8 @@ class ReconcileReport:
     aliases: list[str] = field(default_factory=list)
     # Every page id sent to the render queue (pages, aliases, recounted listings' pages).
     rendered: list[str] = field(default_factory=list)
+    # Images sent back to the media function: changed, lost, deleted, or missing a rendition.
+    media_hinted: list[str] = field(default_factory=list)
 
     @property
     def deleted(self) -> list[str]:
@@ -115,6 +121,7 @@ class ReconcileReport:
         """How much drift of each kind was found: all zero on a clean site."""
         return {
             "keys_hinted": len(self.hinted),
+            "media_hinted": len(self.media_hinted),
             "listings_recounted": len(self.recounted),
             "pages_missing": len(self.pages.missing),
             "pages_stale": len(self.pages.stale),
@@ -179,6 +186,29 @@ def indexed_as_is(key: str, content: ContentVersions, index: IndexedSources) -> 
         return False
 
 
+def media_drift(
+    content: ContentVersions,
+    indexed: dict[str, str],
+    published: dict[str, MediaItem],
+    stored: dict[str, str],
+) -> list[str]:
+    """Media keys to publish again: the index does not reflect the file's current version (and no
+    report names that version), or a rendition of the published image is missing from the site."""
+    versions = content.versions(MEDIA)
+    current = {v.key: v.version_id for v in versions if v.latest}
+    drifted = {
+        key
+        for key in current.keys() | indexed.keys()
+        if current.get(key) != indexed.get(key) and not key.endswith("/")
+    }
+    reported = reported_versions(content, sorted(drifted))
+    drifted = {key for key in drifted if key not in current or reported.get(key) != current[key]}
+    for name, item in published.items():
+        if any(key not in stored for key in item.rendition_keys()):
+            drifted.add(MEDIA + name)
+    return sorted(drifted)
+
+
 def reported_versions(content: ContentVersions, keys: list[str]) -> dict[str, str | None]:
     """The version each of `keys`' error reports names, for the keys that have one."""
     reports = {v.key for v in content.versions(REPORTS) if v.latest}
@@ -225,6 +255,7 @@ def reconcile(
     day: int,
     cause: str,
     per_run: int = PAGES_PER_RUN,
+    media_hints: Hints | None = None,
 ) -> ReconcileReport:
     """Find drift between content, index, site and alias store; repair it through ingest and
     render. `day` names the segment of pages compared byte for byte, of segments of `per_run`
@@ -240,7 +271,17 @@ def reconcile(
     if report.hinted:
         hints.send(report.hinted)
 
-    report.pages = find_page_drift(index, site.etags(), settings, day, per_run)
+    stored = site.etags()
+    sources = index.media_sources()
+    published = index.get_media([key.removeprefix(MEDIA) for key in sources])
+    report.media_hinted = media_drift(content, sources, published, stored)
+    if report.media_hinted and media_hints is not None:
+        media_hints.send(report.media_hinted)
+    # The renditions of published images are the media function's, not pages: never stray. Those of
+    # images replaced or deleted since are (cached pages named them for a minute, not a day).
+    kept = {item.hash for item in published.values()}
+    pages_and_strays = {k: v for k, v in stored.items() if rendition_hash_of_key(k) not in kept}
+    report.pages = find_page_drift(index, pages_and_strays, settings, day, per_run)
     for key in report.pages.stray:
         site.delete(key)
     report.aliases = alias_drift(index.alias_targets(), aliases.mapping())

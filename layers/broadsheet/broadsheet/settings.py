@@ -18,6 +18,8 @@ class Settings(BaseSettings):
     site_bucket: str = "broadsheet-site"
     render_queue_url: str = ""
     ingest_queue_url: str = ""
+    # Where reconcile sends images back to the media function (lost, changed, missing renditions).
+    media_queue_url: str = ""
     distribution_id: str = ""
     # Embargo and expiry: the EventBridge Scheduler group, the role its schedules send with and
     # the queue they send to. No group means nothing is scheduled (the offline build).
@@ -37,6 +39,9 @@ class Settings(BaseSettings):
     site_url: str = "http://127.0.0.1:3000"
     site_description: str = "Analysis and news, published with Broadsheet."
     language: str = "en"
+    # Whether an article body may show images from other sites (`![alt](https://…)`), as it
+    # always could; False leaves them out of pages and feeds. Images under media/ are always shown.
+    remote_images: bool = True
     timezone: str = "UTC"
     page_size: int = Field(default=10, ge=1, le=100)
 

@@ -42,6 +42,7 @@ from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
+from broadsheet.contract.media import MediaItem
 from broadsheet.contract.models import AuthorProfile
 from broadsheet.index.entries import Entry
 from broadsheet.index.ports import Catalog, IndexedArticle, IndexReader, ListingSlice
@@ -155,6 +156,10 @@ class ListingSnapshot:
     def get_articles(self, slugs: list[str]) -> dict[str, IndexedArticle]:
         """The indexed articles among `slugs` (a feed's newest), read in a batch."""
         return self._index.get_articles(slugs)
+
+    def get_media(self, names: list[str]) -> dict[str, MediaItem]:
+        """The published images among `names`, read through."""
+        return self._index.get_media(names)
 
     def months(self) -> list[tuple[str, int]]:
         """Every archive month with live articles, read once."""

@@ -9,6 +9,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from broadsheet.contract.files import MAX_FILE_BYTES, report_key
 from broadsheet.errors import TransientError
+from broadsheet.media.notices import warnings_key
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -41,8 +42,8 @@ class ObjectVersion:
 class ContentStore(Protocol):
     """Read access to editors' files and write access to their reports."""
 
-    def get(self, key: str) -> ContentObject | None:
-        """The current version of a file, or None if it does not exist."""
+    def get(self, key: str, limit: int = READ_LIMIT) -> ContentObject | None:
+        """The current version of a file (its first `limit` bytes), or None if it does not exist."""
 
     def current_version(self, key: str) -> str | None:
         """The current version id of a file, or None if it does not exist."""
@@ -52,6 +53,12 @@ class ContentStore(Protocol):
 
     def clear_report(self, key: str) -> None:
         """Remove the error report for `key`, if there is one."""
+
+    def put_warnings(self, key: str, body: bytes) -> None:
+        """Write the warning report for `key` (a published file that shows missing images)."""
+
+    def clear_warnings(self, key: str) -> None:
+        """Remove the warning report for `key`, if there is one."""
 
     def keys(self, prefix: str) -> list[str]:
         """Every key under a prefix."""
@@ -64,10 +71,10 @@ class S3ContentStore:
         self._s3 = client
         self._bucket = bucket
 
-    def get(self, key: str) -> ContentObject | None:
-        """The current version of a file, or None if it does not exist."""
+    def get(self, key: str, limit: int = READ_LIMIT) -> ContentObject | None:
+        """The current version of a file (its first `limit` bytes), or None if it does not exist."""
         try:
-            response = self._s3.get_object(Bucket=self._bucket, Key=key, Range=f"bytes=0-{READ_LIMIT - 1}")
+            response = self._s3.get_object(Bucket=self._bucket, Key=key, Range=f"bytes=0-{limit - 1}")
             body = response["Body"].read()
         except ClientError as exc:
             code = exc.response.get("Error", {}).get("Code", "")
@@ -114,12 +121,28 @@ class S3ContentStore:
 
     def clear_report(self, key: str) -> None:
         """Remove the error report for `key`, if there is one."""
-        if self._head(report_key(key)) is None:
+        self._clear(report_key(key))
+
+    def put_warnings(self, key: str, body: bytes) -> None:
+        """Write the warning report for `key` (a published file that shows missing images)."""
+        try:
+            self._s3.put_object(
+                Bucket=self._bucket, Key=warnings_key(key), Body=body, ContentType="application/json"
+            )
+        except (ClientError, BotoCoreError) as exc:
+            raise TransientError(f"warnings write failed for {key}: {exc}") from exc
+
+    def clear_warnings(self, key: str) -> None:
+        """Remove the warning report for `key`, if there is one."""
+        self._clear(warnings_key(key))
+
+    def _clear(self, report: str) -> None:
+        if self._head(report) is None:
             return
         try:
-            self._s3.delete_object(Bucket=self._bucket, Key=report_key(key))
+            self._s3.delete_object(Bucket=self._bucket, Key=report)
         except (ClientError, BotoCoreError) as exc:
-            raise TransientError(f"report delete failed for {key}: {exc}") from exc
+            raise TransientError(f"report delete failed for {report}: {exc}") from exc
 
     def versions(self, prefix: str) -> list[ObjectVersion]:
         """Every stored version of every key under a prefix (delete markers left out)."""

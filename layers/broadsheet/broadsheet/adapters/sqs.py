@@ -1,12 +1,13 @@
-"""The render queue: a FIFO queue with one message group per page."""
+"""The queues: S3 notifications read and written, and the render queue (FIFO, a group per page)."""
 
 from __future__ import annotations
 
 import hashlib
 import json
 from typing import TYPE_CHECKING, Protocol
-from urllib.parse import quote_plus
+from urllib.parse import quote_plus, unquote_plus
 
+from aws_lambda_powertools.utilities.data_classes import S3Event
 from botocore.exceptions import BotoCoreError, ClientError
 
 from broadsheet.errors import TransientError
@@ -15,6 +16,15 @@ if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
 
 _BATCH = 10
+
+
+def s3_keys(body: str) -> list[str]:
+    """The object keys an S3 notification (as an SQS message body) names; none for a test event."""
+    doc = json.loads(body)
+    if doc.get("Event") == "s3:TestEvent":
+        return []
+    # Keys arrive URL-encoded (spaces as `+`); the object's real key is the decoded form.
+    return [unquote_plus(record.s3.get_object.key) for record in S3Event(doc).records]
 
 
 def s3_notification(bucket: str, key: str, event_name: str) -> str:

@@ -23,14 +23,17 @@ from pydantic import (
     GetCoreSchemaHandler,
     GetJsonSchemaHandler,
     HttpUrl,
+    StrictBool,
     ValidationInfo,
     field_validator,
+    model_validator,
 )
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema, core_schema
 from slugify import slugify as _slugify
 
 from broadsheet.contract.addresses import MAX_ADDRESS_BYTES, address_key, in_folder
+from broadsheet.contract.media import MEDIA, MEDIA_SRC_PATTERN, media_problem
 
 SLUG_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
 SLUG_RE = re.compile(SLUG_PATTERN)
@@ -225,6 +228,23 @@ def _require_web_address(value: object) -> object:
     return _writable(value)
 
 
+def _is_media_src(value: str) -> str:
+    if not value.startswith(MEDIA):
+        raise ValueError(
+            f'"{value[:80]}" must name a file uploaded to the media folder, like "media/kremlin.jpg"'
+        )
+    problem = media_problem(value[len(MEDIA) :])
+    if problem is not None:
+        raise ValueError(problem)
+    return value
+
+
+def _alt_text(value: str) -> str:
+    if _CONTROL_RE.search(value):
+        raise ValueError("must be a single line without control characters")
+    return value
+
+
 def _is_slug(value: str) -> str:
     if len(value) > MAX_SLUG:
         raise ValueError(f"must be at most {MAX_SLUG} characters (this one has {len(value)})")
@@ -310,6 +330,11 @@ Timestamp = Annotated[
     Stated(pattern=TIMESTAMP_PATTERN),
 ]
 WebAddress = Annotated[HttpUrl, BeforeValidator(_require_web_address), Stated(pattern=WEB_ADDRESS_PATTERN)]
+MediaSrc = Annotated[
+    Text,
+    AfterValidator(_is_media_src),
+    Stated(pattern=MEDIA_SRC_PATTERN, description="A file in the content bucket's media/ folder."),
+]
 Body = Annotated[
     Paragraphs,
     Stated(
@@ -332,6 +357,39 @@ class Source(Strict):
 
     name: Annotated[Line, MaxChars(200)]
     url: WebAddress
+
+
+class Picture(Strict):
+    """An image from the media folder with its text alternative, caption and credit."""
+
+    src: MediaSrc
+    alt: Annotated[
+        Text,
+        AfterValidator(_alt_text),
+        MaxChars(300),
+        Field(description='What the image shows, for readers who cannot see it; needed unless "decorative".'),
+    ] = ""
+    caption: Annotated[Paragraphs, MaxChars(600)] | None = None
+    credit: Annotated[Line, MaxChars(200)] | None = None
+    decorative: Annotated[
+        StrictBool, Field(description="True for an image that adds nothing a reader needs: no alt text.")
+    ] = False
+
+    @model_validator(mode="after")
+    def _alt_unless_decorative(self) -> Picture:
+        if self.decorative and self.alt.strip():
+            raise ValueError('is "decorative", so it has no alt text: remove "alt" or "decorative"')
+        if not self.decorative and not self.alt.strip():
+            raise ValueError(
+                'needs "alt": a short description of what the image shows, for readers who cannot '
+                'see it (or "decorative": true if it adds nothing they need)'
+            )
+        return self
+
+    @property
+    def name(self) -> str:
+        """The media name this picture refers to (`src` without `media/`)."""
+        return self.src[len(MEDIA) :]
 
 
 class ArticleFile(Strict):
@@ -360,6 +418,7 @@ class ArticleFile(Strict):
     status: Literal["published", "draft"] = "published"
     aliases: Annotated[list[Alias], Field(max_length=20)] = []
     language: Language | None = None
+    image: Annotated[Picture | None, Field(description="The lead image, shown on listings too.")] = None
 
     @field_validator("body")
     @classmethod
@@ -449,6 +508,15 @@ class Article(ArticleFile):
         times at the same instant in different offsets for equal: a page shows the offset."""
         return other is not None and self.model_dump(mode="json") == other.model_dump(mode="json")
 
+    @property
+    def media_names(self) -> tuple[str, ...]:
+        """Every media file the article shows: its lead image, then its body's, each once."""
+        # The body's are found in its rendered HTML, so that they are exactly the ones pages show.
+        from broadsheet.render.body import body_media  # noqa: PLC0415 - see _body_size
+
+        lead = (self.image.name,) if self.image else ()
+        return tuple(dict.fromkeys(lead + body_media(self.body)))
+
     def is_live(self, now: datetime) -> bool:
         """Whether readers may see the article at `now`."""
         if self.status != "published" or self.published_at > now:
@@ -469,6 +537,7 @@ class AuthorProfile(Strict):
     name: Name
     bio: Annotated[Paragraphs, MaxChars(2000)] = ""
     url: WebAddress | None = None
+    portrait: Annotated[Picture | None, Field(description="The author's photograph, on their page.")] = None
 
 
 def article_json_schema() -> dict[str, Any]:

@@ -33,6 +33,8 @@ class Entry:
     authors: tuple[Byline, ...]
     published: str
     modified: str
+    # The lead image's media name, shown as a thumbnail beside the entry; empty if none.
+    image: str = ""
 
 
 def sort_key(article: Article) -> str:
@@ -76,6 +78,7 @@ def entries_of(article: Article, now: datetime) -> list[Entry]:
             authors=bylines,
             published=published,
             modified=modified,
+            image=article.image.name if article.image else "",
         )
         for listing in listings_of(article)
     ]

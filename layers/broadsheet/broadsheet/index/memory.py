@@ -11,6 +11,7 @@ from datetime import datetime
 
 from broadsheet.aliases import entry_value, redirect_target
 from broadsheet.contract.addresses import address_path
+from broadsheet.contract.media import MediaItem
 from broadsheet.contract.models import Article, AuthorProfile
 from broadsheet.index.entries import Entry, entries_of, sort_key
 from broadsheet.index.ports import IndexedArticle, ListingSlice, SourceVersion
@@ -28,6 +29,7 @@ class MemoryIndex:
         self._profiles: dict[str, tuple[AuthorProfile, SourceVersion]] = {}
         self._listings: dict[str, list[Entry]] = defaultdict(list)
         self._keys: dict[str, list[str]] = defaultdict(list)
+        self._media: dict[str, tuple[MediaItem, SourceVersion]] = {}
 
     def add_article(self, article: Article) -> None:
         """Index one article at the index's clock (each slug once)."""
@@ -36,6 +38,43 @@ class MemoryIndex:
     def add_profile(self, author_slug: str, profile: AuthorProfile) -> None:
         """Index an author's profile."""
         self._profiles[author_slug] = (profile, _NO_SOURCE)
+
+    def add_media(self, item: MediaItem) -> None:
+        """Index a published image."""
+        self._media[item.name] = (item, _NO_SOURCE)
+
+    # -- MediaIndex: what the media stage does
+
+    def get_media(self, names: list[str]) -> dict[str, MediaItem]:
+        """The published images among `names`, by name."""
+        return {name: self._media[name][0] for name in names if name in self._media}
+
+    def get_media_source(self, name: str) -> SourceVersion | None:
+        """Which version of `media/<name>` the published image was made from, if any."""
+        held = self._media.get(name)
+        return held[1] if held else None
+
+    def put_media(self, item: MediaItem, source: SourceVersion) -> None:
+        """Record a published image."""
+        self._media[item.name] = (item, source)
+
+    def delete_media(self, name: str) -> None:
+        """Forget a published image."""
+        self._media.pop(name, None)
+
+    def media_users(self, name: str) -> list[str]:
+        """What shows an image: `article#<slug>` and `author#<slug>`, sorted."""
+        articles = [f"article#{s}" for s, held in self._articles.items() if name in held.article.media_names]
+        authors = [
+            f"author#{slug}"
+            for slug, (profile, _) in self._profiles.items()
+            if profile.portrait is not None and profile.portrait.name == name
+        ]
+        return sorted(articles + authors)
+
+    def media(self) -> list[MediaItem]:
+        """Every published image, by name."""
+        return [self._media[name][0] for name in sorted(self._media)]
 
     # -- IndexWriter: what ingest does, conditional on the revision it read
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
+from broadsheet.contract.media import MediaItem
 from broadsheet.contract.models import Article, AuthorProfile
 from broadsheet.index.entries import Entry
 
@@ -55,6 +56,9 @@ class IndexReader(Protocol):
 
     def get_articles(self, slugs: list[str]) -> dict[str, IndexedArticle]:
         """The indexed articles among `slugs`, by slug (missing ones left out)."""
+
+    def get_media(self, names: list[str]) -> dict[str, MediaItem]:
+        """The published images among `names`, by name (those not published left out)."""
 
     def months(self) -> list[tuple[str, int]]:
         """Every archive month with live articles (`2015-12`) and how many, oldest first."""
@@ -102,8 +106,30 @@ class IndexWriter(Protocol):
     def get_profile_source(self, author_slug: str) -> SourceVersion | None:
         """Which version of a profile file the index holds, if any."""
 
+    def get_media(self, names: list[str]) -> dict[str, MediaItem]:
+        """The published images among `names` (an article's missing ones are warned of)."""
+
     def put_profile(self, author_slug: str, profile: AuthorProfile, source: SourceVersion) -> None:
         """Store an author's profile."""
 
     def delete_profile(self, author_slug: str) -> None:
         """Remove an author's profile."""
+
+
+class MediaIndex(Protocol):
+    """What the media stage reads and writes of the index, and what the planner asks of it."""
+
+    def get_media(self, names: list[str]) -> dict[str, MediaItem]:
+        """The published images among `names`, by name."""
+
+    def get_media_source(self, name: str) -> SourceVersion | None:
+        """Which version of `media/<name>` the published image was made from, if any."""
+
+    def put_media(self, item: MediaItem, source: SourceVersion) -> None:
+        """Record a published image."""
+
+    def delete_media(self, name: str) -> None:
+        """Forget a published image."""
+
+    def media_users(self, name: str) -> list[str]:
+        """What shows an image: `article#<slug>` and `author#<slug>`, sorted."""

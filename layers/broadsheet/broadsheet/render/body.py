@@ -6,12 +6,16 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
+from html import unescape
 from typing import Any
 
 import nh3
 import pyromark
 from markupsafe import Markup
 from pyromark.event import Range
+
+from broadsheet.contract.media import MEDIA, MediaItem, media_name, media_problem
+from broadsheet.render.pictures import COLUMN_SIZES, figure, picture
 
 _OPTIONS = (
     pyromark.Options.ENABLE_TABLES
@@ -51,9 +55,9 @@ _FOOTNOTE_LINK = re.compile(r'<sup class="footnote-reference"><a href="#')
 _UNWRITABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 
-# A page and the three feeds that show an article render its body; a body is rendered once.
+# A page and the three feeds that show an article render its body; a body is sanitised once.
 @lru_cache(maxsize=256)
-def render_body(markdown: str) -> Markup:
+def _sanitised(markdown: str) -> str:
     """Sanitised HTML for a CommonMark body: never trusted HTML, never script."""
     raw = pyromark.html(markdown, options=_OPTIONS)
     # The page's own <h1> is the title; a body's top-level heading becomes a sub-heading.
@@ -70,7 +74,56 @@ def render_body(markdown: str) -> Markup:
         strip_comments=True,
         id_prefix=ID_PREFIX,
     )
-    return Markup(_UNWRITABLE.sub("\ufffd", clean))  # noqa: S704 - this is the sanitiser's output
+    return _UNWRITABLE.sub("\ufffd", clean)
+
+
+# An image the sanitiser let through (it writes every attribute double-quoted and escaped), alone
+# in its paragraph (a figure) or among text.
+_IMG = re.compile(r"(<p>)?<img ([^>]*)>(</p>)?")
+_ATTRIBUTE = re.compile(r'([a-z]+)="([^"]*)"')
+
+
+@lru_cache(maxsize=256)
+def body_media(markdown: str) -> tuple[str, ...]:
+    """The media files a body shows (`media/<file>` images), in order, each once."""
+    names = (media_name(_attributes(m.group(2)).get("src", "")) for m in _IMG.finditer(_sanitised(markdown)))
+    return tuple(dict.fromkeys(name for name in names if name is not None))
+
+
+@lru_cache(maxsize=256)
+def render_body(
+    markdown: str, media: tuple[MediaItem, ...] = (), *, base: str = "", remote_images: bool = True
+) -> Markup:
+    """A body as HTML: sanitised, then each `media/` image it shows as a picture from `media`
+    (those not published yet are left out), remote images kept only if `remote_images`. `base`
+    makes the pictures' addresses absolute (feeds)."""
+    published = {item.name: item for item in media}
+
+    def replace(match: re.Match[str]) -> str:
+        attributes = _attributes(match.group(2))
+        src, alt = attributes.get("src", ""), attributes.get("alt", "")
+        alone = bool(match.group(1) and match.group(3))
+        if not src.startswith(MEDIA):
+            if remote_images or not src.lower().startswith(("http:", "https:")):
+                return match.group(0)
+            return "" if alone else f"{match.group(1) or ''}{match.group(3) or ''}"
+        name = media_name(src)
+        item = published.get(name) if name else None
+        if item is None:
+            return "" if alone else f"{match.group(1) or ''}{match.group(3) or ''}"
+        if alone:
+            return str(figure(item, alt, attributes.get("title") or None, None, lead=False, base=base))
+        shown = picture(item, alt, COLUMN_SIZES, base=base)
+        return f"{match.group(1) or ''}{shown}{match.group(3) or ''}"
+
+    html_text = _sanitised(markdown)
+    if "<img " in html_text:
+        html_text = _IMG.sub(replace, html_text)
+    return Markup(html_text)  # noqa: S704 - the sanitiser's output, with pictures made from the index
+
+
+def _attributes(text: str) -> dict[str, str]:
+    return {name: unescape(value) for name, value in _ATTRIBUTE.findall(text)}
 
 
 # Limits. The sanitiser's HTML parser (html5ever, inside nh3) checks element scope by walking its
@@ -104,7 +157,11 @@ class BodyProblem:
 
 
 def body_problem(markdown: str) -> BodyProblem | None:
-    """The first thing in a body that would make it slow to render, or None; linear in its size."""
+    """The first thing in a body that would make it slow to render, or an image without its text
+    alternative or with an unusable file name, or None; linear in its size."""
+    image = _image_problem(markdown) if "![" in markdown else None
+    if image is not None:
+        return _at(markdown, *image)
     found = _table_problem(markdown)
     if found is not None:
         return _at(markdown, *found)
@@ -122,6 +179,47 @@ def body_problem(markdown: str) -> BodyProblem | None:
 
 
 Span = Range | None
+
+
+def _image_problem(markdown: str) -> tuple[int, str] | None:
+    """Where (a character offset) a `media/` image lacks alt text or names an unusable file."""
+    source = markdown.encode("utf-8")
+    open_image: tuple[int, str] | None = None
+    alt: list[str] = []
+    depth = 0
+    for typed, span in pyromark.events_with_range(markdown, options=_OPTIONS):
+        if type(typed) is not dict:
+            continue
+        event: dict[str, Any] = dict(typed)
+        start = event.get("Start")
+        if isinstance(start, dict) and "Image" in start:
+            depth += 1
+            if depth == 1:
+                open_image, alt = (span["start"], str(start["Image"]["dest_url"])), []
+        elif event.get("End") == "Image":
+            depth -= 1
+            if depth == 0 and open_image is not None:
+                problem = _media_image_problem(open_image[1], "".join(alt))
+                if problem is not None:
+                    return len(source[: open_image[0]].decode("utf-8", errors="ignore")), problem
+                open_image = None
+        elif depth:
+            alt += [str(event[kind]) for kind in ("Text", "Code") if isinstance(event.get(kind), str)]
+    return None
+
+
+def _media_image_problem(src: str, alt: str) -> str | None:
+    if not src.startswith(MEDIA):
+        return None
+    problem = media_problem(src[len(MEDIA) :])
+    if problem is not None:
+        return f"the image {src[:120]}: {problem}"
+    if not alt.strip():
+        return (
+            f"the image {src[:120]} needs alt text, a short description of what it shows for "
+            f"readers who cannot see it: ![what it shows]({src[:120]})"
+        )
+    return None
 
 
 def _nesting_problem(events: Iterable[tuple[Any, Span]], source: bytes) -> tuple[int, str] | None:

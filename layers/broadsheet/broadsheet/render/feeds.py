@@ -14,6 +14,7 @@ from typing import Any
 from broadsheet.index.ports import IndexReader
 from broadsheet.pages import FeedPage, Listing, article_path
 from broadsheet.render.body import render_body
+from broadsheet.render.pictures import body_pictures, published_media, social_image
 from broadsheet.render.templating import FEED_CACHE, Output, month_name, render_template
 from broadsheet.settings import Settings
 
@@ -41,13 +42,19 @@ def render_feed(page: FeedPage, index: IndexReader, settings: Settings) -> Outpu
             continue
         article = indexed.article
         url = site_url + article_path(article.slug)
+        media = published_media(article, index)
+        lead = media.get(article.image.name) if article.image else None
+        html = render_body(
+            article.body, body_pictures(media), base=site_url, remote_images=settings.remote_images
+        )
         items.append(
             {
                 "id": url,
                 "url": url,
                 "title": article.title,
                 "summary": article.teaser,
-                "content_html": str(render_body(article.body)),
+                "content_html": str(html),
+                "image": social_image(lead, article.image.alt, site_url) if lead and article.image else None,
                 "published": article.published_at,
                 "modified": article.updated_at or article.published_at,
                 "authors": [
@@ -104,6 +111,8 @@ def _json_feed(feed: dict[str, Any]) -> dict[str, Any]:
             entry["tags"] = item["tags"]
         if item["source"]:
             entry["external_url"] = item["source"]
+        if item["image"]:
+            entry["image"] = item["image"]["url"]
         items.append(entry)
     return {
         "version": "https://jsonfeed.org/version/1.1",

@@ -13,6 +13,7 @@ from itertools import groupby
 from typing import Any
 
 from broadsheet.clock import now
+from broadsheet.contract.media import MediaItem
 from broadsheet.contract.models import Article, slugify
 from broadsheet.index.entries import Byline, Entry
 from broadsheet.index.ports import IndexReader
@@ -38,6 +39,14 @@ from broadsheet.pages import (
 from broadsheet.preview import preview_expiry, preview_key, sign
 from broadsheet.render import feeds, seo, sitemaps
 from broadsheet.render.body import render_body
+from broadsheet.render.pictures import (
+    THUMBNAIL_SIZES,
+    body_pictures,
+    figure,
+    picture,
+    published_media,
+    social_image,
+)
 from broadsheet.render.templating import (
     HTML,
     HTML_CACHE,
@@ -110,7 +119,9 @@ def _common(
             "jsonld": [seo.script_json(data) for data in structured],
             "og_type": "article" if kind == "article" else "website",
             "breadcrumbs": [{"name": name, "url": url} for name, url in crumbs],
-            "robots": None,
+            # Search engines may show large previews of the page's images.
+            "robots": "max-image-preview:large",
+            "image": None,
         },
         "css_href": "/" + stylesheet().key,
     }
@@ -158,20 +169,26 @@ def _preview(page: PreviewPage, index: IndexReader, settings: Settings) -> Outpu
     if expires <= now(settings):
         return None
     key = preview_key(sign(secret, page.slug, expires), page.slug)
-    return _article_output(indexed.article, "/" + key.removesuffix("index.html"), key, settings, preview=True)
+    path = "/" + key.removesuffix("index.html")
+    return _article_output(indexed.article, index, path, key, settings, preview=True)
 
 
 def _article(page: ArticlePage, index: IndexReader, settings: Settings) -> Output | None:
     indexed = index.get_article(page.slug)
     if indexed is None or not indexed.live:
         return None
-    return _article_output(indexed.article, page.path, object_key(page.path), settings, preview=False)
+    return _article_output(indexed.article, index, page.path, object_key(page.path), settings, preview=False)
 
 
-def _article_output(article: Article, path: str, key: str, settings: Settings, *, preview: bool) -> Output:
+def _article_output(
+    article: Article, index: IndexReader, path: str, key: str, settings: Settings, *, preview: bool
+) -> Output:
     language = article.language or settings.language
     site_url = settings.site_url.rstrip("/")
-    view = _article_view(article, language)
+    media = published_media(article, index)
+    view = _article_view(article, language, media, settings)
+    lead = media.get(article.image.name) if article.image else None
+    shared = social_image(lead, article.image.alt, site_url) if lead and article.image else None
     crumbs = [("Home", "/")]
     if view["section"]:
         crumbs.append((view["section"]["name"], view["section"]["url"]))
@@ -189,6 +206,7 @@ def _article_output(article: Article, path: str, key: str, settings: Settings, *
         source_url=str(article.source.url) if article.source else None,
         site_name=settings.site_name,
         site_url=site_url + "/",
+        image=shared,
     )
     description = article.teaser or article.title
     context = _common(
@@ -202,6 +220,7 @@ def _article_output(article: Article, path: str, key: str, settings: Settings, *
         jsonld=[] if preview else [structured],
     )
     context["article"] = view
+    context["page"]["image"] = shared
     if preview:
         # A draft has no public address to point search engines at, and must not be kept by
         # any cache: the next edit or the publication replaces it.
@@ -211,8 +230,13 @@ def _article_output(article: Article, path: str, key: str, settings: Settings, *
     return _html("article.html", key, context)
 
 
-def _article_view(article: Article, language: str) -> dict[str, Any]:
+def _article_view(
+    article: Article, language: str, media: dict[str, MediaItem], settings: Settings
+) -> dict[str, Any]:
+    image = article.image
+    lead = media.get(image.name) if image else None
     return {
+        "lead": figure(lead, image.alt, image.caption, image.credit, lead=True) if lead and image else None,
         "title": article.title,
         "teaser": article.teaser,
         "language": language,
@@ -225,7 +249,7 @@ def _article_view(article: Article, language: str) -> dict[str, Any]:
             else None
         ),
         "tags": [{"name": name, "url": Listing("tag", slugify(name)).base_path} for name in article.tags],
-        "body_html": render_body(article.body),
+        "body_html": render_body(article.body, body_pictures(media), remote_images=settings.remote_images),
         "source": {"name": article.source.name, "url": str(article.source.url)} if article.source else None,
     }
 
@@ -276,7 +300,8 @@ def _listing(page: ListingPage, index: IndexReader, settings: Settings) -> Outpu
         feeds_from=listing, breadcrumbs=crumbs, jsonld=jsonld,
     )  # fmt: skip
     context["listing"] = {"heading": heading, "intro": intro, "link": link, "kind": listing.kind}
-    context["items"] = [_item_view(e) for e in chunk.entries]
+    thumbnails = index.get_media(sorted({e.image for e in chunk.entries if e.image}))
+    context["items"] = [_item_view(e, thumbnails) for e in chunk.entries]
     context["pagination"] = pagination
     return _html("listing.html", object_key(page.path), context)
 
@@ -314,8 +339,11 @@ def _tag_label(tag: str, entries: tuple[Entry, ...], index: IndexReader) -> str:
     return _humanise(tag)
 
 
-def _item_view(entry: Entry) -> dict[str, Any]:
+def _item_view(entry: Entry, thumbnails: dict[str, MediaItem]) -> dict[str, Any]:
+    shown = thumbnails.get(entry.image) if entry.image else None
     return {
+        # Beside its own linked title, a thumbnail adds nothing a reader needs: no alt text.
+        "thumbnail": picture(shown, "", THUMBNAIL_SIZES, css_class="thumb") if shown else None,
         "title": entry.title,
         "url": article_path(entry.slug),
         "teaser": entry.teaser,
@@ -357,6 +385,7 @@ def _static(page: StaticPage, index: IndexReader, settings: Settings) -> Output 
             settings, "/404.html", f"Page not found — {settings.site_name}", "This page does not exist.",
             "not_found", settings.language,
         )  # fmt: skip
+        context["page"]["robots"] = None  # a missing page has no images to preview
         return _html("404.html", NOT_FOUND_KEY, context, NOT_FOUND_CACHE)
     if page.name == "archive":
         return _archive(index, settings)

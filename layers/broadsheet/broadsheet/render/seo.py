@@ -56,8 +56,10 @@ def news_article(
     source_url: str | None,
     site_name: str,
     site_url: str,
+    image: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """A schema.org `NewsArticle` naming every author; `authors` are (name, absolute page URL) pairs."""
+    """A schema.org `NewsArticle` naming every author; `authors` are (name, absolute page URL) pairs;
+    `image` the lead image's widest JPEG rendition (url, width, height), if it has one."""
     data: dict[str, Any] = {
         "@context": SCHEMA_ORG,
         "@type": "NewsArticle",
@@ -78,6 +80,10 @@ def news_article(
         data["keywords"] = list(keywords)
     if source_url:
         data["isBasedOn"] = source_url
+    if image:
+        data["image"] = [
+            {"@type": "ImageObject", "url": image["url"], "width": image["width"], "height": image["height"]}
+        ]
     return data
 
 

@@ -15,7 +15,7 @@ from broadsheet.adapters import clients
 from broadsheet.adapters.dynamo import DynamoIndex
 from broadsheet.adapters.s3_content import ContentStore, S3ContentStore
 from broadsheet.adapters.scheduler import scheduler_for
-from broadsheet.adapters.sqs import s3_notification
+from broadsheet.adapters.sqs import s3_keys, s3_notification
 from broadsheet.clock import now
 from broadsheet.errors import SkippedKey
 from broadsheet.index.ports import IndexWriter
@@ -48,15 +48,6 @@ def services() -> IngestServices:
         index=DynamoIndex(clients.dynamodb(), config.table_name),
         scheduler=scheduler_for(config, clients.scheduler),
     )
-
-
-def s3_keys(body: str) -> list[str]:
-    """The object keys an S3 notification (as an SQS message body) names; none for a test event."""
-    doc = json.loads(body)
-    if doc.get("Event") == "s3:TestEvent":
-        return []
-    # Keys arrive URL-encoded (spaces as `+`); the object's real key is the decoded form.
-    return [unquote_plus(record.s3.get_object.key) for record in S3Event(doc).records]
 
 
 def uploaders(body: str) -> dict[str, str]:

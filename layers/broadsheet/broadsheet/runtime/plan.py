@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import Protocol
 
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
@@ -14,18 +15,23 @@ from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import 
 from broadsheet.adapters import clients
 from broadsheet.adapters.dynamo import DynamoIndex
 from broadsheet.adapters.sqs import RenderRequests, SqsRenderQueue
-from broadsheet.index.ports import IndexReader
+from broadsheet.index.ports import IndexReader, MediaIndex
 from broadsheet.observability import logger, metrics
-from broadsheet.plan import article_state, plan_alias, plan_article, plan_profile
+from broadsheet.plan import article_state, plan_alias, plan_article, plan_media, plan_profile
 from broadsheet.settings import Settings, settings
+
+
+class PlanIndex(IndexReader, MediaIndex, Protocol):
+    """The index as the planner reads it."""
 
 
 @dataclass(frozen=True)
 class PlanServices:
-    """What the planner talks to: the index (for listing positions) and the render queue."""
+    """What the planner talks to: the index (for listing positions, and what shows an image) and
+    the render queue."""
 
     settings: Settings
-    index: IndexReader
+    index: PlanIndex
     render_queue: RenderRequests
 
 
@@ -59,6 +65,9 @@ def plan_record(record: DynamoDBRecord, svc: PlanServices, batch: PlanBatch) -> 
         pages = plan_profile(pk.removeprefix("author#"))
     elif pk.startswith("alias#"):
         pages = plan_alias(pk.removeprefix("alias#"))
+    elif pk.startswith("media#"):
+        name = pk.removeprefix("media#")
+        pages = plan_media(svc.index.media_users(name), svc.index, svc.settings.page_size)
     elif pk.startswith("article#"):
         old, new = article_state(stream.old_image), article_state(stream.new_image)
         pages = plan_article(old, new, svc.index, svc.settings.page_size)

@@ -41,6 +41,7 @@ class ReconcileServices:
     aliases: AliasMap
     hints: Hints
     render_queue: RenderRequests
+    media_hints: Hints | None = None
 
 
 @lru_cache(maxsize=1)
@@ -59,6 +60,11 @@ def build_services(config: Settings) -> ReconcileServices:
         aliases=alias_store_for(config, clients.keyvaluestore),
         hints=SqsHints(clients.sqs(), config.ingest_queue_url, config.content_bucket),
         render_queue=SqsRenderQueue(clients.sqs(), config.render_queue_url),
+        media_hints=(
+            SqsHints(clients.sqs(), config.media_queue_url, config.content_bucket)
+            if config.media_queue_url
+            else None
+        ),
     )
 
 
@@ -71,7 +77,7 @@ def run_reconcile(svc: ReconcileServices, *, every_page: bool = False) -> Reconc
     report = reconcile(
         svc.content, svc.index, svc.site, svc.aliases, svc.hints, svc.render_queue, config,
         day=at.date().toordinal(), cause=f"reconcile-{at.isoformat()}",
-        per_run=sys.maxsize if every_page else PAGES_PER_RUN,
+        per_run=sys.maxsize if every_page else PAGES_PER_RUN, media_hints=svc.media_hints,
     )  # fmt: skip
     drift = report.drift()
     logger.info(
@@ -79,6 +85,7 @@ def run_reconcile(svc: ReconcileServices, *, every_page: bool = False) -> Reconc
         extra={
             "drift": drift,
             "hinted": report.hinted,
+            "media_hinted": report.media_hinted,
             "recounted": report.recounted,
             "missing": report.pages.missing,
             "stale": report.pages.stale,
@@ -93,6 +100,7 @@ def run_reconcile(svc: ReconcileServices, *, every_page: bool = False) -> Reconc
     for name, value in (
         ("DriftListingsRecounted", drift["listings_recounted"]),
         ("DriftKeysHinted", drift["keys_hinted"]),
+        ("DriftMediaHinted", drift["media_hinted"]),
         ("DriftPagesRendered", len(report.rendered)),
         ("DriftPagesMissing", drift["pages_missing"]),
         ("DriftPagesStale", drift["pages_stale"]),

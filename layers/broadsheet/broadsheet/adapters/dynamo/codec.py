@@ -7,12 +7,14 @@ from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
+from broadsheet.contract.media import MediaItem
 from broadsheet.contract.models import Article
 from broadsheet.index.entries import Byline, Entry
 from broadsheet.index.ports import IndexedArticle, SourceVersion
 
 ARTICLE_SK = "article"
 PROFILE_SK = "profile"
+MEDIA_SK = "media"
 MONTHS_PK = "months"
 COUNT_SK = "count"
 COUNTER_PREFIX = "count#"
@@ -57,6 +59,46 @@ def profile_pk(author_slug: str) -> str:
     return f"author#{author_slug}"
 
 
+def media_pk(name: str) -> str:
+    """The partition key of a published image's item."""
+    return f"media#{name}"
+
+
+def uses_pk(name: str) -> str:
+    """The partition key of the items naming what shows an image (`article#<slug>`, `author#<slug>`)."""
+    return f"uses#{name}"
+
+
+def media_item(item: MediaItem, source: SourceVersion) -> dict[str, Any]:
+    """The DynamoDB item of a published image."""
+    return to_wire(
+        {
+            "pk": media_pk(item.name),
+            "sk": MEDIA_SK,
+            "hash": item.hash,
+            "width": item.width,
+            "height": item.height,
+            "widths": list(item.widths),
+            "formats": list(item.formats),
+            "source_version": source.version_id,
+            "source_modified": source.modified_ms,
+        }
+    )
+
+
+def media_from_item(item: dict[str, Any]) -> MediaItem:
+    """A published image from its DynamoDB item (wire form)."""
+    plain = from_wire(item)
+    return MediaItem(
+        name=str(plain["pk"]).removeprefix("media#"),
+        hash=str(plain["hash"]),
+        width=int(plain["width"]),
+        height=int(plain["height"]),
+        widths=tuple(int(w) for w in plain["widths"]),
+        formats=tuple(str(f) for f in plain["formats"]),
+    )
+
+
 def to_wire(values: dict[str, Any]) -> dict[str, Any]:
     """An item in DynamoDB's wire form (None values left out)."""
     return {k: _SERIALIZER.serialize(v) for k, v in values.items() if v is not None}
@@ -91,6 +133,7 @@ def entry_item(entry: Entry) -> dict[str, Any]:
             "authors": [{"name": b.name, "slug": b.slug} for b in entry.authors],
             "published": entry.published,
             "modified": entry.modified,
+            "image": entry.image or None,
         }
     )
 
@@ -107,6 +150,7 @@ def entry_from_item(item: dict[str, Any]) -> Entry:
         authors=tuple(Byline(str(a["name"]), str(a["slug"])) for a in plain["authors"]),
         published=str(plain["published"]),
         modified=str(plain.get("modified") or plain["published"]),
+        image=str(plain.get("image") or ""),
     )
 
 

@@ -26,9 +26,10 @@ from broadsheet.adapters.dynamo.codec import (
     unpack,
 )
 from broadsheet.adapters.dynamo.counters import Counters
+from broadsheet.adapters.dynamo.media import Media
 
 
-class Reads(Counters):
+class Reads(Counters, Media):
     """Reads of the index: what the planner, the renderer and reconcile ask."""
 
     def get_article(self, slug: str) -> IndexedArticle | None:

@@ -13,6 +13,7 @@ if TYPE_CHECKING:
 from broadsheet.adapters.dynamo.codec import (
     ARTICLE_SK,
     COUNTER_PREFIX,
+    MEDIA_SK,
     MONTHS_PK,
     PROFILE_SK,
     from_wire,
@@ -95,6 +96,7 @@ class Table:
             ":counter": {"S": COUNTER_PREFIX},
             ":months": {"S": MONTHS_PK},
             ":alias": {"S": "alias#"},
+            ":media": {"S": MEDIA_SK},
         }
         params: dict[str, Any] = {
             "TableName": self._table,

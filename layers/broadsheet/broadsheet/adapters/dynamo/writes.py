@@ -20,15 +20,18 @@ from broadsheet.adapters.dynamo.codec import (
     alias_pk,
     article_pk,
     entry_item,
+    from_wire,
     listing_pk,
     pack,
     profile_pk,
     to_wire,
+    unpack,
 )
 from broadsheet.adapters.dynamo.counters import Counters
+from broadsheet.adapters.dynamo.media import Media
 
 
-class Writes(Counters):
+class Writes(Counters, Media):
     """Writes of the index: what ingest does."""
 
     def put_article(
@@ -56,7 +59,9 @@ class Writes(Counters):
             return self.put_article(article, source, now, replace(expected, listings=tuple(staying), rev=rev))
         live, key = bool(listings), sort_key(article)
         aliases = self._alias_changes(article.slug, expected, article.aliases, live, key)
-        return self._transact_with_aliases(actions, aliases)
+        shown = expected.article.media_names if expected else ()
+        uses = self.use_changes(f"article#{article.slug}", shown, article.media_names)
+        return self._transact_with_aliases(actions, aliases + uses)
 
     def _unlist(self, expected: IndexedArticle, staying: list[str]) -> bool:
         """Take an article out of every listing but `staying`, keeping all else it holds (its
@@ -145,10 +150,12 @@ class Writes(Counters):
         actions += self._entry_deletes(expected, list(expected.listings))
         actions += self._listing_counts(expected.listings, ())
         aliases = self._alias_changes(expected.article.slug, expected, [], False, expected.sort_key)
-        return self._transact_with_aliases(actions, aliases)
+        uses = self.use_changes(f"article#{expected.article.slug}", expected.article.media_names, ())
+        return self._transact_with_aliases(actions, aliases + uses)
 
     def put_profile(self, author_slug: str, profile: AuthorProfile, source: SourceVersion) -> None:
-        """Store an author's profile."""
+        """Store an author's profile (and which image it shows)."""
+        old = self._profile_image(author_slug)
         item = to_wire(
             {
                 "pk": profile_pk(author_slug),
@@ -159,11 +166,22 @@ class Writes(Counters):
             }
         )
         self._call(lambda: self._db.put_item(TableName=self._table, Item=item))
+        new = (profile.portrait.name,) if profile.portrait else ()
+        self.set_uses(f"author#{author_slug}", old, new)
 
     def delete_profile(self, author_slug: str) -> None:
         """Remove an author's profile."""
+        old = self._profile_image(author_slug)
         key = to_wire({"pk": profile_pk(author_slug), "sk": PROFILE_SK})
         self._call(lambda: self._db.delete_item(TableName=self._table, Key=key))
+        self.set_uses(f"author#{author_slug}", old, ())
+
+    def _profile_image(self, author_slug: str) -> tuple[str, ...]:
+        item = self._get(profile_pk(author_slug), PROFILE_SK)
+        if not item:
+            return ()
+        profile = AuthorProfile.model_validate_json(unpack(from_wire({"doc": item["doc"]})["doc"]))
+        return (profile.portrait.name,) if profile.portrait else ()
 
     @staticmethod
     def _revision_condition(expected: IndexedArticle | None) -> dict[str, Any]:

@@ -1,0 +1,1 @@
+"""Images: the media stage (publish an upload as renditions) and the imaging code it runs."""
