@@ -6,6 +6,8 @@ so a listing entry is computed in exactly one place.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -33,6 +35,8 @@ class Entry:
     authors: tuple[Byline, ...]
     published: str
     modified: str
+    # Live coverage under way: listings label the entry "Live".
+    live_coverage: bool = False
 
 
 def sort_key(article: Article) -> str:
@@ -76,6 +80,21 @@ def entries_of(article: Article, now: datetime) -> list[Entry]:
             authors=bylines,
             published=published,
             modified=modified,
+            live_coverage=article.live,
         )
         for listing in listings_of(article)
     ]
+
+
+def listed_digest(article: Article) -> str:
+    """A fingerprint of what listings, feeds' order and sitemaps show of an article (its entry's
+    fields): a change that leaves it alone (body, corrections, live updates) re-renders no listing."""
+    shown = [
+        article.title,
+        article.teaser,
+        list(article.authors),
+        article.published_at.isoformat(),
+        (article.updated_at or article.published_at).isoformat(),
+        article.live,
+    ]
+    return hashlib.sha256(json.dumps(shown, ensure_ascii=False).encode("utf-8")).hexdigest()[:16]

@@ -33,7 +33,7 @@ from broadsheet.pages import (
     older_page_of_front,
     page_count,
 )
-from broadsheet.render import feeds, seo, sitemaps
+from broadsheet.render import coverage, feeds, seo, sitemaps
 from broadsheet.render.body import render_body
 from broadsheet.render.templating import (
     HTML,
@@ -158,7 +158,7 @@ def _article(page: ArticlePage, index: IndexReader, settings: Settings) -> Outpu
         headline=article.title,
         description=article.teaser,
         published=article.published_at,
-        modified=article.updated_at,
+        modified=article.modified_at,
         authors=[(a["name"], site_url + a["url"]) for a in view["authors"]],
         section=view["section"]["name"] if view["section"] else None,
         keywords=list(article.tags),
@@ -167,6 +167,7 @@ def _article(page: ArticlePage, index: IndexReader, settings: Settings) -> Outpu
         site_name=settings.site_name,
         site_url=site_url + "/",
     )
+    structured = _with_additions(structured, article, site_url + page.path)
     description = article.teaser or article.title
     context = _common(
         settings,
@@ -182,14 +183,34 @@ def _article(page: ArticlePage, index: IndexReader, settings: Settings) -> Outpu
     return _html("article.html", object_key(page.path), context)
 
 
+def _with_additions(structured: dict[str, Any], article: Article, url: str) -> dict[str, Any]:
+    """The article's structured data with its corrections, and as a live blog when it is one."""
+    if article.corrections:
+        structured["correction"] = seo.correction_comments([(c.at, c.text) for c in article.corrections])
+    if not article.is_live_blog:
+        return structured
+    ended = None if article.live else max([u.at for u in article.updates], default=article.published_at)
+    updates = [
+        (f"{url}#update-{n}", u.at, coverage.plain_text(u.text), list(u.authors))
+        for n, u in reversed(list(enumerate(article.updates, start=1)))
+    ]
+    return seo.live_blog_posting(structured, start=article.published_at, end=ended, updates=updates)
+
+
 def _article_view(article: Article, language: str) -> dict[str, Any]:
+    corrections = coverage.correction_views(article)
     return {
+        "schema_type": "LiveBlogPosting" if article.is_live_blog else "NewsArticle",
+        "live": article.live,
+        "updates": coverage.update_views(article) if article.is_live_blog else [],
+        "corrections": corrections,
+        "corrected": corrections[-1]["at"] if corrections else None,
         "title": article.title,
         "teaser": article.teaser,
         "language": language,
         "authors": _bylines(tuple(Byline(n, slugify(n)) for n in article.authors)),
         "published": _stamp(article.published_at),
-        "updated": _stamp(article.updated_at) if article.updated_at else None,
+        "updated": _stamp(article.modified_at) if article.modified_at else None,
         "section": (
             {"name": _humanise(article.section), "url": Listing("section", article.section).base_path}
             if article.section
@@ -292,6 +313,7 @@ def _item_view(entry: Entry) -> dict[str, Any]:
         "teaser": entry.teaser,
         "authors": _bylines(entry.authors),
         "published": _stamp(datetime.fromisoformat(entry.published)),
+        "live": entry.live_coverage,
     }
 
 

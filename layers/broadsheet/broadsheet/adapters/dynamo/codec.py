@@ -91,6 +91,7 @@ def entry_item(entry: Entry) -> dict[str, Any]:
             "authors": [{"name": b.name, "slug": b.slug} for b in entry.authors],
             "published": entry.published,
             "modified": entry.modified,
+            "coverage_live": True if entry.live_coverage else None,
         }
     )
 
@@ -107,6 +108,7 @@ def entry_from_item(item: dict[str, Any]) -> Entry:
         authors=tuple(Byline(str(a["name"]), str(a["slug"])) for a in plain["authors"]),
         published=str(plain["published"]),
         modified=str(plain.get("modified") or plain["published"]),
+        live_coverage=bool(plain.get("coverage_live", False)),
     )
 
 
