@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from broadsheet.index.ports import IndexReader
+from broadsheet.index.related import affected_by
 from broadsheet.pages import (
     ARCHIVE,
     FEED_SIZE,
@@ -82,6 +83,11 @@ def plan_article(
         # The news sitemap shows recent titles; each site-wide page is one page, whatever the
         # size of the site.
         pages.add(NEWS_SITEMAP.id)
+    for side in (old, new):
+        if side is not None:
+            # Articles just after it in a section or tag list it as related (`index.related`).
+            neighbours = affected_by(side.slug, side.sort_key, side.listings, index)
+            pages |= {ArticlePage(slug).id for slug in neighbours}
     if _moved(old, new):
         # Joining or leaving a month changes the archive's counts and maybe the shard list.
         pages |= {ARCHIVE.id, SITEMAP_INDEX.id}

@@ -15,6 +15,7 @@ from typing import Any
 from broadsheet.contract.models import Article, slugify
 from broadsheet.index.entries import Byline, Entry
 from broadsheet.index.ports import IndexReader
+from broadsheet.index.related import related_entries
 from broadsheet.pages import (
     NOT_FOUND,
     NOT_FOUND_KEY,
@@ -180,6 +181,8 @@ def _article(page: ArticlePage, index: IndexReader, settings: Settings) -> Outpu
         jsonld=[structured],
     )
     context["article"] = view
+    related = related_entries(article.slug, indexed.sort_key, indexed.listings, index)
+    context["related"] = [_item_view(entry) for entry in related]
     return _html("article.html", object_key(page.path), context)
 
 
