@@ -19,6 +19,8 @@ pytestmark = [pytest.mark.integration]
 SLUG = "us-election-what-moscow-expects"
 KEY = f"articles/{SLUG}.json"
 CORRECTION = {"at": "2016-11-15T09:00:00Z", "text": "An earlier version gave the wrong date for the vote."}
+AUTHOR_PAGE = "authors/irina-voronova/index.html"
+LABELLED = f'<span class="live-label">Live</span> <a href="/articles/{SLUG}/">'.encode()
 UPDATES = [
     {"at": "2016-11-14T18:05:00Z", "text": "Polls have closed in the first states."},
     {
@@ -91,8 +93,8 @@ def test_a_live_update_rewrites_the_page_and_feeds_and_ending_coverage_the_listi
     try:
         opened = publish(stack, editor, doc | {"live": True, "updates": UPDATES[:1]})
         # The label appears on the listings: they are rewritten once, when the flag flips.
-        assert "index.html" in opened
-        assert b'<span class="live-label">Live</span>' in editor.site_files()["index.html"]
+        assert {"index.html", AUTHOR_PAGE} <= opened
+        assert LABELLED in editor.site_files()[AUTHOR_PAGE]
 
         updated = publish(stack, editor, doc | {"live": True, "updates": UPDATES})
         assert updated == page_and_feeds(doc)
@@ -100,9 +102,9 @@ def test_a_live_update_rewrites_the_page_and_feeds_and_ending_coverage_the_listi
 
         ended = publish(stack, editor, doc | {"live": False, "updates": UPDATES})
         # Feeds do not show the flag; the page and the listings do.
-        assert {object_key(ArticlePage(SLUG).path), "index.html"} <= ended
+        assert {object_key(ArticlePage(SLUG).path), "index.html", AUTHOR_PAGE} <= ended
         assert not any(key.endswith(("feed.xml", "rss.xml", "feed.json")) for key in ended)
-        assert b"live-label" not in editor.site_files()["index.html"]
+        assert LABELLED not in editor.site_files()[AUTHOR_PAGE]
         assert_site_matches_offline_build(editor, tmp_path / "ended")
     finally:
         editor.put_json(KEY, doc)
