@@ -57,6 +57,8 @@ class PageType:
 PAGE_TYPES = (
     PageType("home", "/"),
     PageType("article", "/articles/review-of-the-week-kerry-putin/"),
+    PageType("live", "/articles/aleppo-evacuation-live/"),
+    PageType("corrected", "/articles/year-end-foreign-policy-review/"),
     PageType("author", "/authors/gevorg-mirzayan/"),
     PageType("section", "/sections/foreign-policy/"),
     PageType("tag", "/tags/syria/"),

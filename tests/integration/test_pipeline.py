@@ -121,7 +121,12 @@ def test_bad_upload_leaves_the_live_site_unchanged_and_writes_its_report(
 
 def test_deleting_an_article_unpublishes_it_everywhere(stack: LocalStack, editor: Editor) -> None:
     key = "articles/a-short-lived-story.json"
-    doc = sample("duma-election-foreign-policy") | {"title": "A short-lived story", "tags": ["Ephemera"]}
+    doc = sample("duma-election-foreign-policy") | {
+        "title": "A short-lived story",
+        "tags": ["Ephemera"],
+        # Newer than every sample: on the front page.
+        "published_at": "2017-01-10T10:00:00+03:00",
+    }
     editor.put_json(key, doc)
     stack.wait_drained()
     files = editor.site_files()

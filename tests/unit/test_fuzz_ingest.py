@@ -165,6 +165,15 @@ def from_shipped_schema(node: dict[str, Any], defs: dict[str, Any]) -> st.Search
             {name: s for name, s in properties.items() if name in required},
             optional={name: s for name, s in properties.items() if name not in required},
         )
+    items = node.get("items")
+    if node.get("type") == "array" and isinstance(items, dict) and ("$ref" in items or "anyOf" in items):
+        # Lists of objects (corrections, live updates): a few, drawn here with their definitions.
+        low = int(node.get("minItems", 0))
+        return st.lists(
+            from_shipped_schema(items, defs),
+            min_size=low,
+            max_size=max(low, min(int(node.get("maxItems", 3)), 3)),
+        )
     node = {k: v for k, v in node.items() if k not in {"default", "title", "description"}}
     if "pattern" in node and "maxLength" in node:
         # Unbounded repeats of a group make long strings that maxLength then filters away, one

@@ -128,6 +128,8 @@ FeedFormat = Literal["atom", "rss", "json"]
 FEED_FORMATS: tuple[FeedFormat, ...] = ("atom", "rss", "json")
 FEED_FILES: dict[FeedFormat, str] = {"atom": "feed.xml", "rss": "rss.xml", "json": "feed.json"}
 FEED_KINDS = ("home", "author", "section")
+# How many of a listing's newest articles its feeds carry.
+FEED_SIZE = 20
 
 
 @dataclass(frozen=True, order=True)

@@ -11,8 +11,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from broadsheet.index.ports import IndexReader
+from broadsheet.index.related import affected_by
 from broadsheet.pages import (
     ARCHIVE,
+    FEED_SIZE,
     NEWS_SITEMAP,
     SITEMAP_INDEX,
     AliasPage,
@@ -34,6 +36,8 @@ class ArticleState:
     sort_key: str
     listings: frozenset[str]
     draft: bool = False
+    # Fingerprint of what listings show of it (`listed_digest`); None when unknown.
+    listed: str | None = None
 
 
 def article_state(image: dict[str, Any] | None) -> ArticleState | None:
@@ -45,6 +49,7 @@ def article_state(image: dict[str, Any] | None) -> ArticleState | None:
         sort_key=str(image["sort_key"]),
         listings=frozenset(str(x) for x in image.get("listings", [])),
         draft=bool(image.get("draft", False)),
+        listed=str(image["listed"]) if image.get("listed") else None,
     )
 
 
@@ -67,6 +72,12 @@ def plan_article(
         # An article now holds (or no longer holds) this address: a redirect from it must stop
         # (or may start), whichever article claims it as an alias.
         pages.add(AliasPage(state.slug).id)
+    if old is not None and new is not None and _unlisted_change(old, new):
+        # Body, corrections or live updates: the article page and the feeds that carry it.
+        for listing_id in sorted(new.listings):
+            if index.count(listing_id) - index.position(listing_id, new.sort_key) <= FEED_SIZE:
+                pages |= {feed.id for feed in feeds_of(Listing.parse(listing_id))}
+        return sorted(pages)
     listing_ids = (old.listings if old else frozenset()) | (new.listings if new else frozenset())
     for listing_id in sorted(listing_ids):
         pages |= _listing_pages(listing_id, old, new, index, size)
@@ -78,10 +89,25 @@ def plan_article(
         # The news sitemap shows recent titles; each site-wide page is one page, whatever the
         # size of the site.
         pages.add(NEWS_SITEMAP.id)
+    for side in (old, new):
+        if side is not None:
+            # Articles just after it in a section or tag list it as related (`index.related`).
+            neighbours = affected_by(side.slug, side.sort_key, side.listings, index)
+            pages |= {ArticlePage(slug).id for slug in neighbours}
     if _moved(old, new):
         # Joining or leaving a month changes the archive's counts and maybe the shard list.
         pages |= {ARCHIVE.id, SITEMAP_INDEX.id}
     return sorted(pages)
+
+
+def _unlisted_change(old: ArticleState, new: ArticleState) -> bool:
+    """Whether the change left everything listings show of the article as it was."""
+    return (
+        old.listed is not None
+        and old.listed == new.listed
+        and old.sort_key == new.sort_key
+        and old.listings == new.listings
+    )
 
 
 def _moved(old: ArticleState | None, new: ArticleState | None) -> bool:

@@ -177,6 +177,10 @@ class ListingSnapshot:
         """How many entries sort before `sort_key` (not used by rendering; asked of the index)."""
         return self._index.position(listing, sort_key)
 
+    def neighbours(self, listing: str, sort_key: str, limit: int, *, older: bool) -> tuple[Entry, ...]:
+        """The entries nearest `sort_key` on one side (an article's related list), asked of the index."""
+        return self._index.neighbours(listing, sort_key, limit, older=older)
+
     def _entries(self, listing: str) -> tuple[Entry, ...]:
         """Every entry of a listing, newest first, read once while the listing is in use."""
         if listing in self._listings:

@@ -32,6 +32,7 @@ MAX_DEPTH = 4
 DELIMITER = "---"
 _STR = "tag:yaml.org,2002:str"
 _NULL = "tag:yaml.org,2002:null"
+_BOOL = "tag:yaml.org,2002:bool"
 _SEQ = "tag:yaml.org,2002:seq"
 _MAP = "tag:yaml.org,2002:map"
 _LINE_BREAKS = re.compile(r"\r\n?")
@@ -60,13 +61,16 @@ class MarkdownArticle:
 
 
 class _Loader(yaml.CSafeLoader):
-    """libyaml's safe reader, with text as the only implicit type."""
+    """libyaml's safe reader, with YAML 1.2's core schema for no value and truth values, and text
+    for everything else (YAML 1.1's `no`, `on`, dates and numbers stay what they look like)."""
 
-    # Plain values stay text; only "", "~" and "null" resolve to no value.
+    # Plain values stay text; only "", "~" and "null" resolve to no value, and only "true" and
+    # "false" (any case YAML 1.2 allows) to a flag (`live`, `decorative`).
     yaml_implicit_resolvers: dict[Any, Any] = {}  # noqa: RUF012 - PyYAML's class-level table
 
 
 _Loader.add_implicit_resolver(_NULL, re.compile(r"^(?:~|null|Null|NULL|)$"), ["~", "n", "N", ""])
+_Loader.add_implicit_resolver(_BOOL, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF"))
 
 
 def read_markdown(text: str) -> MarkdownArticle:
@@ -181,6 +185,8 @@ class _Reading:
         if isinstance(node, ScalarNode):
             if node.tag == _NULL:
                 return None
+            if node.tag == _BOOL:  # only a plain `true` or `false`: a quoted one stays text
+                return node.value.lower() == "true"
             if node.tag != _STR:
                 tag = node.tag.replace("tag:yaml.org,2002:", "!!")
                 raise FrontMatterError(_line(node), f"{tag} is a YAML tag; write the value without it")

@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from functools import lru_cache
+from itertools import pairwise
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -290,6 +291,25 @@ def _not_own_slug(value: str, info: ValidationInfo) -> str:
     return in_folder(value, slug) if isinstance(slug, str) else value
 
 
+def _require_bool(value: object) -> object:
+    if not isinstance(value, bool):
+        raise ValueError(f"must be true or false, without quotes, not {_json_type(value)}")
+    return value
+
+
+def _renderable(value: str, info: ValidationInfo) -> str:
+    """Markdown that renders within bounded time; checked where a file is read (see `_body_size`)."""
+    if not value.strip():
+        raise ValueError("must not be empty")
+    if info.mode == "python":
+        from broadsheet.render.body import body_problem  # noqa: PLC0415
+
+        problem = body_problem(value)
+        if problem is not None:
+            raise ValueError(str(problem))
+    return value
+
+
 def _json_type(value: object) -> str:
     if value is None:
         return "null"
@@ -343,7 +363,12 @@ Body = Annotated[
         description=f"CommonMark, at most {MAX_BODY_BYTES:,} bytes in UTF-8.",
     ),
 ]
+Flag = Annotated[bool, BeforeValidator(_require_bool)]
 SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
+MAX_CORRECTIONS = 20
+MAX_CORRECTION_CHARS = 1000
+MAX_UPDATES = 500
+MAX_UPDATE_CHARS = 5000
 
 
 class Strict(BaseModel):
@@ -392,6 +417,26 @@ class Picture(Strict):
         return self.src[len(MEDIA) :]
 
 
+class Correction(Strict):
+    """A dated correction notice: plain text, one paragraph, shown at the end of the article."""
+
+    at: Timestamp
+    text: Annotated[Line, MaxChars(MAX_CORRECTION_CHARS)]
+
+
+class LiveUpdate(Strict):
+    """One update of live coverage: when, what (CommonMark), and by whom if not the byline."""
+
+    at: Timestamp
+    text: Annotated[
+        Paragraphs,
+        MaxChars(MAX_UPDATE_CHARS),
+        AfterValidator(_renderable),
+        Stated(pattern=CONTENT_PATTERN, description="CommonMark, like the body."),
+    ]
+    authors: Annotated[list[Name], Field(max_length=10)] = []
+
+
 class ArticleFile(Strict):
     """One article as an editor writes it in `articles/<slug>.json`."""
 
@@ -419,6 +464,18 @@ class ArticleFile(Strict):
     aliases: Annotated[list[Alias], Field(max_length=20)] = []
     language: Language | None = None
     image: Annotated[Picture | None, Field(description="The lead image, shown on listings too.")] = None
+    corrections: Annotated[
+        list[Correction],
+        Field(max_length=MAX_CORRECTIONS, description="Each dated no earlier than published_at."),
+    ] = []
+    live: Annotated[Flag, Field(description="Coverage is ongoing: pages and listings say Live.")] = False
+    updates: Annotated[
+        list[LiveUpdate],
+        Field(
+            max_length=MAX_UPDATES,
+            description="Oldest first; append new ones. With the body, at most 200 KB of text.",
+        ),
+    ] = []
 
     @field_validator("body")
     @classmethod
@@ -477,6 +534,46 @@ class ArticleFile(Strict):
             )
         return value
 
+    @field_validator("corrections")
+    @classmethod
+    def _corrections_after_publication(
+        cls, value: list[Correction], info: ValidationInfo
+    ) -> list[Correction]:
+        _after_publication([c.at for c in value], info, "correction")
+        return value
+
+    @field_validator("updates")
+    @classmethod
+    def _updates_in_order(cls, value: list[LiveUpdate], info: ValidationInfo) -> list[LiveUpdate]:
+        _after_publication([u.at for u in value], info, "update")
+        for number, (earlier, later) in enumerate(pairwise(value), start=2):
+            if later.at < earlier.at:
+                raise ValueError(
+                    f"update {number} ({later.at.isoformat()}) is dated before update {number - 1} "
+                    f"({earlier.at.isoformat()}): list updates oldest first and add new ones at the end, "
+                    "so that each keeps its link (#update-<number>)"
+                )
+        body = info.data.get("body")
+        if body is not None:
+            size = len(body.encode("utf-8")) + sum(len(u.text.encode("utf-8")) for u in value)
+            if size > MAX_BODY_BYTES:
+                raise ValueError(
+                    f"the body and the updates together are {size:,} bytes, over the limit of "
+                    f"{MAX_BODY_BYTES:,} bytes ({MAX_BODY_BYTES // 1024} KB) that one article page "
+                    "carries; end this coverage and continue it in a new article"
+                )
+        return value
+
+
+def _after_publication(times: list[datetime], info: ValidationInfo, what: str) -> None:
+    published = info.data.get("published_at")
+    for number, at in enumerate(times, start=1):
+        if published is not None and at < published:
+            raise ValueError(
+                f"{what} {number} is dated {at.isoformat()}, before the article was published "
+                f"({published.isoformat()})"
+            )
+
 
 def _reject_repeats(values: list[str], what: str) -> None:
     seen: dict[str, str] = {}
@@ -516,6 +613,20 @@ class Article(ArticleFile):
 
         lead = (self.image.name,) if self.image else ()
         return tuple(dict.fromkeys(lead + body_media(self.body)))
+
+    @property
+    def modified_at(self) -> datetime | None:
+        """When the article last changed for readers: the latest of updated_at, its corrections
+        and its live updates (None if none of them is given)."""
+        times = [c.at for c in self.corrections] + [u.at for u in self.updates]
+        if self.updated_at is not None:
+            times.append(self.updated_at)
+        return max(times) if times else None
+
+    @property
+    def is_live_blog(self) -> bool:
+        """Whether the article is live coverage (ongoing, or ended with its updates kept)."""
+        return self.live or bool(self.updates)
 
     def is_live(self, now: datetime) -> bool:
         """Whether readers may see the article at `now`."""

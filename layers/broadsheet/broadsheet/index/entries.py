@@ -6,6 +6,8 @@ so a listing entry is computed in exactly one place.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -35,6 +37,8 @@ class Entry:
     modified: str
     # The lead image's media name, shown as a thumbnail beside the entry; empty if none.
     image: str = ""
+    # Live coverage under way: listings label the entry "Live".
+    live_coverage: bool = False
 
 
 def sort_key(article: Article) -> str:
@@ -79,6 +83,23 @@ def entries_of(article: Article, now: datetime) -> list[Entry]:
             published=published,
             modified=modified,
             image=article.image.name if article.image else "",
+            live_coverage=article.live,
         )
         for listing in listings_of(article)
     ]
+
+
+def listed_digest(article: Article) -> str:
+    """A fingerprint of what listings, feeds' order and sitemaps show of an article (its entry's
+    fields, its thumbnail included): a change that leaves it alone (body, corrections, live
+    updates) re-renders no listing."""
+    shown = [
+        article.title,
+        article.teaser,
+        list(article.authors),
+        article.published_at.isoformat(),
+        (article.updated_at or article.published_at).isoformat(),
+        article.live,
+        article.image.name if article.image else "",
+    ]
+    return hashlib.sha256(json.dumps(shown, ensure_ascii=False).encode("utf-8")).hexdigest()[:16]

@@ -217,3 +217,12 @@ class MemoryIndex:
         """Entries at positions [start, stop) counted from the oldest, returned newest first."""
         entries = self._listings.get(listing, [])
         return ListingSlice(tuple(reversed(entries[start:stop])), len(entries))
+
+    def neighbours(self, listing: str, sort_key: str, limit: int, *, older: bool) -> tuple[Entry, ...]:
+        """Up to `limit` entries nearest `sort_key` on one side, nearest first (not its own)."""
+        entries, keys = self._listings.get(listing, []), self._keys.get(listing, [])
+        if older:
+            at = bisect.bisect_left(keys, sort_key)
+            return tuple(reversed(entries[max(0, at - limit) : at]))
+        at = bisect.bisect_right(keys, sort_key)
+        return tuple(entries[at : at + limit])

@@ -75,6 +75,10 @@ class IndexReader(Protocol):
     def span(self, listing: str, start: int, stop: int) -> ListingSlice:
         """Entries at positions [start, stop) counted from the oldest, returned newest first."""
 
+    def neighbours(self, listing: str, sort_key: str, limit: int, *, older: bool) -> tuple[Entry, ...]:
+        """Up to `limit` entries nearest `sort_key` on one side, nearest first, never the entry
+        at `sort_key` itself: the older ones (newest first) or the newer ones (oldest first)."""
+
 
 class Catalog(IndexReader, Protocol):
     """Everything the index holds, for a full rebuild."""

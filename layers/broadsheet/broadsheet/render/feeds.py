@@ -12,13 +12,14 @@ from email.utils import format_datetime
 from typing import Any
 
 from broadsheet.index.ports import IndexReader
-from broadsheet.pages import FeedPage, Listing, article_path
+from broadsheet.pages import FEED_SIZE, FeedPage, Listing, article_path
 from broadsheet.render.body import render_body
+from broadsheet.render.coverage import feed_additions
 from broadsheet.render.pictures import body_pictures, published_media, social_image
 from broadsheet.render.templating import FEED_CACHE, Output, month_name, render_template
 from broadsheet.settings import Settings
 
-FEED_SIZE = 20
+__all__ = ["FEED_SIZE", "TYPES", "render_feed"]
 TYPES = {"atom": "application/atom+xml", "rss": "application/rss+xml", "json": "application/feed+json"}
 _CONTENT_TYPES = {
     "atom": "application/atom+xml; charset=utf-8",
@@ -53,10 +54,10 @@ def render_feed(page: FeedPage, index: IndexReader, settings: Settings) -> Outpu
                 "url": url,
                 "title": article.title,
                 "summary": article.teaser,
-                "content_html": str(html),
+                "content_html": str(html + feed_additions(article, url)),
                 "image": social_image(lead, article.image.alt, site_url) if lead and article.image else None,
                 "published": article.published_at,
-                "modified": article.updated_at or article.published_at,
+                "modified": article.modified_at or article.published_at,
                 "authors": [
                     {"name": b.name, "url": site_url + Listing("author", b.slug).base_path}
                     for b in entry.authors

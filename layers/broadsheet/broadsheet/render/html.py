@@ -16,7 +16,8 @@ from broadsheet.clock import now
 from broadsheet.contract.media import MediaItem
 from broadsheet.contract.models import Article, slugify
 from broadsheet.index.entries import Byline, Entry
-from broadsheet.index.ports import IndexReader
+from broadsheet.index.ports import IndexedArticle, IndexReader
+from broadsheet.index.related import related_entries
 from broadsheet.pages import (
     NOT_FOUND,
     NOT_FOUND_KEY,
@@ -37,7 +38,7 @@ from broadsheet.pages import (
     page_count,
 )
 from broadsheet.preview import preview_expiry, preview_key, sign
-from broadsheet.render import feeds, seo, sitemaps
+from broadsheet.render import coverage, feeds, seo, sitemaps
 from broadsheet.render.body import render_body
 from broadsheet.render.pictures import (
     THUMBNAIL_SIZES,
@@ -170,19 +171,20 @@ def _preview(page: PreviewPage, index: IndexReader, settings: Settings) -> Outpu
         return None
     key = preview_key(sign(secret, page.slug, expires), page.slug)
     path = "/" + key.removesuffix("index.html")
-    return _article_output(indexed.article, index, path, key, settings, preview=True)
+    return _article_output(indexed, index, path, key, settings, preview=True)
 
 
 def _article(page: ArticlePage, index: IndexReader, settings: Settings) -> Output | None:
     indexed = index.get_article(page.slug)
     if indexed is None or not indexed.live:
         return None
-    return _article_output(indexed.article, index, page.path, object_key(page.path), settings, preview=False)
+    return _article_output(indexed, index, page.path, object_key(page.path), settings, preview=False)
 
 
 def _article_output(
-    article: Article, index: IndexReader, path: str, key: str, settings: Settings, *, preview: bool
+    indexed: IndexedArticle, index: IndexReader, path: str, key: str, settings: Settings, *, preview: bool
 ) -> Output:
+    article = indexed.article
     language = article.language or settings.language
     site_url = settings.site_url.rstrip("/")
     media = published_media(article, index)
@@ -198,7 +200,7 @@ def _article_output(
         headline=article.title,
         description=article.teaser,
         published=article.published_at,
-        modified=article.updated_at,
+        modified=article.modified_at,
         authors=[(a["name"], site_url + a["url"]) for a in view["authors"]],
         section=view["section"]["name"] if view["section"] else None,
         keywords=list(article.tags),
@@ -208,6 +210,7 @@ def _article_output(
         site_url=site_url + "/",
         image=shared,
     )
+    structured = _with_additions(structured, article, site_url + path)
     description = article.teaser or article.title
     context = _common(
         settings,
@@ -220,6 +223,10 @@ def _article_output(
         jsonld=[] if preview else [structured],
     )
     context["article"] = view
+    related = related_entries(article.slug, indexed.sort_key, indexed.listings, index)
+    # Related entries without thumbnails: an article page then depends only on what listings show
+    # of its neighbours, which is what the planner re-renders it for.
+    context["related"] = [_item_view(entry, {}) for entry in related]
     context["page"]["image"] = shared
     if preview:
         # A draft has no public address to point search engines at, and must not be kept by
@@ -230,19 +237,39 @@ def _article_output(
     return _html("article.html", key, context)
 
 
+def _with_additions(structured: dict[str, Any], article: Article, url: str) -> dict[str, Any]:
+    """The article's structured data with its corrections, and as a live blog when it is one."""
+    if article.corrections:
+        structured["correction"] = seo.correction_comments([(c.at, c.text) for c in article.corrections])
+    if not article.is_live_blog:
+        return structured
+    ended = None if article.live else max([u.at for u in article.updates], default=article.published_at)
+    updates = [
+        (f"{url}#update-{n}", u.at, coverage.plain_text(u.text), list(u.authors))
+        for n, u in reversed(list(enumerate(article.updates, start=1)))
+    ]
+    return seo.live_blog_posting(structured, start=article.published_at, end=ended, updates=updates)
+
+
 def _article_view(
     article: Article, language: str, media: dict[str, MediaItem], settings: Settings
 ) -> dict[str, Any]:
     image = article.image
     lead = media.get(image.name) if image else None
+    corrections = coverage.correction_views(article)
     return {
         "lead": figure(lead, image.alt, image.caption, image.credit, lead=True) if lead and image else None,
+        "schema_type": "LiveBlogPosting" if article.is_live_blog else "NewsArticle",
+        "live": article.live,
+        "updates": coverage.update_views(article) if article.is_live_blog else [],
+        "corrections": corrections,
+        "corrected": corrections[-1]["at"] if corrections else None,
         "title": article.title,
         "teaser": article.teaser,
         "language": language,
         "authors": _bylines(tuple(Byline(n, slugify(n)) for n in article.authors)),
         "published": _stamp(article.published_at),
-        "updated": _stamp(article.updated_at) if article.updated_at else None,
+        "updated": _stamp(article.modified_at) if article.modified_at else None,
         "section": (
             {"name": _humanise(article.section), "url": Listing("section", article.section).base_path}
             if article.section
@@ -349,6 +376,7 @@ def _item_view(entry: Entry, thumbnails: dict[str, MediaItem]) -> dict[str, Any]
         "teaser": entry.teaser,
         "authors": _bylines(entry.authors),
         "published": _stamp(datetime.fromisoformat(entry.published)),
+        "live": entry.live_coverage,
     }
 
 

@@ -87,6 +87,42 @@ def news_article(
     return data
 
 
+def correction_comments(corrections: Sequence[tuple[datetime, str]]) -> list[dict[str, Any]]:
+    """schema.org `CorrectionComment`s for an article's `correction`, in order of time."""
+    return [
+        {"@type": "CorrectionComment", "datePublished": at.isoformat(), "text": text}
+        for at, text in sorted(corrections, key=lambda pair: pair[0])
+    ]
+
+
+def live_blog_posting(
+    article: Mapping[str, Any],
+    *,
+    start: datetime,
+    end: datetime | None,
+    updates: Sequence[tuple[str, datetime, str, Sequence[str]]],
+) -> dict[str, Any]:
+    """`article` (a `news_article`) as a schema.org `LiveBlogPosting`; `updates` are (anchor URL,
+    time, plain text, author names), newest first; `end` is None while coverage goes on."""
+    data = {**article, "@type": "LiveBlogPosting", "coverageStartTime": start.isoformat()}
+    if end is not None:
+        data["coverageEndTime"] = end.isoformat()
+    posts = []
+    for url, at, text, authors in updates:
+        post: dict[str, Any] = {
+            "@type": "BlogPosting",
+            "headline": truncate_headline(text) or article["headline"],
+            "articleBody": text,
+            "datePublished": at.isoformat(),
+            "url": url,
+        }
+        if authors:
+            post["author"] = [{"@type": "Person", "name": name} for name in authors]
+        posts.append(post)
+    data["liveBlogUpdate"] = posts
+    return data
+
+
 def breadcrumb_list(items: Sequence[tuple[str, str]]) -> dict[str, Any]:
     """A schema.org `BreadcrumbList` from (name, absolute URL) pairs, outermost first."""
     return {

@@ -134,6 +134,7 @@ def entry_item(entry: Entry) -> dict[str, Any]:
             "published": entry.published,
             "modified": entry.modified,
             "image": entry.image or None,
+            "coverage_live": True if entry.live_coverage else None,
         }
     )
 
@@ -151,6 +152,7 @@ def entry_from_item(item: dict[str, Any]) -> Entry:
         published=str(plain["published"]),
         modified=str(plain.get("modified") or plain["published"]),
         image=str(plain.get("image") or ""),
+        live_coverage=bool(plain.get("coverage_live", False)),
     )
 
 

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from broadsheet.aliases import redirect_target
 from broadsheet.contract.models import AuthorProfile
+from broadsheet.index.entries import Entry
 from broadsheet.index.ports import IndexedArticle, ListingSlice, SourceVersion
 
 if TYPE_CHECKING:
@@ -146,6 +147,19 @@ class Reads(Counters, Media):
             items = self._query(listing, forward=False, limit=total - start)[total - stop :]
         entries = sorted((entry_from_item(i) for i in items), key=lambda e: e.sort_key, reverse=True)
         return ListingSlice(tuple(entries), total)
+
+    def neighbours(self, listing: str, sort_key: str, limit: int, *, older: bool) -> tuple[Entry, ...]:
+        """Up to `limit` entries nearest `sort_key` on one side, nearest first (not its own): one
+        query of a few items, wherever the key sits in the listing."""
+        if older:
+            params = self._key_condition(listing, before=sort_key)
+        else:
+            params = self._key_condition(listing, from_=sort_key)
+        params["ScanIndexForward"] = not older
+        params["Limit"] = limit + 1
+        response = self._call(lambda: self._db.query(ConsistentRead=True, **params))
+        entries = (entry_from_item(dict(item)) for item in response.get("Items", []))
+        return tuple(e for e in entries if e.sort_key != sort_key)[:limit]
 
     def live_article_slugs(self) -> list[str]:
         """Slugs of every article readers may see, sorted."""

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from broadsheet.contract.models import Article, AuthorProfile
-from broadsheet.index.entries import entries_of, sort_key
+from broadsheet.index.entries import entries_of, listed_digest, sort_key
 from broadsheet.index.ports import IndexedArticle, SourceVersion
 
 if TYPE_CHECKING:
@@ -91,6 +91,7 @@ class Writes(Counters, Media):
                 "draft": article.status == "draft",
                 "sort_key": key,
                 "listings": listings,
+                "listed": listed_digest(article),
                 "source_version": source.version_id,
                 "source_modified": source.modified_ms,
                 "source_suffix": source.suffix,
