@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from broadsheet.contract.models import slugify
+from broadsheet.contract.fields import slugify
 
 # The clock every build of the corpus runs at: every article is live.
 CLOCK = "2026-11-30T12:00:00Z"

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from broadsheet.build import NotABuildFolder, build_site
+from broadsheet.contract.fields import visible
 from broadsheet.contract.files import (
     AUTHORS,
     JSON,
@@ -19,7 +20,6 @@ from broadsheet.contract.files import (
     read_author,
     shadowed,
 )
-from broadsheet.contract.models import visible
 from broadsheet.errors import SkippedKey, ValidationFailed
 from broadsheet.settings import Settings
 

@@ -35,8 +35,8 @@ from typing import Any
 
 from broadsheet.adapters.folder import FolderWriter
 from broadsheet.build import load_content
+from broadsheet.contract.fields import slugify
 from broadsheet.contract.files import read_article
-from broadsheet.contract.models import slugify
 from broadsheet.errors import ValidationFailed
 from broadsheet.index.memory import MemoryIndex
 from broadsheet.pages import (

@@ -22,7 +22,7 @@ import feedparser
 import pytest
 from playwright.sync_api import Browser, BrowserContext
 
-from broadsheet.contract.models import slugify
+from broadsheet.contract.fields import slugify
 from broadsheet_dev.local.runtime import LocalStack
 from tests.e2e.quality import (
     PAGE_TYPES,

@@ -56,7 +56,7 @@ from broadsheet.adapters.folder import DirSiteStore
 from broadsheet.adapters.sqs import SqsRenderQueue
 from broadsheet.build import build_site, load_content
 from broadsheet.clock import now
-from broadsheet.contract.models import slugify
+from broadsheet.contract.fields import slugify
 from broadsheet.index.entries import Entry, entries_of, month_of
 from broadsheet.index.memory import MemoryIndex
 from broadsheet.index.ports import IndexedArticle

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from broadsheet.contract.models import slugify
+from broadsheet.contract.fields import slugify
 from broadsheet.pages import FEED_FORMATS, ArticlePage, FeedPage, Listing, object_key
 from broadsheet_dev.local.runtime import LocalStack
 from tests.support import SAMPLES, Editor

@@ -31,8 +31,8 @@ import pytest
 from markupsafe import escape
 
 from broadsheet.contract.addresses import address_key
+from broadsheet.contract.fields import MAX_SLUG, SLUG_PATTERN, slugify
 from broadsheet.contract.files import report_key
-from broadsheet.contract.models import MAX_SLUG, SLUG_PATTERN, slugify
 from broadsheet_dev.local.pollers import SqsPoller
 from broadsheet_dev.local.runtime import LocalStack
 from tests.support import ROOT, Editor

@@ -19,8 +19,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
+from broadsheet.contract.fields import MAX_BODY_BYTES
 from broadsheet.contract.files import read_article
-from broadsheet.contract.models import MAX_BODY_BYTES, Article
+from broadsheet.contract.models import Article
 from broadsheet.errors import ValidationFailed
 from broadsheet.render.body import MAX_NESTING, MIN_TABLE_CELLS, body_problem, max_table_cells, render_body
 from broadsheet_dev.cli import validate

@@ -16,7 +16,7 @@ import pytest
 from broadsheet.adapters.folder import DirSiteStore
 from broadsheet.build import BuildReport, NotABuildFolder, build_site
 from broadsheet.clock import now as clock_now
-from broadsheet.contract.models import slugify
+from broadsheet.contract.fields import slugify
 from broadsheet.settings import Settings
 from tests.unit.fakes import article_doc
 

@@ -28,8 +28,9 @@ from aws_lambda_powertools.utilities.parser.models import (
     SqsModel,
 )
 
+from broadsheet.contract.fields import slugify
 from broadsheet.contract.files import FILE, parse_key, read_article, read_author, report_body, report_key
-from broadsheet.contract.models import Article, slugify
+from broadsheet.contract.models import Article
 from broadsheet.errors import FieldError, ValidationFailed
 from broadsheet.plan import article_state
 from broadsheet_dev import cli

@@ -15,7 +15,8 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from broadsheet.contract.models import MAX_BODY_BYTES, Article
+from broadsheet.contract.fields import MAX_BODY_BYTES
+from broadsheet.contract.models import Article
 from broadsheet.index.entries import listed_digest
 from broadsheet.index.memory import MemoryIndex
 from broadsheet.pages import ArticlePage, FeedPage, Listing

@@ -13,8 +13,8 @@ import pytest
 from rich.console import Console
 
 from broadsheet.build import build_site
+from broadsheet.contract.fields import MAX_SLUG, SLUG_RE
 from broadsheet.contract.files import read_article, read_author
-from broadsheet.contract.models import MAX_SLUG, SLUG_RE
 from broadsheet.render.body import render_body
 from broadsheet.settings import Settings
 from broadsheet_dev.cli import main

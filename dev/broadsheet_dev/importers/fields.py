@@ -16,7 +16,7 @@ from urllib.parse import unquote, urlsplit
 
 from bs4 import BeautifulSoup
 
-from broadsheet.contract.models import LANGUAGE_RE, MAX_SLUG, SLUG_RE, slugify
+from broadsheet.contract.fields import LANGUAGE_RE, MAX_SLUG, SLUG_RE, slugify
 from broadsheet_dev.importers.wxr import Item, User
 
 UNTITLED = "(untitled)"

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from urllib.parse import unquote, urlsplit
 
-from broadsheet.contract.models import slugify
+from broadsheet.contract.fields import slugify
 
 UPLOADS = "/wp-content/uploads/"
 MEDIA = "media/"

@@ -32,8 +32,8 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
+from broadsheet.contract.fields import slugify
 from broadsheet.contract.files import read_article, read_author
-from broadsheet.contract.models import slugify
 from broadsheet.errors import ValidationFailed
 from broadsheet_dev.importers import fields, media
 from broadsheet_dev.importers.markup import Attachment, BodyContext, convert

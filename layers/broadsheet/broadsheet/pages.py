@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
 from broadsheet.contract.addresses import address_of_path, address_path
-from broadsheet.contract.models import SLUG_RE
+from broadsheet.contract.fields import SLUG_RE
 from broadsheet.preview import parse_preview_key
 
 if TYPE_CHECKING:

@@ -28,6 +28,7 @@ from broadsheet.adapters.s3_content import ContentObject, ObjectVersion
 from broadsheet.adapters.sqs import RenderRequests
 from broadsheet.aliases import entry_value
 from broadsheet.contract.addresses import address_of_path, address_path
+from broadsheet.contract.fields import SLUG_RE
 from broadsheet.contract.files import (
     ARTICLES,
     AUTHORS,
@@ -37,7 +38,6 @@ from broadsheet.contract.files import (
     report_key,
 )
 from broadsheet.contract.media import MEDIA, MediaItem, rendition_hash_of_key
-from broadsheet.contract.models import SLUG_RE
 from broadsheet.errors import SkippedKey, ValidationFailed
 from broadsheet.index.ports import Catalog
 from broadsheet.pages import (

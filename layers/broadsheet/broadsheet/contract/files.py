@@ -13,8 +13,9 @@ from typing import Any, Literal
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
+from broadsheet.contract.fields import MAX_SLUG, SLUG_RE, SURROGATE_RE, shown, visible
 from broadsheet.contract.markdown import FrontMatterError, MarkdownArticle, read_markdown
-from broadsheet.contract.models import MAX_SLUG, SLUG_RE, SURROGATE_RE, Article, AuthorProfile, shown, visible
+from broadsheet.contract.models import Article, AuthorProfile
 from broadsheet.errors import FieldError, SkippedKey, ValidationFailed
 
 MAX_FILE_BYTES = 1024 * 1024

@@ -11,7 +11,8 @@ import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from broadsheet.contract.models import Article, slugify
+from broadsheet.contract.fields import slugify
+from broadsheet.contract.models import Article
 from broadsheet.pages import Listing
 
 

@@ -12,7 +12,8 @@ from typing import Any
 
 from markupsafe import Markup
 
-from broadsheet.contract.models import Article, slugify
+from broadsheet.contract.fields import slugify
+from broadsheet.contract.models import Article
 from broadsheet.pages import Listing
 from broadsheet.render.body import render_body
 from broadsheet.render.templating import display_time

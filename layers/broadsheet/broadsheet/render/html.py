@@ -13,8 +13,9 @@ from itertools import groupby
 from typing import Any
 
 from broadsheet.clock import now
+from broadsheet.contract.fields import slugify
 from broadsheet.contract.media import MediaItem
-from broadsheet.contract.models import Article, slugify
+from broadsheet.contract.models import Article
 from broadsheet.index.entries import Byline, Entry
 from broadsheet.index.ports import IndexedArticle, IndexReader
 from broadsheet.index.related import related_entries
