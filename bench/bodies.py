@@ -15,7 +15,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from broadsheet.render.body import MAX_NESTING, body_problem, render_body
+from broadsheet.render.body import render_body
+from broadsheet.render.shape import MAX_NESTING, body_problem
 
 ROOT = Path(__file__).resolve().parents[1]
 SIZES_KB = (10, 25, 50, 100, 200)

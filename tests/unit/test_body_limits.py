@@ -23,7 +23,8 @@ from broadsheet.contract.fields import MAX_BODY_BYTES
 from broadsheet.contract.files import read_article
 from broadsheet.contract.models import Article
 from broadsheet.errors import ValidationFailed
-from broadsheet.render.body import MAX_NESTING, MIN_TABLE_CELLS, body_problem, max_table_cells, render_body
+from broadsheet.render.body import render_body
+from broadsheet.render.shape import MAX_NESTING, MIN_TABLE_CELLS, body_problem, max_table_cells
 from broadsheet_dev.cli import validate
 from tests.unit.test_contract import KEY, assert_plain, encode, message_for, rejection, valid_article
 

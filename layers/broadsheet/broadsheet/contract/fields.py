@@ -293,7 +293,7 @@ def _renderable(value: str, info: ValidationInfo) -> str:
     if not value.strip():
         raise ValueError("must not be empty")
     if info.mode == "python":
-        from broadsheet.render.body import body_problem  # noqa: PLC0415
+        from broadsheet.render.shape import body_problem  # noqa: PLC0415
 
         problem = body_problem(value)
         if problem is not None:

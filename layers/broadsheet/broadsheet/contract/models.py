@@ -176,7 +176,7 @@ class ArticleFile(Strict):
         # it again would cost every render, and would need the Markdown parser in the newsletter's
         # functions, which read articles but do not carry it: hence the import here.
         if info.mode == "python":
-            from broadsheet.render.body import body_problem  # noqa: PLC0415
+            from broadsheet.render.shape import body_problem  # noqa: PLC0415
 
             problem = body_problem(value)
             if problem is not None:
