@@ -93,7 +93,8 @@ def test_fitness_sizes_each_function_by_the_layers_the_template_gives_it() -> No
     carried = {
         name: [layer.name for layer in layers] for name, layers in fitness.layers_by_function().items()
     }
-    assert set(carried) == {"ingest", "plan", "render", "reconcile", "subscribe", "digest", "suppress"}
+    functions = {"ingest", "plan", "render", "reconcile", "subscribe", "digest", "suppress", "media"}
+    assert set(carried) == functions
     assert all(layers[0] == "BroadsheetLayer" for layers in carried.values())
     assert "AwsCrtLayer" in carried["render"]
     assert "CryptographyLayer" in carried["subscribe"]

@@ -70,9 +70,9 @@ from tests.support import ROOT, Editor, indexed
 
 pytestmark = [pytest.mark.integration]
 
-# The normal run: 200 examples of two steps, in two halves of 100 that run side by side;
+# The normal run: 140 examples of two steps, in two halves of 70 that run side by side;
 # bench/soak.py runs longer soaks on fresh examples.
-EXAMPLES = int(os.environ.get("BROADSHEET_CONVERGENCE_EXAMPLES", "200"))
+EXAMPLES = int(os.environ.get("BROADSHEET_CONVERGENCE_EXAMPLES", "140"))
 STEPS = int(os.environ.get("BROADSHEET_CONVERGENCE_STEPS", "2"))
 # The normal run is derandomized (the same examples every time); the soak explores afresh.
 RANDOM = os.environ.get("BROADSHEET_CONVERGENCE_RANDOM", "") == "1"

@@ -18,7 +18,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 # Packages that must never reach Lambda: the development package, the emulator and what only
 # the local stack and the tests use.
-NEVER = {"broadsheet_dev", "moto", "tests", "watchdog", "pytest", "hypothesis", "playwright", "yaml"}
+NEVER = {"broadsheet_dev", "moto", "tests", "watchdog", "pytest", "hypothesis", "playwright", "rich"}
 
 pytestmark = [pytest.mark.integration]
 

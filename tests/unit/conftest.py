@@ -6,6 +6,7 @@ only Unix sockets stay open. A test that reaches for the network fails with `Soc
 
 from __future__ import annotations
 
+import os
 from datetime import datetime
 from pathlib import Path
 
@@ -49,6 +50,16 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     127.0.0.1. pytest-socket's own teardown hook lifts the block after each test, so the other
     tiers sharing a worker keep their network."""
     disable_socket(allow_unix_socket=True)
+
+
+@pytest.fixture(autouse=True)
+def _no_stack_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A local stack an integration module started earlier on this worker leaves its resources'
+    names, its endpoint and its secrets' addresses in the process's environment; a unit test sees
+    none of it, as on a worker that ran no stack (the stack's own objects are cached already)."""
+    for name in list(os.environ):
+        if name.startswith(("BROADSHEET_", "AWS_ENDPOINT_URL")):
+            monkeypatch.delenv(name)
 
 
 @pytest.fixture
