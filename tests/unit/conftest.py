@@ -7,8 +7,10 @@ only Unix sockets stay open. A test that reaches for the network fails with `Soc
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from pytest_socket import disable_socket
@@ -16,6 +18,10 @@ from pytest_socket import disable_socket
 from broadsheet.clock import now as clock_now
 from broadsheet.settings import Settings
 from tests.unit.fakes import FakeContentStore, FakeIndex
+from tests.unit.newsletter_support import Recorder, subscribers_table
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
 
 ROOT = Path(__file__).resolve().parents[2]
 CORPORA = ROOT / "tests" / "corpora"
@@ -104,3 +110,16 @@ def xss_lines() -> list[str]:
     """Every XSS payload of PayloadsAllTheThings and a spread of payloadbox's list."""
     box = _spread(_lines(_corpus("xss/payloadbox/*.txt")), PAYLOADBOX_SAMPLE)
     return _lines(_corpus("xss/payloadsallthethings/*.txt")) + box
+
+
+@pytest.fixture
+def dynamodb() -> Iterator[DynamoDBClient]:
+    """A subscribers table on moto's in-process DynamoDB, for the newsletter's tests."""
+    with subscribers_table() as client:
+        yield client
+
+
+@pytest.fixture
+def mailer() -> Recorder:
+    """A mailer that records what it was asked to send."""
+    return Recorder()

@@ -6,7 +6,6 @@ The subscribers table is moto's DynamoDB in this process (no network); mail goes
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from typing import TYPE_CHECKING
@@ -21,18 +20,12 @@ from broadsheet.newsletter.models import Signup
 from broadsheet.newsletter.signup import CONFIRM_VALID, COOLDOWN, RATE_LIMIT, Newsletter, Outcome
 from broadsheet.newsletter.store import DynamoSubscribers
 from tests.unit.fakes import FakeIndex, make_article
-from tests.unit.newsletter_support import CONFIG, SECRET, Crash, Recorder, subscribers_table, token_in
+from tests.unit.newsletter_support import CONFIG, SECRET, Crash, Recorder, token_in
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
 T0 = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def dynamodb() -> Iterator[DynamoDBClient]:
-    with subscribers_table() as client:
-        yield client
 
 
 @pytest.fixture
@@ -43,11 +36,6 @@ def store(dynamodb: DynamoDBClient) -> DynamoSubscribers:
 @pytest.fixture
 def keys() -> NewsletterKeys:
     return NewsletterKeys(SECRET)
-
-
-@pytest.fixture
-def mailer() -> Recorder:
-    return Recorder()
 
 
 @pytest.fixture

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -37,7 +36,6 @@ from tests.unit.newsletter_support import (
     http_event,
     multipart,
     services,
-    subscribers_table,
     token_in,
 )
 
@@ -55,17 +53,6 @@ TOKEN_ROUTES = [
 ALL_ROUTES = [*TOKEN_ROUTES, ("POST", "/api/subscribe"), ("GET", "/api/nothing-here")]
 # Fuzzing keeps one table across examples: what it stores is never read back.
 FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-
-
-@pytest.fixture
-def dynamodb() -> Iterator[DynamoDBClient]:
-    with subscribers_table() as client:
-        yield client
-
-
-@pytest.fixture
-def mailer() -> Recorder:
-    return Recorder()
 
 
 @pytest.fixture

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import inspect
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
@@ -38,7 +37,7 @@ from broadsheet.newsletter.signup import Outcome
 from broadsheet_dev.local.newsletter import feedback_event
 from broadsheet_dev.local.pollers import LambdaContext, load_handler
 from tests.unit.fakes import FakeIndex, make_article
-from tests.unit.newsletter_support import CONFIG, Recorder, services, subscribers_table, token_in
+from tests.unit.newsletter_support import CONFIG, Recorder, services, token_in
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -47,17 +46,6 @@ ROOT = Path(__file__).resolve().parents[2]
 EVENTS = ROOT / "events"
 T0 = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 READER = "reader@example.com"
-
-
-@pytest.fixture
-def dynamodb() -> Iterator[DynamoDBClient]:
-    with subscribers_table() as client:
-        yield client
-
-
-@pytest.fixture
-def mailer() -> Recorder:
-    return Recorder()
 
 
 @pytest.fixture
