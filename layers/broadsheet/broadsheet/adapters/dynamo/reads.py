@@ -121,9 +121,22 @@ class Reads(Counters, Media):
     def alias_targets(self) -> dict[str, str]:
         """Every old address that redirects and the slug it leads to, by the same rule as
         `alias_target` (`broadsheet.aliases.redirect_target`): what the edge's store should hold."""
-        items = self._scan("begins_with(pk, :alias)", "pk")
-        olds = sorted({str(item["pk"]).split("#", 1)[1] for item in items})
-        return {old: target for old in olds if (target := self.alias_target(old)) is not None}
+        # One scan of the claims and batched reads of the articles involved, rather than a query
+        # and a read per address: reconcile asks for all of them at once.
+        claimers: dict[str, list[str]] = {}
+        for item in self._scan("begins_with(pk, :alias)", "pk, sk"):
+            old = str(item["pk"]).split("#", 1)[1]
+            claimers.setdefault(old, []).append(str(item["sk"]).removeprefix(CLAIM_PREFIX))
+        wanted = {slug for slugs in claimers.values() for slug in slugs}
+        wanted |= {old for old in claimers if not old.startswith("/")}
+        held = self.get_articles(sorted(wanted))
+        found: dict[str, str] = {}
+        for old in sorted(claimers):
+            occupant = None if old.startswith("/") else held.get(old)
+            target = redirect_target(old, occupant, [held[s] for s in sorted(claimers[old]) if s in held])
+            if target is not None:
+                found[old] = target
+        return found
 
     def newest(self, listing: str, limit: int) -> ListingSlice:
         """The newest `limit` entries of a listing (counted only when there may be more)."""
