@@ -152,7 +152,8 @@ def test_broadsheet_publish_and_unpublish_reach_the_running_stack(running: Runni
     state = ["--state", str(running.state_file)]
     subprocess.run([broadsheet, "publish", str(path), *state], check=True, capture_output=True)
     wait_for("the home page", lambda: b"Published from the command line" in fetch(running.site + "/")[2])
-    assert fetch(running.site + "/articles/from-the-command-line/")[0] == 200
+    # A batch publishes its pages side by side: the article page may land just after the home page.
+    wait_for("the article page", lambda: fetch(running.site + "/articles/from-the-command-line/")[0] == 200)
 
     subprocess.run(
         [broadsheet, "unpublish", "from-the-command-line", *state], check=True, capture_output=True
