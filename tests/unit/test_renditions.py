@@ -65,11 +65,40 @@ def test_a_photo_becomes_five_widths_in_avif_webp_and_jpeg_under_hashed_names() 
     assert item.formats == ("avif", "webp", "jpg")
     assert [r.key for r in done.renditions] == item.rendition_keys()
     assert all(r.key.startswith(f"media/{media_hash(data)}/") for r in done.renditions)
-    for rendition in done.renditions:
+    widths = {item.key(width, fmt): width for width in item.widths for fmt in item.formats}
+    for rendition in done.renditions[: len(widths)]:
         image = opened(rendition.body)
-        width = int(rendition.key.rsplit("/", 1)[1].split(".")[0])
+        width = widths[rendition.key]
         assert image.size == (width, item.height_at(width))
         assert Image.MIME[image.format or ""] == rendition.content_type
+
+
+def test_a_photo_gives_centre_crops_in_16x9_4x3_and_1x1_at_1200_wide() -> None:
+    # Left half black, right half white: a centre crop shows both, in equal parts.
+    halves = Image.new("RGB", (2400, 1500), (0, 0, 0))
+    halves.paste((255, 255, 255), (1200, 0, 2400, 1500))
+    done = process("media/halves.jpg", "halves.jpg", encoded(halves, "JPEG", quality=95))
+    item = done.item
+    assert item.crops == ((1200, 675), (1200, 900), (1200, 1200))
+    crops = {r.key: r for r in done.renditions if "x" in r.key.rsplit("/", 1)[1]}
+    assert sorted(crops) == sorted(item.crop_key(w, h) for w, h in item.crops)
+    assert sorted(crops) == [f"media/{item.hash}/1200x{h}.jpg" for h in (1200, 675, 900)]
+    for (width, height), key in zip(item.crops, [item.crop_key(w, h) for w, h in item.crops], strict=True):
+        image = opened(crops[key].body).convert("L")
+        assert image.size == (width, height) and crops[key].content_type == "image/jpeg"
+        # The 1x1 crop of a 2400 × 1500 image spans 450..1950: the edge sits at its middle.
+        row = image.tobytes()[(height // 2) * width : (height // 2 + 1) * width]
+        assert row[width // 4] < 30 and row[3 * width // 4] > 225
+        assert not opened(crops[key].body).getexif()
+
+
+def test_crops_of_a_small_or_narrow_image_are_never_upscaled() -> None:
+    small = process("media/small.jpg", "small.jpg", encoded(photo((800, 500)), "JPEG")).item
+    assert small.crops == ((800, 450), (664, 498), (500, 500))
+    tall = process("media/tall.jpg", "tall.jpg", encoded(photo((600, 2000)), "JPEG")).item
+    assert tall.crops == ((592, 333), (600, 450), (600, 600))
+    tiny = process("media/tiny.png", "tiny.png", encoded(photo((250, 150)), "PNG")).item
+    assert tiny.crops == ()  # under the 50,000 pixels search engines ask for
 
 
 def test_location_and_camera_metadata_are_stripped_and_the_colour_profile_kept() -> None:
@@ -94,7 +123,8 @@ def test_exif_orientation_is_applied_to_the_pixels() -> None:
     data = camera_jpeg(**{str(ORIENTATION): 6})  # rotated 90°: stored 1800 × 1200, seen 1200 × 1800
     done = process("media/portrait.jpg", "portrait.jpg", data)
     assert (done.item.width, done.item.height) == (1200, 1800)
-    assert opened(done.renditions[-1].body).size == (1200, 1800)
+    widest = {r.key: r for r in done.renditions}[done.item.key(1200, "jpg")]
+    assert opened(widest.body).size == (1200, 1800)
 
 
 def test_renditions_are_never_wider_than_a_small_original() -> None:

@@ -36,6 +36,11 @@ FORMATS = ("avif", "webp", "jpg")
 MIME = {"avif": "image/avif", "webp": "image/webp", "jpg": "image/jpeg"}
 # A rendition's name carries the hash of its original: its bytes never change, caches keep it a year.
 RENDITION_CACHE = "public, max-age=31536000, immutable"
+# Search engines take an article's image in three shapes (Google: 16x9, 4x3 and 1x1, each of at
+# least 50,000 pixels): centre crops, as JPEG, 1,200 px wide or as wide as the original allows.
+CROP_RATIOS = ((16, 9), (4, 3), (1, 1))
+CROP_WIDTH = 1200
+MIN_CROP_PIXELS = 50_000
 
 
 def media_problem(name: str) -> str | None:
@@ -71,14 +76,22 @@ class MediaItem:
     height: int
     widths: tuple[int, ...]
     formats: tuple[str, ...]
+    # The centre crops published for structured data, (width, height); none for images indexed
+    # before crops were made, or too small to give any.
+    crops: tuple[tuple[int, int], ...] = ()
 
     def key(self, width: int, fmt: str) -> str:
         """The site-bucket key of one rendition."""
         return f"{MEDIA}{self.hash}/{width}.{fmt}"
 
+    def crop_key(self, width: int, height: int) -> str:
+        """The site-bucket key of one centre crop (always JPEG)."""
+        return f"{MEDIA}{self.hash}/{width}x{height}.jpg"
+
     def rendition_keys(self) -> list[str]:
-        """Every rendition's key."""
-        return [self.key(width, fmt) for width in self.widths for fmt in self.formats]
+        """Every rendition's key, the crops' included."""
+        keys = [self.key(width, fmt) for width in self.widths for fmt in self.formats]
+        return keys + [self.crop_key(width, height) for width, height in self.crops]
 
     def height_at(self, width: int) -> int:
         """The height of the rendition `width` pixels wide (the aspect ratio kept, rounded)."""
@@ -100,7 +113,25 @@ def rendition_widths(original: int) -> tuple[int, ...]:
     return tuple(sorted(widths))
 
 
+def crop_sizes(width: int, height: int) -> tuple[tuple[int, int], ...]:
+    """The centre crops to publish of an image `width` × `height`: one for each of CROP_RATIOS, at
+    most CROP_WIDTH wide, never upscaled, exactly in ratio, and none under MIN_CROP_PIXELS."""
+    sizes = []
+    for across, down in CROP_RATIOS:
+        # The widest crop in ratio that fits, in whole steps of the ratio so the height is exact.
+        steps = min(CROP_WIDTH // across, width // across, height // down)
+        if steps * across * steps * down >= MIN_CROP_PIXELS:
+            sizes.append((steps * across, steps * down))
+    return tuple(sizes)
+
+
+_RENDITION_KEY = re.compile(
+    r"media/([0-9a-f]{20})/(?:[0-9]{1,5}\.(?:avif|webp|jpg)|[0-9]{1,5}x[0-9]{1,5}\.jpg)"
+)
+
+
 def rendition_hash_of_key(key: str) -> str | None:
-    """The content hash a site key `media/<hash>/<width>.<format>` names, or None."""
-    match = re.fullmatch(r"media/([0-9a-f]{20})/[0-9]{1,5}\.(?:avif|webp|jpg)", key)
+    """The content hash a site key `media/<hash>/<width>.<format>` (or a crop's
+    `media/<hash>/<width>x<height>.jpg`) names, or None."""
+    match = _RENDITION_KEY.fullmatch(key)
     return match.group(1) if match else None

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
 
 from broadsheet.contract.files import FILE
-from broadsheet.contract.media import FORMATS, MIME, UPLOAD_FORMATS, MediaItem, rendition_widths
+from broadsheet.contract.media import FORMATS, MIME, UPLOAD_FORMATS, MediaItem, crop_sizes, rendition_widths
 from broadsheet.errors import FieldError, ValidationFailed
 
 # What the function reads of an upload at most: a 24-megapixel camera JPEG is 8–15 MB.
@@ -81,16 +81,18 @@ def process(key: str, name: str, data: bytes) -> Processed:
         )
     upright = _oriented_size(image)
     widths = rendition_widths(upright[0])
-    # JPEG decodes at 1/2, 1/4 or 1/8 scale for free: ask for no more than the widest rendition.
-    scale = widths[-1] / upright[0]
+    crops = crop_sizes(*upright)
+    # JPEG decodes at 1/2, 1/4 or 1/8 scale for free: ask for no more than the widest rendition
+    # and the tallest crop need.
+    scale = max([widths[-1] / upright[0]] + [height / upright[1] for _, height in crops])
     image.draft("RGB", (max(1, round(width * scale)), max(1, round(height * scale))))
     try:
         image.load()
         pixels, icc = _normalised(ImageOps.exif_transpose(image))
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
         raise refuse(key, f"is damaged or incomplete ({exc}); upload the file again") from None
-    item = MediaItem(name, media_hash(data), upright[0], upright[1], widths, FORMATS)
-    return Processed(item, tuple(_renditions(item, pixels, icc)))
+    item = MediaItem(name, media_hash(data), upright[0], upright[1], widths, FORMATS, crops)
+    return Processed(item, tuple(_renditions(item, pixels, icc) + _crops(item, pixels, icc)))
 
 
 def _open(key: str, data: bytes, expected: str) -> Image.Image:
@@ -163,6 +165,21 @@ def _renditions(item: MediaItem, pixels: Image.Image, icc: bytes | None) -> list
         resized = pixels if pixels.size == size else pixels.resize(size, Image.Resampling.LANCZOS)
         for fmt in item.formats:
             made.append(Rendition(item.key(width, fmt), _encode(resized, fmt, icc), MIME[fmt]))
+    return made
+
+
+def _crops(item: MediaItem, pixels: Image.Image, icc: bytes | None) -> list[Rendition]:
+    """The centre crops, cut from the decoded pixels (which may be a reduced decode of the original)."""
+    made: list[Rendition] = []
+    across, down = pixels.size
+    for width, height in item.crops:
+        # The largest box of the crop's shape in the decoded pixels, centred, scaled to the crop.
+        fit = min(across / width, down / height)
+        box_w, box_h = width * fit, height * fit
+        left, top = (across - box_w) / 2, (down - box_h) / 2
+        box = (left, top, left + box_w, top + box_h)
+        cropped = pixels.resize((width, height), Image.Resampling.LANCZOS, box=box)
+        made.append(Rendition(item.crop_key(width, height), _encode(cropped, "jpg", icc), MIME["jpg"]))
     return made
 
 

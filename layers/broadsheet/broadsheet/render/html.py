@@ -15,7 +15,7 @@ from typing import Any
 from broadsheet.clock import now
 from broadsheet.contract.fields import slugify
 from broadsheet.contract.media import MediaItem
-from broadsheet.contract.models import Article
+from broadsheet.contract.models import Article, AuthorProfile
 from broadsheet.index.entries import Byline, Entry
 from broadsheet.index.ports import IndexedArticle, IndexReader
 from broadsheet.index.related import related_entries
@@ -43,11 +43,13 @@ from broadsheet.render import coverage, feeds, seo, sitemaps
 from broadsheet.render.body import render_body
 from broadsheet.render.pictures import (
     THUMBNAIL_SIZES,
+    author_portrait,
     body_pictures,
     figure,
     picture,
     published_media,
     social_image,
+    structured_images,
 )
 from broadsheet.render.templating import (
     HTML,
@@ -209,7 +211,7 @@ def _article_output(
         source_url=str(article.source.url) if article.source else None,
         site_name=settings.site_name,
         site_url=site_url + "/",
-        image=shared,
+        images=structured_images(lead, site_url) if lead else (),
     )
     structured = _with_additions(structured, article, site_url + path)
     description = article.teaser or article.title
@@ -303,7 +305,8 @@ def _listing(page: ListingPage, index: IndexReader, settings: Settings) -> Outpu
         newer = listing.page(page.number + 1) if page.number < last else listing.page(0)
         older_path = listing.page(page.number - 1).path if page.number > 1 else None
         pagination = {"older": older_path, "newer": newer.path, "number": page.number}
-    heading, intro, link = _listing_heading(listing, chunk.entries, index, settings, page.number)
+    profile = index.get_profile(listing.key) if listing.kind == "author" and page.number == 0 else None
+    heading, intro, link = _listing_heading(listing, chunk.entries, index, settings, page.number, profile)
     title = heading if page.number == 0 else f"{heading}, page {page.number}"
     if listing.kind != "home" or page.number:
         title = f"{title} — {settings.site_name}"
@@ -323,11 +326,21 @@ def _listing(page: ListingPage, index: IndexReader, settings: Settings) -> Outpu
         crumbs.append((heading, listing.base_path))
         if page.number:
             crumbs.append((f"Page {page.number}", page.path))
+    portrait = author_portrait(profile, index) if profile else None
+    if profile is not None:
+        shown = social_image(portrait[1], "", settings.site_url.rstrip("/")) if portrait else None
+        jsonld.append(
+            seo.profile_page(
+                url=settings.site_url.rstrip("/") + page.path, name=profile.name, description=profile.bio,
+                same_as=str(profile.url) if profile.url else None, image=shown,
+            )
+        )  # fmt: skip
     context = _common(
         settings, page.path, title, description, "listing", settings.language,
         feeds_from=listing, breadcrumbs=crumbs, jsonld=jsonld,
     )  # fmt: skip
     context["listing"] = {"heading": heading, "intro": intro, "link": link, "kind": listing.kind}
+    context["listing"]["portrait"] = portrait[0] if portrait else None
     thumbnails = index.get_media(sorted({e.image for e in chunk.entries if e.image}))
     context["items"] = [_item_view(e, thumbnails) for e in chunk.entries]
     context["pagination"] = pagination
@@ -335,9 +348,15 @@ def _listing(page: ListingPage, index: IndexReader, settings: Settings) -> Outpu
 
 
 def _listing_heading(
-    listing: Listing, entries: tuple[Entry, ...], index: IndexReader, settings: Settings, number: int
+    listing: Listing,
+    entries: tuple[Entry, ...],
+    index: IndexReader,
+    settings: Settings,
+    number: int,
+    profile: AuthorProfile | None,
 ) -> tuple[str, str, dict[str, str] | None]:
-    """Heading, intro and external link of a listing page, from that page's own entries."""
+    """Heading, intro and external link of a listing page, from that page's own entries (and, on
+    an author's first page, their profile)."""
     if listing.kind == "home":
         return settings.site_name, settings.site_description if number == 0 else "", None
     if listing.kind == "month":
@@ -348,10 +367,7 @@ def _listing_heading(
         return _tag_label(listing.key, entries, index), "", None
     names = [b.name for e in entries for b in e.authors if b.slug == listing.key]
     heading = names[0] if names else _humanise(listing.key)
-    if number != 0:
-        return heading, "", None
-    profile = index.get_profile(listing.key)
-    if profile is None:
+    if number != 0 or profile is None:
         return heading, "", None
     link = {"name": "Website", "url": str(profile.url)} if profile.url else None
     return profile.name, profile.bio, link

@@ -56,10 +56,10 @@ def news_article(
     source_url: str | None,
     site_name: str,
     site_url: str,
-    image: Mapping[str, Any] | None = None,
+    images: Sequence[Mapping[str, Any]] = (),
 ) -> dict[str, Any]:
     """A schema.org `NewsArticle` naming every author; `authors` are (name, absolute page URL) pairs;
-    `image` the lead image's widest JPEG rendition (url, width, height), if it has one."""
+    `images` the lead image's JPEGs (url, width, height) in the shapes search engines ask for."""
     data: dict[str, Any] = {
         "@context": SCHEMA_ORG,
         "@type": "NewsArticle",
@@ -80,11 +80,28 @@ def news_article(
         data["keywords"] = list(keywords)
     if source_url:
         data["isBasedOn"] = source_url
-    if image:
-        data["image"] = [
-            {"@type": "ImageObject", "url": image["url"], "width": image["width"], "height": image["height"]}
-        ]
+    if images:
+        data["image"] = [image_object(image) for image in images]
     return data
+
+
+def image_object(image: Mapping[str, Any]) -> dict[str, Any]:
+    """A schema.org `ImageObject` from an image's absolute url, width and height."""
+    return {"@type": "ImageObject", "url": image["url"], "width": image["width"], "height": image["height"]}
+
+
+def profile_page(
+    *, url: str, name: str, description: str, same_as: str | None, image: Mapping[str, Any] | None
+) -> dict[str, Any]:
+    """A schema.org `ProfilePage` about one author, a `Person` with their bio, site and portrait."""
+    person: dict[str, Any] = {"@type": "Person", "name": name, "url": url}
+    if description:
+        person["description"] = description
+    if same_as:
+        person["sameAs"] = [same_as]
+    if image:
+        person["image"] = image_object(image)
+    return {"@context": SCHEMA_ORG, "@type": "ProfilePage", "url": url, "mainEntity": person}
 
 
 def correction_comments(corrections: Sequence[tuple[datetime, str]]) -> list[dict[str, Any]]:

@@ -80,6 +80,7 @@ def media_item(item: MediaItem, source: SourceVersion) -> dict[str, Any]:
             "height": item.height,
             "widths": list(item.widths),
             "formats": list(item.formats),
+            "crops": [f"{width}x{height}" for width, height in item.crops] or None,
             "source_version": source.version_id,
             "source_modified": source.modified_ms,
         }
@@ -96,7 +97,13 @@ def media_from_item(item: dict[str, Any]) -> MediaItem:
         height=int(plain["height"]),
         widths=tuple(int(w) for w in plain["widths"]),
         formats=tuple(str(f) for f in plain["formats"]),
+        crops=tuple(_crop(str(c)) for c in plain.get("crops", [])),
     )
+
+
+def _crop(size: str) -> tuple[int, int]:
+    width, _, height = size.partition("x")
+    return int(width), int(height)
 
 
 def to_wire(values: dict[str, Any]) -> dict[str, Any]:
