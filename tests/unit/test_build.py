@@ -106,9 +106,12 @@ def test_build_of_the_samples_produces_every_page_of_the_site(
         if base.startswith("archive/"):
             year, month = base.split("/")[1:3]
             expected.add(f"sitemaps/{year}-{month}.xml")
-    # And the renditions of the sample photographs (events/content/media).
-    expected |= {key for key in keys if re.fullmatch(r"media/[0-9a-f]{20}/[0-9]+\.(avif|webp|jpg)", key)}
-    assert len(expected - keys) == 0 and len({k for k in keys if k.startswith("media/")}) == 3 * (2 + 2 + 4)
+    # And the renditions of the sample photographs (events/content/media): widths in three formats,
+    # and three centre crops each.
+    widths = {key for key in keys if re.fullmatch(r"media/[0-9a-f]{20}/[0-9]+\.(avif|webp|jpg)", key)}
+    crops = {key for key in keys if re.fullmatch(r"media/[0-9a-f]{20}/[0-9]+x[0-9]+\.jpg", key)}
+    expected |= widths | crops
+    assert len(expected - keys) == 0 and (len(widths), len(crops)) == (3 * (2 + 2 + 4), 3 * 3)
     assert keys == expected
     assert report.written == len(keys) and report.removed == 0
 
