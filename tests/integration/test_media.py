@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import json
 import re
+from collections.abc import Set as AbstractSet
 from dataclasses import replace
 from pathlib import Path
 
@@ -15,18 +16,21 @@ from PIL import Image
 
 from broadsheet.adapters import clients
 from broadsheet.adapters.sqs import SqsHints
-from broadsheet.contract.media import RENDITION_CACHE
+from broadsheet.contract.media import RENDITION_CACHE, SUPERSEDED_TAG
 from broadsheet.media.notices import warnings_key
-from broadsheet.media.renditions import media_hash
+from broadsheet.media.renditions import media_hash, process
 from broadsheet.runtime.reconcile import run_reconcile, services
 from broadsheet_dev.local.runtime import LocalStack
-from tests.support import Editor, sample_images
+from tests.support import Editor, indexed, sample_images
 
 pytestmark = [pytest.mark.integration]
 
 STORY = "articles/picture-story.json"
 LEAD = "media/picture-story-lead.jpg"
 INLINE = "media/picture-story-map.png"
+PORTRAIT = "media/gevorg.jpg"
+AUTHOR_PAGE = "authors/gevorg-mirzayan/index.html"
+PROFILE = "authors/gevorg-mirzayan.json"
 
 
 def photo(colour: tuple[int, int, int], size: tuple[int, int] = (1400, 900)) -> bytes:
@@ -74,17 +78,45 @@ def reconcile(stack: LocalStack) -> None:
     stack.wait_drained()
 
 
-def assert_site_matches_offline_build(editor: Editor, tmp_path: Path) -> None:
+def superseded_in_site(editor: Editor) -> set[str]:
+    """The site's renditions tagged for the lifecycle rule to delete."""
+    found = set()
+    for key in editor.site_files():
+        if key.startswith("media/"):
+            tags = editor.s3.get_object_tagging(Bucket=editor.site, Key=key)["TagSet"]
+            if {"Key": SUPERSEDED_TAG, "Value": "true"} in tags:
+                found.add(key)
+    return found
+
+
+def assert_site_matches_offline_build(
+    editor: Editor, tmp_path: Path, superseded: AbstractSet[str] = frozenset()
+) -> None:
+    """The site is the offline build plus exactly the `superseded` renditions, tagged as such."""
     expected = editor.offline_build(tmp_path)
     actual = editor.site_files()
-    assert sorted(actual) == sorted(expected)
+    assert superseded_in_site(editor) == superseded
+    assert not superseded & expected.keys()
+    assert sorted(actual) == sorted(expected.keys() | superseded)
     different = [key for key in expected if actual[key] != expected[key]]
     assert different == [], f"files differ from the offline build: {different[:10]}"
+
+
+def renditions_of(data: bytes, name: str) -> frozenset[str]:
+    return frozenset(process(f"media/{name}", name, data).item.rendition_keys())
+
+
+def retired_so_far(editor: Editor, name: str) -> frozenset[str]:
+    """The renditions already superseded, and those `name` has now (an earlier test's upload,
+    which this test's upload retires)."""
+    live = indexed().get_media([name]).get(name)
+    return frozenset(superseded_in_site(editor) | set(live.rendition_keys() if live else ()))
 
 
 def test_an_article_before_its_images_gains_them_when_they_arrive(
     stack: LocalStack, editor: Editor, tmp_path: Path
 ) -> None:
+    retired = superseded_in_site(editor)  # by earlier tests on this stack, still in their grace
     editor.put_json(STORY, story())
     stack.wait_drained()
     before = editor.site_files()["articles/picture-story/index.html"]
@@ -112,12 +144,13 @@ def test_an_article_before_its_images_gains_them_when_they_arrive(
     assert not rendition.getexif()  # no camera, no GPS
     for sample in sample_images():
         assert editor.report(f"media/{sample.name}") is None
-    assert_site_matches_offline_build(editor, tmp_path)
+    assert_site_matches_offline_build(editor, tmp_path, retired)
 
 
 def test_replacing_or_deleting_an_image_renders_its_pages_again(
     stack: LocalStack, editor: Editor, tmp_path: Path
 ) -> None:
+    before = retired_so_far(editor, "picture-story-lead.jpg")
     editor.put_json(STORY, story())
     first, second = photo((30, 30, 200)), photo((30, 160, 30))
     editor.put(LEAD, first)
@@ -126,17 +159,87 @@ def test_replacing_or_deleting_an_image_renders_its_pages_again(
     stack.wait_drained()
     page = editor.site_files()["articles/picture-story/index.html"].decode()
     assert f"media/{media_hash(second)}/" in page and f"media/{media_hash(first)}/" not in page
+    # The first version's renditions stay for pages cached before the change, tagged superseded.
+    retired = before | renditions_of(first, "picture-story-lead.jpg")
+    assert_site_matches_offline_build(editor, tmp_path / "replaced", retired)
     reconcile(stack)
-    assert not any(key.startswith(f"media/{media_hash(first)}/") for key in editor.site_files())
-    assert_site_matches_offline_build(editor, tmp_path / "replaced")
+    assert_site_matches_offline_build(editor, tmp_path / "reconciled", retired)
 
     editor.delete(LEAD)
     stack.wait_drained()
     page = editor.site_files()["articles/picture-story/index.html"].decode()
     assert "lead-figure" not in page and "og:image" not in page
     assert "picture-story-lead.jpg" in json.dumps(warnings_of(editor, STORY))
-    reconcile(stack)
-    assert_site_matches_offline_build(editor, tmp_path / "deleted")
+    retired |= renditions_of(second, "picture-story-lead.jpg")
+    assert_site_matches_offline_build(editor, tmp_path / "deleted", retired)
+
+    # The first version again: its renditions are named once more, and no longer superseded.
+    editor.put(LEAD, first)
+    stack.wait_drained()
+    assert_site_matches_offline_build(
+        editor, tmp_path / "restored", retired - renditions_of(first, "picture-story-lead.jpg")
+    )
+
+
+def test_reconcile_tags_the_renditions_the_media_function_left_untagged(
+    stack: LocalStack, editor: Editor, tmp_path: Path
+) -> None:
+    before = retired_so_far(editor, "picture-story-lead.jpg")
+    editor.put_json(STORY, story())
+    first, second = photo((90, 10, 90)), photo((10, 90, 90))
+    editor.put(LEAD, first)
+    stack.wait_drained()
+    editor.put(LEAD, second)
+    stack.wait_drained()
+    retired = before | renditions_of(first, "picture-story-lead.jpg")
+    # As if the function had failed after the index write, before tagging.
+    lost = sorted(renditions_of(first, "picture-story-lead.jpg"))[:2]
+    for key in lost:
+        editor.s3.delete_object_tagging(Bucket=editor.site, Key=key)
+    assert superseded_in_site(editor) == retired - set(lost)
+    media = SqsHints(clients.sqs(), stack.stack.queue_url("MediaQueue"), stack.stack.content_bucket)
+    report = run_reconcile(replace(services(), media_hints=media), every_page=True)
+    stack.wait_drained()
+    assert report.retired == lost and report.deleted == []
+    assert_site_matches_offline_build(editor, tmp_path, retired)
+    again = run_reconcile(replace(services(), media_hints=media), every_page=True)
+    assert again.retired == [] and again.drift()["renditions_retired"] == 0
+
+
+def test_an_author_portrait_shows_on_their_page_and_follows_its_image(
+    stack: LocalStack, editor: Editor, tmp_path: Path
+) -> None:
+    before = superseded_in_site(editor)
+    editor.put_json(STORY, story())
+    portrait = {"src": PORTRAIT, "alt": "Gevorg, smiling"}
+    editor.put_json(PROFILE, {"name": "Gevorg Mirzayan", "bio": "Writes.", "portrait": portrait})
+    stack.wait_drained()
+    assert b'class="portrait"' not in editor.site_files()[AUTHOR_PAGE]
+
+    face, other = photo((200, 150, 120), (900, 1200)), photo((120, 150, 200), (900, 1200))
+    editor.put(PORTRAIT, face)
+    stack.wait_drained()
+    page = editor.site_files()[AUTHOR_PAGE].decode()
+    assert '<picture class="portrait">' in page and f"/media/{media_hash(face)}/900.jpg" in page
+    assert 'alt="Gevorg, smiling"' in page and 'width="900" height="1200"' in page
+    assert '"ProfilePage"' in page and f"/media/{media_hash(face)}/900.jpg" in page
+    assert_site_matches_offline_build(editor, tmp_path / "arrived", before)
+
+    editor.put(PORTRAIT, other)
+    stack.wait_drained()
+    page = editor.site_files()[AUTHOR_PAGE].decode()
+    assert f"/media/{media_hash(other)}/" in page and f"/media/{media_hash(face)}/" not in page
+    retired = before | renditions_of(face, "gevorg.jpg")
+    assert_site_matches_offline_build(editor, tmp_path / "changed", retired)
+
+    editor.delete(PORTRAIT)
+    stack.wait_drained()
+    page = editor.site_files()[AUTHOR_PAGE].decode()
+    assert 'class="portrait"' not in page and f"/media/{media_hash(other)}/" not in page
+    retired |= renditions_of(other, "gevorg.jpg")
+    assert_site_matches_offline_build(editor, tmp_path / "deleted", retired)
+    editor.delete(PROFILE)
+    stack.wait_drained()
 
 
 def test_a_bad_image_is_reported_and_the_last_good_one_stays(stack: LocalStack, editor: Editor) -> None:

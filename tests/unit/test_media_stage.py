@@ -26,6 +26,8 @@ class MemoryRenditions:
 
     files: dict[str, bytes] = field(default_factory=dict)
     writes: int = 0
+    # What the site bucket's lifecycle rule would delete after the grace period.
+    superseded: set[str] = field(default_factory=set)
 
     def exists(self, key: str) -> bool:
         return key in self.files
@@ -33,6 +35,12 @@ class MemoryRenditions:
     def put(self, key: str, body: bytes, content_type: str) -> None:
         self.files[key] = body
         self.writes += 1
+
+    def supersede(self, keys: list[str]) -> None:
+        self.superseded |= {key for key in keys if key in self.files}
+
+    def restore(self, keys: list[str]) -> None:
+        self.superseded -= set(keys)
 
 
 def jpeg(colour: str = "red") -> bytes:
@@ -112,3 +120,57 @@ def test_an_image_change_renders_the_pages_of_what_shows_it_and_nothing_else() -
     assert "article:story" in pages and "home:0" in pages and "feed:home:atom" in pages
     assert "article:other" not in pages
     assert plan_media([], index, 10) == []
+
+
+def publish_as(key: str, content: FakeContentStore, index: FakeIndex, renditions: MemoryRenditions) -> None:
+    ingest_media(key, content, index, renditions, lambda slug: None)
+
+
+def test_a_replaced_image_retires_its_old_renditions_and_keeps_the_new() -> None:
+    content, index, renditions = FakeContentStore(), FakeIndex(), MemoryRenditions()
+    content.upload(LEAD, jpeg("red"))
+    publish(content, index, renditions)
+    old = index.get_media(["lead.jpg"])["lead.jpg"]
+    content.upload(LEAD, jpeg("blue"))
+    assert publish(content, index, renditions) is MediaOutcome.PUBLISHED
+    new = index.get_media(["lead.jpg"])["lead.jpg"]
+    assert new.hash != old.hash
+    # Still in the bucket for cached pages, marked for the lifecycle rule; the new ones unmarked.
+    assert renditions.superseded == set(old.rendition_keys()) <= set(renditions.files)
+    assert not renditions.superseded & set(new.rendition_keys())
+
+
+def test_a_deleted_image_retires_its_renditions() -> None:
+    content, index, renditions = FakeContentStore(), FakeIndex(), MemoryRenditions()
+    content.upload(LEAD, jpeg())
+    publish(content, index, renditions)
+    item = index.get_media(["lead.jpg"])["lead.jpg"]
+    content.remove(LEAD)
+    assert publish(content, index, renditions) is MediaOutcome.UNPUBLISHED
+    assert renditions.superseded == set(item.rendition_keys())
+
+
+def test_the_old_bytes_uploaded_again_are_no_longer_superseded() -> None:
+    content, index, renditions = FakeContentStore(), FakeIndex(), MemoryRenditions()
+    content.upload(LEAD, jpeg("red"))
+    publish(content, index, renditions)
+    content.upload(LEAD, jpeg("blue"))
+    publish(content, index, renditions)
+    content.upload(LEAD, jpeg("red"))
+    assert publish(content, index, renditions) is MediaOutcome.PUBLISHED
+    red = index.get_media(["lead.jpg"])["lead.jpg"]
+    assert not renditions.superseded & set(red.rendition_keys())
+    blue = {k for k in renditions.superseded if not k.startswith(f"media/{red.hash}/")}
+    assert blue and blue == renditions.superseded
+
+
+def test_renditions_another_file_shares_are_never_retired() -> None:
+    content, index, renditions = FakeContentStore(), FakeIndex(), MemoryRenditions()
+    content.upload(LEAD, jpeg("red"))
+    content.upload("media/copy.jpg", jpeg("red"))
+    publish_as(LEAD, content, index, renditions)
+    publish_as("media/copy.jpg", content, index, renditions)
+    content.remove(LEAD)
+    publish_as(LEAD, content, index, renditions)
+    assert index.hash_users(index.get_media(["copy.jpg"])["copy.jpg"].hash) == ["copy.jpg"]
+    assert renditions.superseded == set()

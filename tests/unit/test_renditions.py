@@ -97,6 +97,9 @@ def test_crops_of_a_small_or_narrow_image_are_never_upscaled() -> None:
     assert small.crops == ((800, 450), (664, 498), (500, 500))
     tall = process("media/tall.jpg", "tall.jpg", encoded(photo((600, 2000)), "JPEG")).item
     assert tall.crops == ((592, 333), (600, 450), (600, 600))
+    # A crop that spans the whole of one side: no rounding may push its box outside the picture.
+    exact = process("media/exact.jpg", "exact.jpg", encoded(photo((900, 1200)), "JPEG")).item
+    assert exact.crops == ((896, 504), (900, 675), (900, 900))
     tiny = process("media/tiny.png", "tiny.png", encoded(photo((250, 150)), "PNG")).item
     assert tiny.crops == ()  # under the 50,000 pixels search engines ask for
 

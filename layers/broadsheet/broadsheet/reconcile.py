@@ -13,7 +13,9 @@ of drift is found and repaired where the pipeline would have done the work:
 - pages (`broadsheet.stale`): missing, stale (bytes differ from the render of the index) or
   extra pages go to the render queue; stray objects no page writes are deleted;
 - aliases: an old address missing from the alias store, leading elsewhere, or left over goes to
-  the render queue as its alias page, which syncs that one entry.
+  the render queue as its alias page, which syncs that one entry;
+- renditions no published image names that the media function did not mark superseded (it failed
+  midway) are marked now, for the site bucket's lifecycle rule; they are never deleted here.
 
 A clean site reports zero for every kind.
 """
@@ -85,6 +87,16 @@ class SiteListing(Protocol):
         """Remove an object."""
 
 
+class RetiredRenditions(Protocol):
+    """The site bucket's renditions, as reconcile retires them."""
+
+    def superseded(self, keys: list[str]) -> set[str]:
+        """Those of `keys` already marked superseded."""
+
+    def supersede(self, keys: list[str]) -> None:
+        """Mark renditions superseded, for the lifecycle rule to delete after the grace period."""
+
+
 class AliasMap(Protocol):
     """The edge's alias store, read whole."""
 
@@ -111,6 +123,8 @@ class ReconcileReport:
     rendered: list[str] = field(default_factory=list)
     # Images sent back to the media function: changed, lost, deleted, or missing a rendition.
     media_hinted: list[str] = field(default_factory=list)
+    # Renditions no published image names, found without their superseded mark, and marked.
+    retired: list[str] = field(default_factory=list)
 
     @property
     def deleted(self) -> list[str]:
@@ -122,6 +136,7 @@ class ReconcileReport:
         return {
             "keys_hinted": len(self.hinted),
             "media_hinted": len(self.media_hinted),
+            "renditions_retired": len(self.retired),
             "listings_recounted": len(self.recounted),
             "pages_missing": len(self.pages.missing),
             "pages_stale": len(self.pages.stale),
@@ -256,6 +271,7 @@ def reconcile(
     cause: str,
     per_run: int = PAGES_PER_RUN,
     media_hints: Hints | None = None,
+    renditions: RetiredRenditions | None = None,
 ) -> ReconcileReport:
     """Find drift between content, index, site and alias store; repair it through ingest and
     render. `day` names the segment of pages compared byte for byte, of segments of `per_run`
@@ -277,10 +293,14 @@ def reconcile(
     report.media_hinted = media_drift(content, sources, published, stored)
     if report.media_hinted and media_hints is not None:
         media_hints.send(report.media_hinted)
-    # The renditions of published images are the media function's, not pages: never stray. Those of
-    # images replaced or deleted since are (cached pages named them for a minute, not a day).
+    # Renditions are the media function's, not pages: never stray. Those of images replaced or
+    # deleted stay for pages cached before the change, marked for the lifecycle rule to delete.
     kept = {item.hash for item in published.values()}
-    pages_and_strays = {k: v for k, v in stored.items() if rendition_hash_of_key(k) not in kept}
+    unnamed = sorted(k for k in stored if rendition_hash_of_key(k) not in (None, *kept))
+    if unnamed and renditions is not None:
+        report.retired = sorted(set(unnamed) - renditions.superseded(unnamed))
+        renditions.supersede(report.retired)
+    pages_and_strays = {k: v for k, v in stored.items() if rendition_hash_of_key(k) is None}
     report.pages = find_page_drift(index, pages_and_strays, settings, day, per_run)
     for key in report.pages.stray:
         site.delete(key)

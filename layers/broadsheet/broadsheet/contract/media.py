@@ -36,6 +36,11 @@ FORMATS = ("avif", "webp", "jpg")
 MIME = {"avif": "image/avif", "webp": "image/webp", "jpg": "image/jpeg"}
 # A rendition's name carries the hash of its original: its bytes never change, caches keep it a year.
 RENDITION_CACHE = "public, max-age=31536000, immutable"
+# Renditions no published image names any more are tagged so, and a lifecycle rule on the site
+# bucket (template.yaml) deletes them this many days after: pages, feeds and crawlers that cached
+# them meanwhile still find them (HTML is cached for seconds, feeds for minutes).
+SUPERSEDED_TAG = "superseded"
+SUPERSEDED_GRACE_DAYS = 7
 # Search engines take an article's image in three shapes (Google: 16x9, 4x3 and 1x1, each of at
 # least 50,000 pixels): centre crops, as JPEG, 1,200 px wide or as wide as the original allows.
 CROP_RATIOS = ((16, 9), (4, 3), (1, 1))

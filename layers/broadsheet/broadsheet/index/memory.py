@@ -62,6 +62,10 @@ class MemoryIndex:
         """Forget a published image."""
         self._media.pop(name, None)
 
+    def hash_users(self, digest: str) -> list[str]:
+        """The names of the published images whose renditions carry `digest`, sorted."""
+        return sorted(name for name, (item, _) in self._media.items() if item.hash == digest)
+
     def media_users(self, name: str) -> list[str]:
         """What shows an image: `article#<slug>` and `author#<slug>`, sorted."""
         articles = [f"article#{s}" for s, held in self._articles.items() if name in held.article.media_names]

@@ -137,3 +137,6 @@ class MediaIndex(Protocol):
 
     def media_users(self, name: str) -> list[str]:
         """What shows an image: `article#<slug>` and `author#<slug>`, sorted."""
+
+    def hash_users(self, digest: str) -> list[str]:
+        """The names of the published images whose renditions carry `digest`, sorted."""

@@ -175,9 +175,9 @@ def _crops(item: MediaItem, pixels: Image.Image, icc: bytes | None) -> list[Rend
     for width, height in item.crops:
         # The largest box of the crop's shape in the decoded pixels, centred, scaled to the crop.
         fit = min(across / width, down / height)
-        box_w, box_h = width * fit, height * fit
-        left, top = (across - box_w) / 2, (down - box_h) / 2
-        box = (left, top, left + box_w, top + box_h)
+        box_w, box_h = min(across, width * fit), min(down, height * fit)
+        left, top = max(0.0, (across - box_w) / 2), max(0.0, (down - box_h) / 2)
+        box = (left, top, min(across, left + box_w), min(down, top + box_h))
         cropped = pixels.resize((width, height), Image.Resampling.LANCZOS, box=box)
         made.append(Rendition(item.crop_key(width, height), _encode(cropped, "jpg", icc), MIME["jpg"]))
     return made

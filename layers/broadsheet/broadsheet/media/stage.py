@@ -5,6 +5,11 @@ if it does not already hold a newer version. Renditions go to the site bucket be
 names them, so a page never refers to a rendition that is not there yet; their names carry the
 original's hash, so publishing one twice writes the same bytes. A file that cannot be published
 gets a report and leaves the last good version (its index item and renditions) in place.
+
+When a file is replaced or deleted, the renditions of its previous version are retired, not
+deleted: pages and feeds cached before the change still name them. They are tagged superseded
+(unless another published file has the same bytes) and the site bucket's lifecycle rule deletes
+them after a grace period; publishing the same bytes again clears the tag.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ from typing import Protocol
 
 from broadsheet.adapters.s3_content import ContentObject, ContentStore
 from broadsheet.contract.files import KEY, report_body
-from broadsheet.contract.media import MEDIA, media_problem
+from broadsheet.contract.media import MEDIA, MediaItem, media_problem
 from broadsheet.errors import FieldError, SkippedKey, TransientError, ValidationFailed
 from broadsheet.index.ports import MediaIndex, SourceVersion
 from broadsheet.media.notices import WarningsStore, sync_warnings
@@ -54,6 +59,12 @@ class RenditionStore(Protocol):
 
     def put(self, key: str, body: bytes, content_type: str) -> None:
         """Publish a rendition."""
+
+    def supersede(self, keys: list[str]) -> None:
+        """Mark renditions no published image names, for deletion after the grace period."""
+
+    def restore(self, keys: list[str]) -> None:
+        """Clear that mark from renditions a published image names again."""
 
 
 def media_name_of(key: str) -> str:
@@ -115,7 +126,10 @@ def _apply(
         content.clear_report(key)
         if held is None:
             return MediaResult(key, MediaOutcome.ABSENT)
+        previous = index.get_media([name]).get(name)
         index.delete_media(name)
+        if previous is not None:
+            retire(previous, index, renditions)
         return MediaResult(key, MediaOutcome.UNPUBLISHED)
     if held is not None and held.modified_ms > obj.modified_ms and not trust_current:
         return MediaResult(key, MediaOutcome.STALE)
@@ -130,14 +144,39 @@ def _apply(
     except ValidationFailed as rejection:
         content.put_report(key, report_body(rejection, obj.version_id))
         return MediaResult(key, MediaOutcome.REJECTED, rejection)
-    written = 0
+    previous = index.get_media([name]).get(name) if held is not None else None
+    written, found = 0, []
     for rendition in done.renditions:
-        if not renditions.exists(rendition.key):
+        if renditions.exists(rendition.key):
+            found.append(rendition.key)
+        else:
             renditions.put(rendition.key, rendition.body, rendition.content_type)
             written += 1
+    adopted = previous is None or previous.hash != done.item.hash
+    if found and adopted:
+        # Renditions already there belong to a retired version or to another file of the same
+        # bytes: clear a superseded mark before the index names them, and again after, in case
+        # that other file was retired in between.
+        renditions.restore(found)
     content.clear_report(key)
     index.put_media(done.item, SourceVersion(obj.version_id, obj.modified_ms))
+    if found and adopted:
+        renditions.restore(found)
+    if previous is not None and adopted:
+        retire(previous, index, renditions)
     return MediaResult(key, MediaOutcome.PUBLISHED, renditions_written=written)
+
+
+def retire(previous: MediaItem, index: MediaIndex, renditions: RenditionStore) -> None:
+    """Mark the renditions of an image's previous version superseded, unless a published file
+    still has the same bytes (its renditions are the same objects)."""
+    if index.hash_users(previous.hash):
+        return
+    keys = previous.rendition_keys()
+    renditions.supersede(keys)
+    if index.hash_users(previous.hash):
+        # Published under another name meanwhile: that file's stage restores them too.
+        renditions.restore(keys)
 
 
 def _refresh_warnings(

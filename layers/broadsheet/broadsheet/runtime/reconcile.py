@@ -13,6 +13,7 @@ from broadsheet.adapters import clients
 from broadsheet.adapters.dynamo import DynamoIndex
 from broadsheet.adapters.kvs import alias_store_for
 from broadsheet.adapters.s3_content import S3ContentStore
+from broadsheet.adapters.s3_media import S3RenditionStore
 from broadsheet.adapters.s3_site import S3SiteStore
 from broadsheet.adapters.sqs import RenderRequests, SqsHints, SqsRenderQueue
 from broadsheet.clock import now
@@ -23,6 +24,7 @@ from broadsheet.reconcile import (
     Hints,
     IndexedSources,
     ReconcileReport,
+    RetiredRenditions,
     SiteListing,
     reconcile,
 )
@@ -42,6 +44,7 @@ class ReconcileServices:
     hints: Hints
     render_queue: RenderRequests
     media_hints: Hints | None = None
+    renditions: RetiredRenditions | None = None
 
 
 @lru_cache(maxsize=1)
@@ -65,6 +68,7 @@ def build_services(config: Settings) -> ReconcileServices:
             if config.media_queue_url
             else None
         ),
+        renditions=S3RenditionStore(clients.s3(), config.site_bucket),
     )
 
 
@@ -78,6 +82,7 @@ def run_reconcile(svc: ReconcileServices, *, every_page: bool = False) -> Reconc
         svc.content, svc.index, svc.site, svc.aliases, svc.hints, svc.render_queue, config,
         day=at.date().toordinal(), cause=f"reconcile-{at.isoformat()}",
         per_run=sys.maxsize if every_page else PAGES_PER_RUN, media_hints=svc.media_hints,
+        renditions=svc.renditions,
     )  # fmt: skip
     drift = report.drift()
     logger.info(
@@ -86,6 +91,7 @@ def run_reconcile(svc: ReconcileServices, *, every_page: bool = False) -> Reconc
             "drift": drift,
             "hinted": report.hinted,
             "media_hinted": report.media_hinted,
+            "retired": report.retired,
             "recounted": report.recounted,
             "missing": report.pages.missing,
             "stale": report.pages.stale,

@@ -64,6 +64,11 @@ def media_pk(name: str) -> str:
     return f"media#{name}"
 
 
+def hash_pk(digest: str) -> str:
+    """The partition key of the items naming the published images with one content hash."""
+    return f"hash#{digest}"
+
+
 def uses_pk(name: str) -> str:
     """The partition key of the items naming what shows an image (`article#<slug>`, `author#<slug>`)."""
     return f"uses#{name}"

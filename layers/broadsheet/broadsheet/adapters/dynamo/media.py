@@ -5,6 +5,9 @@
 - use: `pk = uses#<name>`, `sk = article#<slug>` or `author#<slug>`; written with the article
   (in its transaction) or the profile that shows the image, so that the planner finds, when an
   image arrives, changes or goes, exactly the pages to render again.
+- hash: `pk = hash#<hash>`, `sk = <name>`; written with the image's item, so that the media stage
+  knows whether renditions it would retire are still another file's (the same bytes uploaded
+  under two names share their renditions).
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from broadsheet.adapters.dynamo.codec import (
     BATCH_GET,
     MEDIA_SK,
     from_wire,
+    hash_pk,
     media_from_item,
     media_item,
     media_pk,
@@ -53,20 +57,43 @@ class Media(Table):
         return SourceVersion(str(plain["source_version"]), int(plain["source_modified"]))
 
     def put_media(self, item: MediaItem, source: SourceVersion) -> None:
-        """Record a published image."""
-        self._call(lambda: self._db.put_item(TableName=self._table, Item=media_item(item, source)))
+        """Record a published image (and its hash, in place of the one it had)."""
+        old = self.get_media([item.name]).get(item.name)
+        actions: list[dict[str, Any]] = [
+            {"Put": {"TableName": self._table, "Item": media_item(item, source)}},
+            {"Put": {"TableName": self._table, "Item": to_wire({"pk": hash_pk(item.hash), "sk": item.name})}},
+        ]
+        if old is not None and old.hash != item.hash:
+            actions.append(self._hash_delete(old))
+        self._transact(actions)
 
     def delete_media(self, name: str) -> None:
         """Forget a published image (its file was deleted)."""
+        old = self.get_media([name]).get(name)
         key = to_wire({"pk": media_pk(name), "sk": MEDIA_SK})
-        self._call(lambda: self._db.delete_item(TableName=self._table, Key=key))
+        actions: list[dict[str, Any]] = [{"Delete": {"TableName": self._table, "Key": key}}]
+        if old is not None:
+            actions.append(self._hash_delete(old))
+        self._transact(actions)
+
+    def hash_users(self, digest: str) -> list[str]:
+        """The names of the published images whose renditions carry `digest`, sorted."""
+        return self._query_sk(hash_pk(digest))
+
+    def _hash_delete(self, item: MediaItem) -> dict[str, Any]:
+        key = to_wire({"pk": hash_pk(item.hash), "sk": item.name})
+        return {"Delete": {"TableName": self._table, "Key": key}}
 
     def media_users(self, name: str) -> list[str]:
         """What shows an image: `article#<slug>` and `author#<slug>`, sorted."""
+        return self._query_sk(uses_pk(name))
+
+    def _query_sk(self, pk: str) -> list[str]:
+        """The sort keys of every item under `pk`, sorted."""
         params: dict[str, Any] = {
             "TableName": self._table,
             "KeyConditionExpression": "pk = :pk",
-            "ExpressionAttributeValues": {":pk": {"S": uses_pk(name)}},
+            "ExpressionAttributeValues": {":pk": {"S": pk}},
             "ProjectionExpression": "sk",
             "ConsistentRead": True,
         }
