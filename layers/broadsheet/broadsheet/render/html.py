@@ -12,6 +12,8 @@ from datetime import datetime
 from itertools import groupby
 from typing import Any
 
+from markupsafe import Markup
+
 from broadsheet.clock import now
 from broadsheet.contract.fields import slugify
 from broadsheet.contract.media import MediaItem
@@ -326,25 +328,36 @@ def _listing(page: ListingPage, index: IndexReader, settings: Settings) -> Outpu
         crumbs.append((heading, listing.base_path))
         if page.number:
             crumbs.append((f"Page {page.number}", page.path))
-    portrait = author_portrait(profile, index) if profile else None
+    portrait = None
     if profile is not None:
-        shown = social_image(portrait[1], "", settings.site_url.rstrip("/")) if portrait else None
-        jsonld.append(
-            seo.profile_page(
-                url=settings.site_url.rstrip("/") + page.path, name=profile.name, description=profile.bio,
-                same_as=str(profile.url) if profile.url else None, image=shown,
-            )
-        )  # fmt: skip
+        portrait, person = _profile(profile, index, settings, page.path)
+        jsonld.append(person)
     context = _common(
         settings, page.path, title, description, "listing", settings.language,
         feeds_from=listing, breadcrumbs=crumbs, jsonld=jsonld,
     )  # fmt: skip
     context["listing"] = {"heading": heading, "intro": intro, "link": link, "kind": listing.kind}
-    context["listing"]["portrait"] = portrait[0] if portrait else None
+    context["listing"]["portrait"] = portrait
     thumbnails = index.get_media(sorted({e.image for e in chunk.entries if e.image}))
     context["items"] = [_item_view(e, thumbnails) for e in chunk.entries]
     context["pagination"] = pagination
     return _html("listing.html", object_key(page.path), context)
+
+
+def _profile(
+    profile: AuthorProfile, index: IndexReader, settings: Settings, path: str
+) -> tuple[Markup | None, dict[str, Any]]:
+    """An author's portrait (if published) and the `ProfilePage` JSON-LD of their first page."""
+    site_url = settings.site_url.rstrip("/")
+    shown = author_portrait(profile, index)
+    person = seo.profile_page(
+        url=site_url + path,
+        name=profile.name,
+        description=profile.bio,
+        same_as=str(profile.url) if profile.url else None,
+        image=social_image(shown[1], "", site_url) if shown else None,
+    )
+    return (shown[0] if shown else None), person
 
 
 def _listing_heading(
