@@ -25,6 +25,7 @@ from broadsheet.contract.files import ContentKey, parse_key, read_article, read_
 from broadsheet.contract.files import shadowed as shadowed_by
 from broadsheet.contract.models import Article
 from broadsheet.errors import TransientError, ValidationFailed
+from broadsheet.index.entries import entries_of
 from broadsheet.index.ports import IndexWriter, SourceVersion
 from broadsheet.media.notices import sync_warnings
 from broadsheet.schedule import Schedules
@@ -180,7 +181,9 @@ def _apply_article(
             same_file = current.source.suffix == source.suffix
             if current.source.modified_ms > source.modified_ms and same_file and not trust_current:
                 return IngestResult(key, Outcome.STALE)
-            if current.article.same_as(article) and current.live == article.is_live(now) and same_file:
+            # The same article may still list differently now: published, expired, or unpinned.
+            listed = tuple(e.listing for e in entries_of(article, now))
+            if current.article.same_as(article) and current.listings == listed and same_file:
                 return IngestResult(key, Outcome.UNCHANGED, article=article)
         if current is None or not current.article.same_as(article):
             conflicts = alias_conflicts(article, index)

@@ -135,6 +135,7 @@ def entry_item(entry: Entry) -> dict[str, Any]:
             "modified": entry.modified,
             "image": entry.image or None,
             "coverage_live": True if entry.live_coverage else None,
+            "featured": entry.featured or None,
         }
     )
 
@@ -153,6 +154,7 @@ def entry_from_item(item: dict[str, Any]) -> Entry:
         modified=str(plain.get("modified") or plain["published"]),
         image=str(plain.get("image") or ""),
         live_coverage=bool(plain.get("coverage_live", False)),
+        featured=str(plain.get("featured") or ""),
     )
 
 

@@ -7,8 +7,9 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from broadsheet.contract.models import Article, AuthorProfile
-from broadsheet.index.entries import entries_of, listed_digest, sort_key
+from broadsheet.index.entries import entries_of, listed_digest, page_digest, sort_key
 from broadsheet.index.ports import IndexedArticle, SourceVersion
+from broadsheet.pages import is_pinned_list
 
 if TYPE_CHECKING:
     pass
@@ -92,6 +93,9 @@ class Writes(Counters, Media):
                 "sort_key": key,
                 "listings": listings,
                 "listed": listed_digest(article),
+                "page": page_digest(article),
+                # How it is pinned to the fronts now (its pinned lists say where), if it is.
+                "featured": article.featured if any(is_pinned_list(x) for x in listings) else None,
                 "source_version": source.version_id,
                 "source_modified": source.modified_ms,
                 "source_suffix": source.suffix,
