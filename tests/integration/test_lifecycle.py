@@ -206,13 +206,14 @@ def test_a_pinned_story_leads_the_fronts_until_its_pin_lifts(live: LocalStack, e
 
     wait_for("the unpin schedule", lambda: "pinned-lead-unpin" in schedules(live), 10)
     assert datetime.now(UTC) < moment, "ingest was too slow to see the pin ahead"
-    for front in ("index.html", "sections/lifecycle/index.html"):
-        wait_for(f"the lead on {front}", lambda front=front: title in front_of(editor, front))
+    fronts = ("index.html", "sections/lifecycle/index.html")
+    wait_for("the lead on both fronts", lambda: all(title in front_of(editor, f) for f in fronts))
     assert 'class="lead-story"' in front_of(editor, "index.html")
     article = site_files(editor)["articles/pinned-lead/index.html"]
 
-    for front in ("index.html", "sections/lifecycle/index.html"):
-        wait_for(f"the pin to lift from {front}", lambda front=front: title not in front_of(editor, front))
+    wait_for(
+        "the pin to lift from both fronts", lambda: not any(title in front_of(editor, f) for f in fronts)
+    )
     assert datetime.now(UTC) >= moment
     live.wait_drained()
     files = site_files(editor)

@@ -49,6 +49,11 @@ def counter_key(listing: str) -> tuple[str, str]:
     return counter_pk(listing), COUNT_SK
 
 
+def uploads_pk(slug: str) -> str:
+    """The partition key of the items naming who uploaded each version of an article."""
+    return f"uploads#{slug}"
+
+
 def alias_pk(old: str) -> str:
     """The partition key of an alias item."""
     return f"alias#{old}"
@@ -67,6 +72,18 @@ def media_pk(name: str) -> str:
 def uses_pk(name: str) -> str:
     """The partition key of the items naming what shows an image (`article#<slug>`, `author#<slug>`)."""
     return f"uses#{name}"
+
+
+def upload_item(slug: str, source: SourceVersion) -> dict[str, Any]:
+    """The item recording who uploaded one version of an article (kept after later versions)."""
+    return to_wire(
+        {
+            "pk": uploads_pk(slug),
+            "sk": source.version_id,
+            "principal": source.uploaded_by,
+            "modified": source.modified_ms,
+        }
+    )
 
 
 def media_item(item: MediaItem, source: SourceVersion) -> dict[str, Any]:
@@ -170,6 +187,7 @@ def article_from_item(item: dict[str, Any]) -> IndexedArticle:
             str(plain["source_version"]),
             int(plain["source_modified"]),
             str(plain.get("source_suffix", ".json")),
+            str(plain.get("source_uploaded_by", "")),
         ),
         rev=int(plain["rev"]),
     )

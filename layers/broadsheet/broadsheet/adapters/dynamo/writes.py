@@ -27,6 +27,7 @@ from broadsheet.adapters.dynamo.codec import (
     profile_pk,
     to_wire,
     unpack,
+    upload_item,
 )
 from broadsheet.adapters.dynamo.counters import Counters
 from broadsheet.adapters.dynamo.media import Media
@@ -62,6 +63,8 @@ class Writes(Counters, Media):
         aliases = self._alias_changes(article.slug, expected, article.aliases, live, key)
         shown = expected.article.media_names if expected else ()
         uses = self.use_changes(f"article#{article.slug}", shown, article.media_names)
+        if source.uploaded_by and source.version_id:
+            uses.append({"Put": {"TableName": self._table, "Item": upload_item(article.slug, source)}})
         return self._transact_with_aliases(actions, aliases + uses)
 
     def _unlist(self, expected: IndexedArticle, staying: list[str]) -> bool:
@@ -99,6 +102,7 @@ class Writes(Counters, Media):
                 "source_version": source.version_id,
                 "source_modified": source.modified_ms,
                 "source_suffix": source.suffix,
+                "source_uploaded_by": source.uploaded_by or None,
                 "rev": rev,
             }
         )
