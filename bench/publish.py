@@ -383,8 +383,9 @@ def editor_actions(site: Site, seed: int) -> list[Publish]:
     others = corpus.articles(site.articles + 2, seed + 1)[-1]
     changed = replace(article, authors=others.authors, tags=others.tags)
     second = act(site, "change its authors and tags", lambda: upload(site, changed))
-    third = act(site, "delete it", lambda: delete(site, article.slug))
-    return [first, second, *edits(site, changed), third]
+    edited = edits(site, changed)
+    last = act(site, "delete it", lambda: delete(site, article.slug))
+    return [first, second, *edited, last]
 
 
 def edits(site: Site, article: corpus.Article) -> list[Publish]:
