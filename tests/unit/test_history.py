@@ -4,10 +4,17 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from typing import Any
 
+import pytest
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+
+from broadsheet import observability
 from broadsheet.adapters.sqs import s3_notification
 from broadsheet.ingest import Outcome, Upload, ingest_key
-from broadsheet.runtime.ingest import uploaders
+from broadsheet.runtime.ingest import IngestServices, ingest_record, uploaders
+from broadsheet.schedule import NoScheduler
+from broadsheet.settings import Settings
 from broadsheet_dev.history import Version, attributed, describe_change
 from tests.unit.fakes import FakeContentStore, FakeIndex, article_bytes
 
@@ -89,3 +96,22 @@ def test_history_lines_name_the_uploader_or_say_unknown() -> None:
     found = attributed([Version("v2", at, 10, True), Version("v1", at, 9, False)], {"v2": EDITOR})
     assert found[0].line("title changed").endswith(f"by {EDITOR}  title changed")
     assert "by unknown" in found[1].line("first version")
+
+
+def test_ingest_logs_who_uploaded_the_version_it_indexed(
+    content: FakeContentStore, index: FakeIndex, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    version = content.upload("articles/a.json", article_bytes("a")).version_id
+    doc = json.loads(s3_notification("bucket", "articles/a.json", "ObjectCreated:Put"))
+    doc["Records"][0]["userIdentity"] = {"principalId": EDITOR}
+    doc["Records"][0]["s3"]["object"]["versionId"] = version
+    logged: list[tuple[str, dict[str, Any]]] = []
+    monkeypatch.setattr(
+        observability.logger, "info", lambda message, extra=None: logged.append((message, extra or {}))
+    )
+    svc = IngestServices(settings, content, index, NoScheduler())
+    ingest_record(SQSRecord({"messageId": "1", "body": json.dumps(doc)}), svc)
+    [ingested] = [extra for message, extra in logged if message == "ingested"]
+    assert ingested["uploaded_by"] == EDITOR and ingested["outcome"] == "published"
+    held = index.get_article("a")
+    assert held is not None and held.source.uploaded_by == EDITOR
