@@ -357,9 +357,9 @@ def summarise(
     )
 
 
-def upload(site: Site, article: corpus.Article) -> None:
-    """Put an article file into the content bucket, as an editor would."""
-    body = json.dumps(corpus.broadsheet_document(article)).encode()
+def upload(site: Site, article: corpus.Article, **fields: object) -> None:
+    """Put an article file into the content bucket, as an editor would (with `fields` added)."""
+    body = json.dumps(corpus.broadsheet_document(article) | fields).encode()
     _s3().put_object(Bucket=site.content_bucket, Key=f"articles/{article.slug}.json", Body=body)
 
 
@@ -376,14 +376,35 @@ def _s3() -> Any:
 
 
 def editor_actions(site: Site, seed: int) -> list[Publish]:
-    """One new article, the same with other authors and tags, then its deletion."""
+    """One new article, the same with other authors and tags, its corrections, live updates and
+    pins (`edits`), then its deletion."""
     article = new_articles(site.articles, seed)[0]
     first = act(site, "publish one article", lambda: upload(site, article))
     others = corpus.articles(site.articles + 2, seed + 1)[-1]
     changed = replace(article, authors=others.authors, tags=others.tags)
     second = act(site, "change its authors and tags", lambda: upload(site, changed))
-    third = act(site, "delete it", lambda: delete(site, article.slug))
-    return [first, second, third]
+    edited = edits(site, changed)
+    last = act(site, "delete it", lambda: delete(site, article.slug))
+    return [first, second, *edited, last]
+
+
+def edits(site: Site, article: corpus.Article) -> list[Publish]:
+    """A correction, a live update and a pin to the fronts and its removal, each on its own, to a
+    published article: the pages each rewrites."""
+    at = (datetime.fromisoformat(corpus.CLOCK) - timedelta(minutes=30)).isoformat()
+    corrected = {"corrections": [{"at": at, "text": "An earlier version misspelt a name."}]}
+    update = {"at": at, "text": "Officials confirmed the figures."}
+    live = corrected | {"live": True, "updates": [update]}
+    later = live | {"updates": [update, update | {"text": "A second statement followed."}]}
+    pinned = later | {"featured": "top", "pinned_until": "2026-12-01T12:00:00Z"}
+    return [
+        act(site, "correct it", lambda: upload(site, article, **corrected)),
+        # Going live changes what listings show of it (the Live label); an update then does not.
+        act(site, "start live coverage", lambda: upload(site, article, **live)),
+        act(site, "post a live update", lambda: upload(site, article, **later)),
+        act(site, "pin it to the fronts", lambda: upload(site, article, **pinned)),
+        act(site, "unpin it", lambda: upload(site, article, **later)),
+    ]
 
 
 def bulk(site: Site, seed: int, count: int, deadline: float = DEADLINE) -> Publish:

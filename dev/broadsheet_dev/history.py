@@ -2,6 +2,7 @@
 
 `versions` lists every version of `articles/<slug>.json` (deletions included), newest first;
 `describe_change` says what changed between two consecutive versions (fields, body lines);
+`attributed` adds who uploaded each version, as the index recorded it from S3's notifications;
 `restore` copies an old version over the current object (S3 CopyObject with a VersionId), so the
 bucket notifies ingest and the old version is published through the normal pipeline, as any
 upload is. Nothing here writes the index or the site.
@@ -11,7 +12,8 @@ from __future__ import annotations
 
 import difflib
 import json
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -28,6 +30,14 @@ class Version:
     size: int
     latest: bool
     deleted: bool = False
+    # Who uploaded it (the notification's principal), if the index recorded it.
+    uploaded_by: str = ""
+
+    def line(self, change: str) -> str:
+        """The version in one line of `broadsheet history`: `*` marks the current one."""
+        mark = "*" if self.latest else " "
+        by = self.uploaded_by or "unknown"
+        return f"{mark} {self.version_id}  {self.modified.isoformat()}  {self.size:>7} B  by {by}  {change}"
 
 
 @dataclass(frozen=True)
@@ -59,6 +69,11 @@ def versions(s3: S3Client, bucket: str, key: str) -> list[Version]:
                     Version(marker["VersionId"], marker["LastModified"], 0, marker["IsLatest"], True)
                 )
     return sorted(found, key=lambda v: (v.modified, v.latest), reverse=True)
+
+
+def attributed(found: list[Version], uploads: Mapping[str, str]) -> list[Version]:
+    """The versions, each with who uploaded it where `uploads` (version id to principal) says."""
+    return [replace(v, uploaded_by=uploads.get(v.version_id, "")) for v in found]
 
 
 def read_version(s3: S3Client, bucket: str, key: str, version_id: str) -> bytes:

@@ -69,7 +69,9 @@ def test_publish_benchmark_counts_pages_and_requests(tmp_path: Path) -> None:
     with publish.seeded_site(SIZE, 1, content) as site:
         # The seeded index is what ingest would have written: every listing counter agrees.
         assert indexed().recount() == []
-        first, changed, deleted = publish.editor_actions(site, 1)
+        first, changed, corrected, started, updated, pinned, unpinned, deleted = publish.editor_actions(
+            site, 1
+        )
         bulk = publish.bulk(site, 1, 3)
         # A bulk upload that outlasts its deadline is reported with what was still queued.
         stopped = publish.bulk(site, 2, 2, deadline=0.0)
@@ -79,6 +81,9 @@ def test_publish_benchmark_counts_pages_and_requests(tmp_path: Path) -> None:
     assert first.rendered >= first.written
     assert first.requests["dynamodb:TransactWriteItems"] >= 1
     assert changed.written > 0
+    # A correction or a live update leaves every listing as it was; a pin changes only two fronts.
+    assert corrected.home_renders == updated.home_renders == 0 and started.home_renders == 1
+    assert sorted([pinned.rendered, unpinned.rendered]) == [2, 2]
     assert deleted.deleted > 0
     assert bulk.home_renders >= 1
     assert bulk.live == 3 and not bulk.unfinished

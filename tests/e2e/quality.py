@@ -55,6 +55,7 @@ class PageType:
 
 
 PAGE_TYPES = (
+    # The home page is curated: a lead story with its photograph and top stories above the river.
     PageType("home", "/"),
     PageType("article", "/articles/review-of-the-week-kerry-putin/"),
     PageType("live", "/articles/aleppo-evacuation-live/"),

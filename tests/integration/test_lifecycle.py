@@ -190,3 +190,36 @@ def test_moving_an_embargo_moves_its_schedule(live: LocalStack, editor: Editor) 
     live.wait_drained()
     assert "embargo-moved-publish" not in schedules(live)
     assert "articles/embargo-moved/index.html" in site_keys(editor)
+
+
+def front_of(editor: Editor, key: str) -> str:
+    """The curated top of a front page (empty if it has none or the page is missing)."""
+    body = site_files(editor).get(key, b"").decode()
+    start = body.find('<section class="front"')
+    return body[start : body.index("</section>", start)] if start >= 0 else ""
+
+
+def test_a_pinned_story_leads_the_fronts_until_its_pin_lifts(live: LocalStack, editor: Editor) -> None:
+    key, title = "articles/pinned-lead.json", "The pinned lead"
+    moment = datetime.now(UTC) + AHEAD
+    editor.put_json(key, doc(title, featured="lead", pinned_until=stamp(moment)))
+
+    wait_for("the unpin schedule", lambda: "pinned-lead-unpin" in schedules(live), 10)
+    assert datetime.now(UTC) < moment, "ingest was too slow to see the pin ahead"
+    fronts = ("index.html", "sections/lifecycle/index.html")
+    wait_for("the lead on both fronts", lambda: all(title in front_of(editor, f) for f in fronts))
+    assert 'class="lead-story"' in front_of(editor, "index.html")
+    article = site_files(editor)["articles/pinned-lead/index.html"]
+
+    wait_for(
+        "the pin to lift from both fronts", lambda: not any(title in front_of(editor, f) for f in fronts)
+    )
+    assert datetime.now(UTC) >= moment
+    live.wait_drained()
+    files = site_files(editor)
+    # Still listed in the river below, and its own page was left as it was.
+    assert title in files["index.html"].decode()
+    assert files["articles/pinned-lead/index.html"] == article
+    held = index(live).get_article("pinned-lead")
+    assert held is not None and not any(x.startswith("pinned:") for x in held.listings)
+    assert "pinned-lead-unpin" not in schedules(live)

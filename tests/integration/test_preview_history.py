@@ -14,7 +14,7 @@ import pytest
 from broadsheet.preview import parse_preview_key
 from broadsheet_dev import history
 from broadsheet_dev.local.runtime import LocalStack
-from tests.support import Editor
+from tests.support import Editor, indexed
 from tests.waiting import wait_for
 
 pytestmark = pytest.mark.integration
@@ -32,6 +32,10 @@ DRAFT: dict[str, object] = {
     "body": "Draft text.\n\n## Still changing\n\nMore.",
     "status": "draft",
 }
+
+
+# The principal the local stack's S3 names for requests signed with the tests' access key.
+UPLOADER = "AWS:testing"
 
 
 def previews(editor: Editor, slug: str) -> list[str]:
@@ -125,6 +129,23 @@ def test_restoring_an_old_version_makes_it_live_again(
     )
     stack.wait_drained()
     assert len(history.versions(editor.s3, editor.content, key)) == 3
+    # S3's notifications name who uploaded each version; the index keeps it for the history.
+    uploaded = history.attributed(history.versions(editor.s3, editor.content, key), indexed().uploads(slug))
+    assert [v.uploaded_by for v in uploaded] == [UPLOADER] * 3
+    assert f"by {UPLOADER}" in uploaded[0].line("title changed")
+    held = indexed().get_article(slug)
+    assert held is not None and held.source.uploaded_by == UPLOADER
+    assert held.source.version_id == uploaded[0].version_id
     assert_site_matches_offline_build(editor, tmp_path)
+    editor.delete(key)
+    stack.wait_drained()
+
+
+def test_a_rejected_file_s_report_names_who_uploaded_it(stack: LocalStack, editor: Editor) -> None:
+    key = "articles/uploaded-badly.json"
+    editor.put_json(key, {"title": "No authors", "published_at": "2026-11-29T10:00:00Z", "body": "Text."})
+    report = wait_for("the report", lambda: editor.report(key))
+    version = history.versions(editor.s3, editor.content, key)[0].version_id
+    assert report is not None and report["uploaded_by"] == UPLOADER and report["source_version"] == version
     editor.delete(key)
     stack.wait_drained()

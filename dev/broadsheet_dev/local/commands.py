@@ -327,7 +327,11 @@ def show_history(slug: str, state: Path) -> int:
     """Print every version of an article, newest first, and what each changed."""
     editor = _editor_from_state(state)
     key = _article_key(editor, slug)
-    found = history.versions(editor.s3, editor.bucket, key)
+    described = json.loads(state.read_text())
+    index = DynamoIndex(
+        editor.session.client("dynamodb", endpoint_url=described["endpoint"]), described["table"]
+    )
+    found = history.attributed(history.versions(editor.s3, editor.bucket, key), index.uploads(slug))
     bodies = [
         None if v.deleted else history.read_version(editor.s3, editor.bucket, key, v.version_id)
         for v in found
@@ -338,8 +342,7 @@ def show_history(slug: str, state: Path) -> int:
         change = "deleted" if version.deleted else history.describe_change(earlier, bodies[at]).summary()
         if at + 1 == len(found) and not version.deleted:
             change = "first version"
-        mark = "*" if version.latest else " "
-        print(f"{mark} {version.version_id}  {version.modified.isoformat()}  {version.size:>7} B  {change}")
+        print(version.line(change))
     return 0
 
 

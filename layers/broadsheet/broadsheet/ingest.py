@@ -25,6 +25,7 @@ from broadsheet.contract.files import ContentKey, parse_key, read_article, read_
 from broadsheet.contract.files import shadowed as shadowed_by
 from broadsheet.contract.models import Article
 from broadsheet.errors import TransientError, ValidationFailed
+from broadsheet.index.entries import entries_of
 from broadsheet.index.ports import IndexWriter, SourceVersion
 from broadsheet.media.notices import sync_warnings
 from broadsheet.schedule import Schedules
@@ -49,6 +50,19 @@ _SETTLED = frozenset({Outcome.PUBLISHED, Outcome.UNCHANGED, Outcome.UNPUBLISHED,
 
 
 @dataclass(frozen=True)
+class Upload:
+    """Who an S3 notification says made a change (`userIdentity.principalId`), and which version
+    it made when it says (S3 names it in a versioned bucket)."""
+
+    principal: str
+    version_id: str | None = None
+
+    def of(self, version_id: str) -> str:
+        """The principal, if this upload made `version_id` (or does not say which version it made)."""
+        return self.principal if self.version_id in (None, version_id) else ""
+
+
+@dataclass(frozen=True)
 class IngestResult:
     """The outcome for one key, the report when the file was rejected, the article as indexed."""
 
@@ -61,13 +75,21 @@ class IngestResult:
 
 
 def ingest_key(
-    key: str, content: ContentStore, index: IndexWriter, now: datetime, schedules: Schedules | None = None
+    key: str,
+    content: ContentStore,
+    index: IndexWriter,
+    now: datetime,
+    schedules: Schedules | None = None,
+    upload: Upload | None = None,
 ) -> IngestResult:
     """Bring the index (and, given `schedules`, an article's schedules) in line with one key.
 
     An article may be written as `articles/<slug>.json` or `articles/<slug>.md`; an event on
     either is a hint about the slug, whose article is the JSON file's while it exists and the
     Markdown file's otherwise. A Markdown file shadowed by a JSON file gets a report saying so.
+
+    `upload` names who made the change the event reports; it is kept with the version it made
+    (the index, the report), never credited to a later version read meanwhile.
 
     Raises SkippedKey for keys outside the contract and TransientError when a dependency
     fails or the key keeps changing; a bad file is reported and returned, not raised.
@@ -80,7 +102,7 @@ def ingest_key(
     trust_current = False
     for _ in range(MAX_ROUNDS):
         source, obj, shadowed = _current_source(ident, content)
-        result = _apply(source, obj, content, index, now, trust_current=trust_current)
+        result = _apply(source, obj, content, index, now, trust_current=trust_current, upload=upload)
         _report_shadowed(ident, source, shadowed, content)
         if schedules is not None and ident.kind == "article" and result.outcome in _SETTLED:
             kept = schedules.sync(source.key, ident.slug, result.article, now)
@@ -141,14 +163,17 @@ def _apply(
     now: datetime,
     *,
     trust_current: bool,
+    upload: Upload | None,
 ) -> IngestResult:
+    by = upload.of(obj.version_id) if upload is not None and obj is not None else ""
     try:
         if ident.kind == "author":
             result = _apply_profile(ident, obj, index, trust_current)
         else:
-            result = _apply_article(ident, obj, index, now, trust_current)
+            result = _apply_article(ident, obj, index, now, trust_current, by)
     except ValidationFailed as rejection:
-        content.put_report(ident.key, report_body(rejection, obj.version_id if obj else None))
+        version = obj.version_id if obj else None
+        content.put_report(ident.key, report_body(rejection, version, uploaded_by=by))
         return IngestResult(ident.key, Outcome.REJECTED, rejection)
     # The file is good now (or gone): an old report would only mislead the editor.
     content.clear_report(ident.key)
@@ -160,7 +185,12 @@ def _apply(
 
 
 def _apply_article(
-    ident: ContentKey, obj: ContentObject | None, index: IndexWriter, now: datetime, trust_current: bool
+    ident: ContentKey,
+    obj: ContentObject | None,
+    index: IndexWriter,
+    now: datetime,
+    trust_current: bool,
+    by: str = "",
 ) -> IngestResult:
     key = ident.key
     if obj is None:
@@ -172,15 +202,20 @@ def _apply_article(
                 return IngestResult(key, Outcome.UNPUBLISHED)
         raise TransientError(f"{key}: the index kept changing while unpublishing")
     article = read_article(key, obj.body)
-    source = SourceVersion(obj.version_id, obj.modified_ms, ident.suffix)
     for _ in range(MAX_ROUNDS):
         current = index.get_article(ident.slug)
+        # A later event for the version indexed (a duplicate, a schedule) keeps its uploader.
+        kept = current.source.uploaded_by if current and current.source.version_id == obj.version_id else ""
+        source = SourceVersion(obj.version_id, obj.modified_ms, ident.suffix, by or kept)
         if current is not None:
             # The other format's file may be older than the one indexed, and still the truth.
             same_file = current.source.suffix == source.suffix
             if current.source.modified_ms > source.modified_ms and same_file and not trust_current:
                 return IngestResult(key, Outcome.STALE)
-            if current.article.same_as(article) and current.live == article.is_live(now) and same_file:
+            # The same article may still list differently now: published, expired, or unpinned.
+            listed = tuple(e.listing for e in entries_of(article, now))
+            same_source = same_file and current.source.uploaded_by == source.uploaded_by
+            if current.article.same_as(article) and current.listings == listed and same_source:
                 return IngestResult(key, Outcome.UNCHANGED, article=article)
         if current is None or not current.article.same_as(article):
             conflicts = alias_conflicts(article, index)

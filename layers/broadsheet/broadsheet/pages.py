@@ -295,6 +295,27 @@ def parse_page(page_id: str) -> Page:
     return ListingPage(Listing.parse(listing_id), int(number))
 
 
+# The index keeps the stories pinned to a front in a list of their own, `pinned:<listing id>`
+# (`pinned:home`, `pinned:section:world`), beside the listing whose first page shows them.
+PINNED_PREFIX = "pinned:"
+FRONT_KINDS = ("home", "section")
+
+
+def pinned_list(listing: Listing) -> str:
+    """The index list of the stories pinned to a listing's first page (home, a section)."""
+    return PINNED_PREFIX + listing.id
+
+
+def is_pinned_list(listing_id: str) -> bool:
+    """Whether an index list id names pinned stories rather than a listing."""
+    return listing_id.startswith(PINNED_PREFIX)
+
+
+def front_of(pinned: str) -> ListingPage:
+    """The first page that shows the stories of a pinned list."""
+    return Listing.parse(pinned.removeprefix(PINNED_PREFIX)).page(0)
+
+
 def feeds_of(listing: Listing) -> list[FeedPage]:
     """The feeds a listing has (home, authors and sections have them)."""
     if listing.kind not in FEED_KINDS:
@@ -381,7 +402,7 @@ def all_pages(index: Catalog, page_size: int) -> list[Page]:
     pages: list[Page] = list(STATIC_PAGES)
     pages += [ArticlePage(slug) for slug in index.live_article_slugs()]
     pages += [PreviewPage(slug) for slug in index.draft_article_slugs()]
-    listing_ids = set(index.listing_ids()) | {"home"}
+    listing_ids = {x for x in index.listing_ids() if not is_pinned_list(x)} | {"home"}
     for listing_id in sorted(listing_ids):
         listing = Listing.parse(listing_id)
         pages += [listing.page(n) for n in range(page_count(index.count(listing_id), page_size) + 1)]

@@ -10,7 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from broadsheet.index.ports import IndexReader
+from broadsheet.index.entries import listed_digest, page_digest
+from broadsheet.index.ports import IndexedArticle, IndexReader
 from broadsheet.index.related import affected_by
 from broadsheet.pages import (
     ARCHIVE,
@@ -23,6 +24,8 @@ from broadsheet.pages import (
     PreviewPage,
     SitemapPage,
     feeds_of,
+    front_of,
+    is_pinned_list,
     page_count,
     page_of,
 )
@@ -38,6 +41,20 @@ class ArticleState:
     draft: bool = False
     # Fingerprint of what listings show of it (`listed_digest`); None when unknown.
     listed: str | None = None
+    # Fingerprint of what its own page shows (`page_digest`, all but the pin); None when unknown.
+    page: str | None = None
+    # How it is pinned to the fronts its pinned lists name ("lead", "top"), if it is.
+    featured: str | None = None
+
+    @property
+    def pinned(self) -> frozenset[str]:
+        """The pinned lists it is in (`broadsheet.pages.pinned_list`)."""
+        return frozenset(x for x in self.listings if is_pinned_list(x))
+
+    @property
+    def listed_in(self) -> frozenset[str]:
+        """The listings it is in, pinned lists aside."""
+        return self.listings - self.pinned
 
 
 def article_state(image: dict[str, Any] | None) -> ArticleState | None:
@@ -50,6 +67,22 @@ def article_state(image: dict[str, Any] | None) -> ArticleState | None:
         listings=frozenset(str(x) for x in image.get("listings", [])),
         draft=bool(image.get("draft", False)),
         listed=str(image["listed"]) if image.get("listed") else None,
+        page=str(image["page"]) if image.get("page") else None,
+        featured=str(image["featured"]) if image.get("featured") else None,
+    )
+
+
+def indexed_state(indexed: IndexedArticle) -> ArticleState:
+    """The planner's view of an indexed article, as its index item's image gives it."""
+    article, listings = indexed.article, frozenset(indexed.listings)
+    return ArticleState(
+        slug=article.slug,
+        sort_key=indexed.sort_key,
+        listings=listings,
+        draft=article.status == "draft",
+        listed=listed_digest(article),
+        page=page_digest(article),
+        featured=article.featured if any(is_pinned_list(x) for x in listings) else None,
     )
 
 
@@ -64,7 +97,10 @@ def plan_article(
     state = new or old
     if state is None:
         return []
-    pages = {ArticlePage(state.slug).id}
+    if old is not None and new is not None and _curation_only(old, new):
+        # Pinned, unpinned or re-pinned, nothing else: only the fronts concerned change.
+        return sorted(_fronts(old, new))
+    pages = {ArticlePage(state.slug).id} | _fronts(old, new)
     if (old is not None and old.draft) or (new is not None and new.draft):
         # A draft's preview is written, moved or (once published or deleted) removed.
         pages.add(PreviewPage(state.slug).id)
@@ -74,11 +110,11 @@ def plan_article(
         pages.add(AliasPage(state.slug).id)
     if old is not None and new is not None and _unlisted_change(old, new):
         # Body, corrections or live updates: the article page and the feeds that carry it.
-        for listing_id in sorted(new.listings):
+        for listing_id in sorted(new.listed_in):
             if index.count(listing_id) - index.position(listing_id, new.sort_key) <= FEED_SIZE:
                 pages |= {feed.id for feed in feeds_of(Listing.parse(listing_id))}
         return sorted(pages)
-    listing_ids = (old.listings if old else frozenset()) | (new.listings if new else frozenset())
+    listing_ids = (old.listed_in if old else frozenset()) | (new.listed_in if new else frozenset())
     for listing_id in sorted(listing_ids):
         pages |= _listing_pages(listing_id, old, new, index, size)
         listing = Listing.parse(listing_id)
@@ -100,13 +136,32 @@ def plan_article(
     return sorted(pages)
 
 
+def _fronts(old: ArticleState | None, new: ArticleState | None) -> set[str]:
+    """The first pages whose pinned stories change: those it joins or leaves, and all it is
+    pinned to when its pin's kind or anything listings show of it changes."""
+    was = old.pinned if old else frozenset()
+    now = new.pinned if new else frozenset()
+    changed = was ^ now
+    if old is None or new is None or (old.featured, old.listed) != (new.featured, new.listed):
+        changed |= was | now
+    return {front_of(x).id for x in changed}
+
+
+def _curation_only(old: ArticleState, new: ArticleState) -> bool:
+    """Whether at most the pin changed: its own page and its listings show what they showed."""
+    if old.draft or new.draft or old.page is None or old.page != new.page:
+        return False
+    return _unlisted_change(old, new)
+
+
 def _unlisted_change(old: ArticleState, new: ArticleState) -> bool:
-    """Whether the change left everything listings show of the article as it was."""
+    """Whether the change left everything listings show of the article as it was (the pinned
+    stories of the fronts aside: `_fronts` covers those)."""
     return (
         old.listed is not None
         and old.listed == new.listed
         and old.sort_key == new.sort_key
-        and old.listings == new.listings
+        and old.listed_in == new.listed_in
     )
 
 
@@ -114,8 +169,8 @@ def _moved(old: ArticleState | None, new: ArticleState | None) -> bool:
     """Whether the change added, removed or re-dated the article's entries."""
     if old is None or new is None:
         present = old or new
-        return present is not None and bool(present.listings)
-    return old.sort_key != new.sort_key or old.listings != new.listings
+        return present is not None and bool(present.listed_in)
+    return old.sort_key != new.sort_key or old.listed_in != new.listed_in
 
 
 def plan_alias(old: str) -> list[str]:

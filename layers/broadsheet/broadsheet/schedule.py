@@ -31,10 +31,12 @@ _ATTEMPTS = 3
 
 
 class Moment(StrEnum):
-    """A time at which an article's liveness changes by itself."""
+    """A time at which an article's liveness or its place on the fronts changes by itself."""
 
     PUBLISH = "publish"
     EXPIRE = "expire"
+    # A pin to the fronts lifts (`pinned_until`): the fronts are rendered again without it.
+    UNPIN = "unpin"
 
 
 def schedule_name(slug: str, moment: Moment) -> str:
@@ -82,6 +84,8 @@ def moments_ahead(article: Article | None, now: datetime) -> dict[Moment, dateti
         ahead[Moment.PUBLISH] = article.published_at
     if article.expires_at is not None and article.expires_at > now:
         ahead[Moment.EXPIRE] = article.expires_at
+    if article.featured is not None and article.pinned_until is not None and article.pinned_until > now:
+        ahead[Moment.UNPIN] = article.pinned_until
     return ahead
 
 

@@ -166,9 +166,10 @@ def read_author(key: str, raw: bytes) -> AuthorProfile:
     return profile
 
 
-def report_body(error: ValidationFailed, source_version: str | None = None) -> bytes:
+def report_body(error: ValidationFailed, source_version: str | None = None, uploaded_by: str = "") -> bytes:
     """The JSON report written next to a rejected file; `source_version` names the version of the
-    file it judged (reconcile leaves a file alone whose current version was already reported)."""
+    file it judged (reconcile leaves a file alone whose current version was already reported),
+    `uploaded_by` who uploaded that version, when the notification said."""
     doc: dict[str, Any] = {
         "key": visible(error.key),
         "valid": False,
@@ -176,6 +177,8 @@ def report_body(error: ValidationFailed, source_version: str | None = None) -> b
     }
     if source_version is not None:
         doc["source_version"] = source_version
+    if uploaded_by:
+        doc["uploaded_by"] = visible(uploaded_by)
     return (json.dumps(doc, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
 
 

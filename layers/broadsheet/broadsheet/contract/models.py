@@ -53,6 +53,8 @@ MAX_CORRECTIONS = 20
 MAX_CORRECTION_CHARS = 1000
 MAX_UPDATES = 500
 MAX_UPDATE_CHARS = 5000
+# What an editor may pin an article as on the fronts (the home page and its section's page).
+Featured = Literal["lead", "top"]
 
 
 class Strict(BaseModel):
@@ -161,6 +163,20 @@ class ArticleFile(Strict):
         ),
     ] = []
 
+    featured: Annotated[
+        Featured | None,
+        Field(
+            description=(
+                'Pin the article to the top of the home page and its section\'s page: "lead" (the '
+                'main story) or "top" (among the top stories), until pinned_until if given.'
+            )
+        ),
+    ] = None
+    pinned_until: Annotated[
+        Timestamp | None,
+        Field(description="When the pin lifts by itself; needs featured, later than published_at."),
+    ] = None
+
     @field_validator("body")
     @classmethod
     def _body_size(cls, value: str, info: ValidationInfo) -> str:
@@ -215,6 +231,24 @@ class ArticleFile(Strict):
             raise ValueError(
                 f"must be later than published_at ({published.isoformat()}): "
                 "an article cannot be taken down before it is published"
+            )
+        return value
+
+    @field_validator("pinned_until")
+    @classmethod
+    def _pinned_with_featured(cls, value: datetime | None, info: ValidationInfo) -> datetime | None:
+        if value is None:
+            return value
+        # A featured that failed its own check is missing from `info.data`: reported already.
+        if "featured" in info.data and info.data["featured"] is None:
+            raise ValueError(
+                'needs "featured" ("lead" or "top"): it says when a pin lifts, and nothing is pinned'
+            )
+        published = info.data.get("published_at")
+        if published is not None and value <= published:
+            raise ValueError(
+                f"must be later than published_at ({published.isoformat()}): the pin would lift "
+                "before the article is published"
             )
         return value
 
@@ -311,6 +345,15 @@ class Article(ArticleFile):
     def is_live_blog(self) -> bool:
         """Whether the article is live coverage (ongoing, or ended with its updates kept)."""
         return self.live or bool(self.updates)
+
+    def pinned(self, now: datetime) -> Featured | None:
+        """How the article is pinned to the fronts at `now` ("lead", "top"), or None: pinned only
+        while readers may see it and until `pinned_until`."""
+        if self.featured is None or not self.is_live(now):
+            return None
+        if self.pinned_until is not None and self.pinned_until <= now:
+            return None
+        return self.featured
 
     def is_live(self, now: datetime) -> bool:
         """Whether readers may see the article at `now`."""

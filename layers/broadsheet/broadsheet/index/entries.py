@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 
 from broadsheet.contract.fields import slugify
 from broadsheet.contract.models import Article
-from broadsheet.pages import Listing
+from broadsheet.pages import FRONT_KINDS, Listing, pinned_list
 
 
 @dataclass(frozen=True)
@@ -40,6 +40,8 @@ class Entry:
     image: str = ""
     # Live coverage under way: listings label the entry "Live".
     live_coverage: bool = False
+    # In a pinned list (`broadsheet.pages.pinned_list`): "lead" or "top"; elsewhere empty.
+    featured: str = ""
 
 
 def sort_key(article: Article) -> str:
@@ -73,9 +75,14 @@ def entries_of(article: Article, now: datetime) -> list[Entry]:
     bylines = tuple(Byline(name, slugify(name)) for name in article.authors)
     published = article.published_at.isoformat()
     modified = (article.updated_at or article.published_at).isoformat()
+    listings = [(listing.id, "") for listing in listings_of(article)]
+    pinned = article.pinned(now)
+    if pinned is not None:
+        fronts = [x for x in listings_of(article) if x.kind in FRONT_KINDS]
+        listings += [(pinned_list(front), pinned) for front in fronts]
     return [
         Entry(
-            listing=listing.id,
+            listing=listing,
             sort_key=key,
             slug=article.slug,
             title=article.title,
@@ -85,9 +92,18 @@ def entries_of(article: Article, now: datetime) -> list[Entry]:
             modified=modified,
             image=article.image.name if article.image else "",
             live_coverage=article.live,
+            featured=featured,
         )
-        for listing in listings_of(article)
+        for listing, featured in listings
     ]
+
+
+def page_digest(article: Article) -> str:
+    """A fingerprint of everything but the pin (`featured`, `pinned_until`): the article's own
+    page shows nothing of the pin, so a change of the pin alone leaves that page as it was."""
+    shown = article.model_dump(mode="json", exclude={"featured", "pinned_until"})
+    text = json.dumps(shown, ensure_ascii=False, sort_keys=True)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
 def listed_digest(article: Article) -> str:

@@ -30,6 +30,7 @@ class MemoryIndex:
         self._listings: dict[str, list[Entry]] = defaultdict(list)
         self._keys: dict[str, list[str]] = defaultdict(list)
         self._media: dict[str, tuple[MediaItem, SourceVersion]] = {}
+        self._uploads: dict[str, dict[str, str]] = defaultdict(dict)
 
     def add_article(self, article: Article) -> None:
         """Index one article at the index's clock (each slug once)."""
@@ -91,7 +92,13 @@ class MemoryIndex:
         if expected is not None:
             self._drop_entries(expected)
         self._store(article, source, now, rev=(expected.rev if expected else 0) + 1)
+        if source.uploaded_by and source.version_id:
+            self._uploads[article.slug][source.version_id] = source.uploaded_by
         return True
+
+    def uploads(self, slug: str) -> dict[str, str]:
+        """Version id to principal, for every indexed version of the article whose uploader was known."""
+        return dict(self._uploads.get(slug, {}))
 
     def delete_article(self, expected: IndexedArticle) -> bool:
         """Remove an article and its entries if the index still holds `expected`."""

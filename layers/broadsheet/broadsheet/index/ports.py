@@ -23,6 +23,8 @@ class SourceVersion:
     modified_ms: int
     # The file's format, which names its key: `articles/<slug>.json` or `articles/<slug>.md`.
     suffix: str = ".json"
+    # Who uploaded this version (the S3 notification's `userIdentity.principalId`); "" if unknown.
+    uploaded_by: str = ""
 
 
 @dataclass(frozen=True)
@@ -91,6 +93,13 @@ class Catalog(IndexReader, Protocol):
 
     def listing_ids(self) -> list[str]:
         """Every listing that has at least one entry, sorted."""
+
+
+class UploadHistory(Protocol):
+    """Who uploaded each version of an article the index has held."""
+
+    def uploads(self, slug: str) -> dict[str, str]:
+        """Version id to principal, for every indexed version of the article whose uploader was known."""
 
 
 class IndexWriter(Protocol):

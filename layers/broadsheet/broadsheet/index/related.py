@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from broadsheet.index.entries import Entry
 from broadsheet.index.ports import IndexReader
-from broadsheet.pages import Listing
+from broadsheet.pages import Listing, is_pinned_list
 
 RELATED_COUNT = 4
 RELATED_KINDS = ("section", "tag")
@@ -22,7 +22,7 @@ RELATED_KINDS = ("section", "tag")
 
 def related_listings(listings: tuple[str, ...] | frozenset[str]) -> list[str]:
     """The listings (section and tags) whose articles count as related, sorted."""
-    return sorted(x for x in listings if Listing.parse(x).kind in RELATED_KINDS)
+    return sorted(x for x in listings if not is_pinned_list(x) and Listing.parse(x).kind in RELATED_KINDS)
 
 
 def related_entries(

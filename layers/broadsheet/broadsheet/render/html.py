@@ -43,6 +43,7 @@ from broadsheet.pages import (
 from broadsheet.preview import preview_expiry, preview_key, sign
 from broadsheet.render import coverage, feeds, seo, sitemaps
 from broadsheet.render.body import render_body
+from broadsheet.render.front import front_view, pinned_entries
 from broadsheet.render.pictures import (
     THUMBNAIL_SIZES,
     author_portrait,
@@ -338,8 +339,13 @@ def _listing(page: ListingPage, index: IndexReader, settings: Settings) -> Outpu
     )  # fmt: skip
     context["listing"] = {"heading": heading, "intro": intro, "link": link, "kind": listing.kind}
     context["listing"]["portrait"] = portrait
-    thumbnails = index.get_media(sorted({e.image for e in chunk.entries if e.image}))
-    context["items"] = [_item_view(e, thumbnails) for e in chunk.entries]
+    lead, tops = pinned_entries(listing, index) if page.number == 0 else (None, [])
+    above = {e.slug for e in tops} | ({lead.slug} if lead else set())
+    river = [e for e in chunk.entries if e.slug not in above]
+    shown = river + tops + ([lead] if lead else [])
+    thumbnails = index.get_media(sorted({e.image for e in shown if e.image}))
+    context["front"] = front_view(lead, tops, thumbnails, _item_view)
+    context["items"] = [_item_view(e, thumbnails) for e in river]
     context["pagination"] = pagination
     return _html("listing.html", object_key(page.path), context)
 

@@ -19,7 +19,7 @@ from broadsheet.adapters.sqs import s3_keys, s3_notification
 from broadsheet.clock import now
 from broadsheet.errors import SkippedKey
 from broadsheet.index.ports import IndexWriter
-from broadsheet.ingest import Outcome, ingest_key
+from broadsheet.ingest import Outcome, Upload, ingest_key
 from broadsheet.observability import logger, metrics
 from broadsheet.schedule import Scheduler, Schedules
 from broadsheet.settings import Settings, settings
@@ -50,19 +50,23 @@ def services() -> IngestServices:
     )
 
 
-def uploaders(body: str) -> dict[str, str]:
-    """Who made each change an S3 notification reports (`userIdentity.principalId`), by key.
+def uploaders(body: str) -> dict[str, Upload]:
+    """Who made each change an S3 notification reports (`userIdentity.principalId`), and the
+    version it made (`s3.object.versionId`, in a versioned bucket), by key.
 
     The notification is only a hint: ingest reads the key's current version, which a later
-    upload may already have replaced, so this names who caused the event, for the logs."""
+    upload may already have replaced; the principal is kept only with the version it made."""
     doc = json.loads(body)
     if doc.get("Event") == "s3:TestEvent":
         return {}
-    found: dict[str, str] = {}
+    found: dict[str, Upload] = {}
     for event in S3Event(doc).records:
         principal = (event.get("userIdentity") or {}).get("principalId")
         if principal:
-            found[unquote_plus(event.s3.get_object.key)] = str(principal)
+            version = event.s3.get_object.get("versionId")
+            found[unquote_plus(event.s3.get_object.key)] = Upload(
+                str(principal), str(version) if version else None
+            )
     return found
 
 
@@ -76,14 +80,15 @@ def ingest_record(record: SQSRecord, svc: IngestServices) -> None:
     schedules = Schedules(svc.scheduler, lambda key: s3_notification(bucket, key, SCHEDULED_EVENT))
     for key in keys:
         try:
-            result = ingest_key(key, svc.content, svc.index, now(svc.settings), schedules)
+            result = ingest_key(key, svc.content, svc.index, now(svc.settings), schedules, by.get(key))
         except SkippedKey as skip:
             logger.info("skipped key", extra={"key": key, "reason": str(skip)})
             metrics.add_metric(name="KeysSkipped", unit=MetricUnit.Count, value=1)
             continue
         if result.rejection is not None:
             errors = [{"field": e.field, "message": e.message} for e in result.rejection.errors]
-            logger.warning("rejected file", extra={"key": key, "errors": errors, "uploaded_by": by.get(key)})
+            uploaded_by = by[key].principal if key in by else None
+            logger.warning("rejected file", extra={"key": key, "errors": errors, "uploaded_by": uploaded_by})
             metrics.add_metric(name="FilesRejected", unit=MetricUnit.Count, value=1)
         else:
             scheduled = {name: at.isoformat() for name, at in result.scheduled.items()}
@@ -93,7 +98,7 @@ def ingest_record(record: SQSRecord, svc: IngestServices) -> None:
                     "key": key,
                     "outcome": result.outcome.value,
                     "scheduled": scheduled,
-                    "uploaded_by": by.get(key),
+                    "uploaded_by": by[key].principal if key in by else None,
                 },
             )
             if result.outcome in {Outcome.PUBLISHED, Outcome.UNPUBLISHED}:

@@ -49,6 +49,11 @@ def counter_key(listing: str) -> tuple[str, str]:
     return counter_pk(listing), COUNT_SK
 
 
+def uploads_pk(slug: str) -> str:
+    """The partition key of the items naming who uploaded each version of an article."""
+    return f"uploads#{slug}"
+
+
 def alias_pk(old: str) -> str:
     """The partition key of an alias item."""
     return f"alias#{old}"
@@ -72,6 +77,18 @@ def hash_pk(digest: str) -> str:
 def uses_pk(name: str) -> str:
     """The partition key of the items naming what shows an image (`article#<slug>`, `author#<slug>`)."""
     return f"uses#{name}"
+
+
+def upload_item(slug: str, source: SourceVersion) -> dict[str, Any]:
+    """The item recording who uploaded one version of an article (kept after later versions)."""
+    return to_wire(
+        {
+            "pk": uploads_pk(slug),
+            "sk": source.version_id,
+            "principal": source.uploaded_by,
+            "modified": source.modified_ms,
+        }
+    )
 
 
 def media_item(item: MediaItem, source: SourceVersion) -> dict[str, Any]:
@@ -147,6 +164,7 @@ def entry_item(entry: Entry) -> dict[str, Any]:
             "modified": entry.modified,
             "image": entry.image or None,
             "coverage_live": True if entry.live_coverage else None,
+            "featured": entry.featured or None,
         }
     )
 
@@ -165,6 +183,7 @@ def entry_from_item(item: dict[str, Any]) -> Entry:
         modified=str(plain.get("modified") or plain["published"]),
         image=str(plain.get("image") or ""),
         live_coverage=bool(plain.get("coverage_live", False)),
+        featured=str(plain.get("featured") or ""),
     )
 
 
@@ -180,6 +199,7 @@ def article_from_item(item: dict[str, Any]) -> IndexedArticle:
             str(plain["source_version"]),
             int(plain["source_modified"]),
             str(plain.get("source_suffix", ".json")),
+            str(plain.get("source_uploaded_by", "")),
         ),
         rev=int(plain["rev"]),
     )

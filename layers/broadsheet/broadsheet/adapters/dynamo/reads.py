@@ -25,6 +25,7 @@ from broadsheet.adapters.dynamo.codec import (
     profile_pk,
     to_wire,
     unpack,
+    uploads_pk,
 )
 from broadsheet.adapters.dynamo.counters import Counters
 from broadsheet.adapters.dynamo.media import Media
@@ -99,6 +100,23 @@ class Reads(Counters, Media):
         # Only an old slug can be an article's own address; an old path never is.
         held = self.get_articles([*([] if old.startswith("/") else [old]), *claimers])
         return redirect_target(old, held.get(old), [held[s] for s in claimers if s in held])
+
+    def uploads(self, slug: str) -> dict[str, str]:
+        """Version id to principal, for every indexed version of the article whose uploader was known."""
+        params: dict[str, Any] = {
+            "TableName": self._table,
+            "KeyConditionExpression": "pk = :pk",
+            "ExpressionAttributeValues": {":pk": {"S": uploads_pk(slug)}},
+            "ProjectionExpression": "sk, principal",
+        }
+        found: dict[str, str] = {}
+        while True:
+            response = self._call(lambda: self._db.query(**params))
+            found |= {str(i["sk"]["S"]): str(i["principal"]["S"]) for i in response.get("Items", [])}
+            last = response.get("LastEvaluatedKey")
+            if not last:
+                return found
+            params["ExclusiveStartKey"] = last
 
     def alias_claimers(self, old: str) -> list[str]:
         """The slugs of the articles whose claims on an old address the index holds, sorted."""

@@ -7,8 +7,9 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from broadsheet.contract.models import Article, AuthorProfile
-from broadsheet.index.entries import entries_of, listed_digest, sort_key
+from broadsheet.index.entries import entries_of, listed_digest, page_digest, sort_key
 from broadsheet.index.ports import IndexedArticle, SourceVersion
+from broadsheet.pages import is_pinned_list
 
 if TYPE_CHECKING:
     pass
@@ -26,6 +27,7 @@ from broadsheet.adapters.dynamo.codec import (
     profile_pk,
     to_wire,
     unpack,
+    upload_item,
 )
 from broadsheet.adapters.dynamo.counters import Counters
 from broadsheet.adapters.dynamo.media import Media
@@ -61,6 +63,8 @@ class Writes(Counters, Media):
         aliases = self._alias_changes(article.slug, expected, article.aliases, live, key)
         shown = expected.article.media_names if expected else ()
         uses = self.use_changes(f"article#{article.slug}", shown, article.media_names)
+        if source.uploaded_by and source.version_id:
+            uses.append({"Put": {"TableName": self._table, "Item": upload_item(article.slug, source)}})
         return self._transact_with_aliases(actions, aliases + uses)
 
     def _unlist(self, expected: IndexedArticle, staying: list[str]) -> bool:
@@ -92,9 +96,13 @@ class Writes(Counters, Media):
                 "sort_key": key,
                 "listings": listings,
                 "listed": listed_digest(article),
+                "page": page_digest(article),
+                # How it is pinned to the fronts now (its pinned lists say where), if it is.
+                "featured": article.featured if any(is_pinned_list(x) for x in listings) else None,
                 "source_version": source.version_id,
                 "source_modified": source.modified_ms,
                 "source_suffix": source.suffix,
+                "source_uploaded_by": source.uploaded_by or None,
                 "rev": rev,
             }
         )
