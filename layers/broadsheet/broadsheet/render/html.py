@@ -9,8 +9,11 @@ their own modules.
 from __future__ import annotations
 
 from datetime import datetime
+from functools import lru_cache
 from itertools import groupby
 from typing import Any
+
+from markupsafe import Markup
 
 from broadsheet.clock import now
 from broadsheet.contract.fields import slugify
@@ -41,6 +44,7 @@ from broadsheet.pages import (
 from broadsheet.preview import preview_expiry, preview_key, sign
 from broadsheet.render import coverage, feeds, seo, sitemaps
 from broadsheet.render.body import render_body
+from broadsheet.render.fragments import render_pass, split_loop
 from broadsheet.render.pictures import (
     THUMBNAIL_SIZES,
     body_pictures,
@@ -329,9 +333,21 @@ def _listing(page: ListingPage, index: IndexReader, settings: Settings) -> Outpu
     )  # fmt: skip
     context["listing"] = {"heading": heading, "intro": intro, "link": link, "kind": listing.kind}
     thumbnails = index.get_media(sorted({e.image for e in chunk.entries if e.image}))
-    context["items"] = [_item_view(e, thumbnails) for e in chunk.entries]
     context["pagination"] = pagination
-    return _html("listing.html", object_key(page.path), context)
+    split = split_loop("listing.html", "item in items")
+    if split is None:
+        context["items"] = [_item_view(e, thumbnails) for e in chunk.entries]
+        return _html("listing.html", object_key(page.path), context)
+    context["items"] = [_item_html(e, thumbnails.get(e.image) if e.image else None) for e in chunk.entries]
+    return Output(object_key(page.path), split.outer.render(**context).encode("utf-8"), HTML, HTML_CACHE)
+
+
+# An entry looks the same on every listing it is on: its item is rendered once per process.
+@lru_cache(maxsize=20_000)
+def _item_html(entry: Entry, thumbnail: MediaItem | None) -> Markup:
+    split = split_loop("listing.html", "item in items")
+    assert split is not None  # noqa: S101 - called only once the template is split
+    return render_pass(split, _item_view(entry, {entry.image: thumbnail} if thumbnail else {}))
 
 
 def _listing_heading(
