@@ -187,7 +187,7 @@ def build_site(
     known = previous.pages if previous else {}
     before = previous.outputs if previous else {}
     global _SHARED  # noqa: PLW0603 - what forked workers inherit instead of receiving it pickled
-    _SHARED = _Shared(index, settings, writer, root, known, before)
+    _SHARED = _Shared(index, settings, writer, root, known, before, kept is not None)
     try:
         done = list(_map(_publish_chunk, _chunks(pages), processes if len(pages) >= PARALLEL_FROM else 1))
     finally:
@@ -274,6 +274,8 @@ class _Shared:
     root: str
     known: dict[str, PageRecord]
     before: dict[str, Stamp]
+    # Whether to keep a cache: only then are the pages' reads recorded.
+    kept: bool
 
 
 @dataclass
@@ -304,11 +306,12 @@ def _publish_chunk(pages: Sequence[Page]) -> _Done:
                 done.unchanged += 1
                 done.outputs[record.key] = shared.before[record.key]
             continue
-        traced = TracedIndex(shared.index)
-        output = render_page(page, traced, shared.settings)
+        traced = TracedIndex(shared.index) if shared.kept else None
+        output = render_page(page, traced or shared.index, shared.settings)
         done.rendered += 1
-        written_to = output.key if output else None
-        done.records[page.id] = PageRecord(tuple(traced.reads), traced.digest(), written_to)
+        if traced is not None:
+            written_to = output.key if output else None
+            done.records[page.id] = PageRecord(tuple(traced.reads), traced.digest(), written_to)
         if output is None:
             continue
         if shared.writer.write(output) is Change.WRITTEN:

@@ -250,19 +250,31 @@ def replay(reads: tuple[Read, ...], index: IndexReader) -> bytes:
     return digest.digest()
 
 
-# The index hands out the same article objects for the whole build: each is described once.
+# The index hands out the same article and entry objects for the whole build: each is described
+# once (and kept, so that its id is never another object's).
 _DESCRIBED: dict[int, tuple[object, bytes]] = {}
+_HELD = (IndexedArticle, Entry, AuthorProfile, MediaItem)
 
 
 def _absorb(digest: Any, call: Read, result: object) -> None:
     digest.update(repr(call).encode())
-    if isinstance(result, IndexedArticle):
-        held = _DESCRIBED.get(id(result))
-        if held is None or held[0] is not result:
-            held = (result, hashlib.blake2b(repr(result).encode(), digest_size=20).digest())
-            _DESCRIBED[id(result)] = held
-        digest.update(held[1])
-    else:
-        # Every value the index returns is made of dataclasses, frozen pydantic models, tuples,
-        # lists, dicts in a fixed order, strings, numbers and dates: its repr is all of it.
-        digest.update(repr(result).encode())
+    digest.update(_fingerprint(result))
+
+
+def _fingerprint(value: object) -> bytes:
+    """What a value the index returned holds, as bytes: equal values give equal bytes."""
+    if isinstance(value, _HELD):
+        held = _DESCRIBED.get(id(value))
+        if held is None or held[0] is not value:
+            # Dataclasses and frozen pydantic models of strings, numbers, dates and tuples: the
+            # repr is all of it.
+            held = (value, hashlib.blake2b(repr(value).encode(), digest_size=16).digest())
+            _DESCRIBED[id(value)] = held
+        return held[1]
+    if isinstance(value, ListingSlice):
+        return b"S%d" % value.total + b"".join(map(_fingerprint, value.entries))
+    if isinstance(value, tuple | list):
+        return b"T" + b"".join(map(_fingerprint, value)) + b"E"
+    if isinstance(value, dict):
+        return b"D" + b"".join(repr(key).encode() + _fingerprint(item) for key, item in value.items()) + b"E"
+    return b"R" + repr(value).encode() + b"E"

@@ -8,6 +8,7 @@ their own modules.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 from functools import lru_cache
 from itertools import groupby
@@ -342,9 +343,14 @@ def _listing(page: ListingPage, index: IndexReader, settings: Settings) -> Outpu
     return Output(object_key(page.path), split.outer.render(**context).encode("utf-8"), HTML, HTML_CACHE)
 
 
+def _item_html(entry: Entry, thumbnail: MediaItem | None) -> Markup:
+    # An article's entry differs from one listing to the next only by the listing's id.
+    return _rendered_item(replace(entry, listing=""), thumbnail)
+
+
 # An entry looks the same on every listing it is on: its item is rendered once per process.
 @lru_cache(maxsize=20_000)
-def _item_html(entry: Entry, thumbnail: MediaItem | None) -> Markup:
+def _rendered_item(entry: Entry, thumbnail: MediaItem | None) -> Markup:
     split = split_loop("listing.html", "item in items")
     assert split is not None  # noqa: S101 - called only once the template is split
     return render_pass(split, _item_view(entry, {entry.image: thumbnail} if thumbnail else {}))
