@@ -174,6 +174,7 @@ def build_site(
     stamps = build_cache.content_stamps(content_dir)
     if previous is not None and _untouched(previous, stamps, out_dir, settings):
         return _as_before(previous)
+    known = build_cache.load_pages(kept) if kept and previous else {}
     if kept:
         build_cache.forget(kept)
     index, rejected = load_content(content_dir, settings, processes)
@@ -184,7 +185,6 @@ def build_site(
     root = str(out_dir.resolve())
     outputs = _write_media(images, index, writer, root, report)
     pages = all_pages(index, settings.page_size)
-    known = previous.pages if previous else {}
     before = previous.outputs if previous else {}
     global _SHARED  # noqa: PLW0603 - what forked workers inherit instead of receiving it pickled
     _SHARED = _Shared(index, settings, writer, root, known, before, kept is not None)
@@ -346,7 +346,13 @@ def _map(work: Callable[[Sequence[_T]], _R], chunks: list[Sequence[_T]], workers
     # untouched, so their memory stays shared with this process.
     gc.freeze()
     try:
-        with multiprocessing.get_context("fork").Pool(workers) as pool:
-            return pool.map(work, chunks, chunksize=1)
+        # This process takes every `workers`-th chunk itself rather than wait: one process fewer
+        # holding its own copy of what it touches. Interleaved, the shares hold alike pages.
+        theirs = [at for at in range(len(chunks)) if at % workers]
+        with multiprocessing.get_context("fork").Pool(workers - 1) as pool:
+            pending = pool.map_async(work, [chunks[at] for at in theirs], chunksize=1)
+            done = {at: work(chunks[at]) for at in range(0, len(chunks), workers)}
+            done.update(zip(theirs, pending.get(), strict=True))
+        return [done[at] for at in range(len(chunks))]
     finally:
         gc.unfreeze()

@@ -21,7 +21,7 @@ import json
 import os
 import pickle
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -144,7 +144,8 @@ def stamp(path: str) -> Stamp:
 
 
 def load(path: Path, key: str) -> Cache | None:
-    """The cache kept at `path` if it was made under the same `key`; None otherwise."""
+    """The cache kept at `path` if it was made under the same `key`, without its pages (which
+    `load_pages` reads); None otherwise."""
     try:
         with open(path, "rb") as stored:
             cache = pickle.load(stored)  # noqa: S301 - written by the build, beside its own output
@@ -153,11 +154,24 @@ def load(path: Path, key: str) -> Cache | None:
     return cache if isinstance(cache, Cache) and cache.key == key else None
 
 
+def load_pages(path: Path) -> dict[str, PageRecord]:
+    """The pages a cache at `path` remembers (none if it cannot be read)."""
+    try:
+        with open(path, "rb") as stored:
+            pickle.load(stored)  # noqa: S301 - the summary, read first by `load`
+            pages = pickle.load(stored)  # noqa: S301 - written by the build, beside its own output
+    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, TypeError):
+        return {}
+    return pages if isinstance(pages, dict) else {}
+
+
 def save(path: Path, cache: Cache) -> None:
-    """Keep the cache at `path`, replacing the last one whole."""
+    """Keep the cache at `path`, replacing the last one whole: the summary first, so that a
+    rebuild that finds nothing changed reads only that."""
     partial = path.with_name(path.name + ".partial")
     with open(partial, "wb") as out:
-        pickle.dump(cache, out, protocol=pickle.HIGHEST_PROTOCOL)
+        pickle.dump(replace(cache, pages={}), out, protocol=pickle.HIGHEST_PROTOCOL)
+        pickle.dump(cache.pages, out, protocol=pickle.HIGHEST_PROTOCOL)
     os.replace(partial, path)
 
 
