@@ -1,8 +1,9 @@
 """Full builds side by side: Broadsheet, Hugo and Pelican on the same corpus.
 
-Each generator builds the corpus from scratch into an empty folder, timed from the outside
-(wall, CPU of the whole process tree, peak memory of the tree). Broadsheet then builds again
-into the same folder with nothing changed, which must write no file.
+Each generator builds the corpus from scratch into an empty folder with no cache from an earlier
+build, timed from the outside (wall, CPU of the whole process tree, peak memory of the tree).
+Broadsheet then builds again into the same folder with nothing changed, which must write no file
+and, from the cache its first build kept beside the folder, render no page.
 """
 
 from __future__ import annotations
@@ -71,6 +72,7 @@ def compare(n: int, seed: int, work: Path, tools: Tools | None) -> Comparison:
     generators = GENERATORS if tools else ("broadsheet",)
     made = sources(n, seed, work, generators)
     out = work / f"out-{n}"
+    # The output folders and Broadsheet's cache beside its folder: every first build starts bare.
     shutil.rmtree(out, ignore_errors=True)
     out.mkdir(parents=True)
     broadsheet = [str(Path(sys.executable).parent / "broadsheet"), "build"]

@@ -59,10 +59,10 @@ def validate(paths: list[Path]) -> int:
     return 1 if bad else 0
 
 
-def build(content_dir: Path, out_dir: Path) -> int:
+def build(content_dir: Path, out_dir: Path, *, cache: bool = True) -> int:
     """Render the whole site from a folder; 1 if any file was rejected."""
     try:
-        report = build_site(content_dir, out_dir, Settings())
+        report = build_site(content_dir, out_dir, Settings(), cache=cache)
     except NotABuildFolder as refusal:
         print(f"refused: {refusal}")
         return 2
@@ -71,8 +71,8 @@ def build(content_dir: Path, out_dir: Path) -> int:
         for error in failure.errors:
             print(f"  {error.field}: {error.message}")
     print(
-        f"{report.pages} pages: {report.written} written, {report.unchanged} unchanged, "
-        f"{report.removed} removed, {len(report.rejected)} file(s) rejected"
+        f"{report.pages} pages ({report.rendered} rendered): {report.written} written, "
+        f"{report.unchanged} unchanged, {report.removed} removed, {len(report.rejected)} file(s) rejected"
     )
     return 1 if report.rejected else 0
 
@@ -128,15 +128,20 @@ def _history_parsers(commands: Any) -> tuple[argparse.ArgumentParser, argparse.A
     return past, restore
 
 
+def _add_build(commands: Any) -> None:
+    offline = commands.add_parser("build", help="render the whole site from a folder, no AWS")
+    offline.add_argument("content_dir", type=Path)
+    offline.add_argument("out_dir", type=Path)
+    offline.add_argument("--no-cache", action="store_true", help="render every page; keep no cache")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `broadsheet` command."""
     parser = argparse.ArgumentParser(prog="broadsheet", description="Serverless publishing for news sites.")
     commands = parser.add_subparsers(dest="command", required=True)
     check = commands.add_parser("validate", help="check article or author files; exit 1 on any error")
     check.add_argument("files", nargs="+", type=Path)
-    offline = commands.add_parser("build", help="render the whole site from a folder, no AWS")
-    offline.add_argument("content_dir", type=Path)
-    offline.add_argument("out_dir", type=Path)
+    _add_build(commands)
     importer = commands.add_parser("import", help="bring another system's export into a content folder")
     sources = importer.add_subparsers(dest="source", required=True)
     wordpress = sources.add_parser(
@@ -202,7 +207,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "validate":
         return validate(args.files)
     if args.command == "build":
-        return build(args.content_dir, args.out_dir)
+        return build(args.content_dir, args.out_dir, cache=not args.no_cache)
     if args.command == "import":
         return import_wordpress(args)
     # The local stack's tools need moto and watchdog, which the Lambda layer does not ship.

@@ -15,19 +15,21 @@ import gc
 import multiprocessing
 import os
 import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
-from broadsheet.adapters import clients
+from broadsheet import build_cache
 from broadsheet.adapters.folder import FolderWriter
 from broadsheet.adapters.secrets import with_preview_secret
+from broadsheet.build_cache import Cache, PageRecord, Stamp, TracedIndex
 from broadsheet.clock import now
 from broadsheet.contract.files import ARTICLES, AUTHORS, JSON, MARKDOWN, read_article, read_author, shadowed
 from broadsheet.contract.media import MEDIA, RENDITION_CACHE
 from broadsheet.contract.models import Article, AuthorProfile
-from broadsheet.errors import SkippedKey, ValidationFailed
+from broadsheet.errors import FieldError, SkippedKey, ValidationFailed
 from broadsheet.index.memory import MemoryIndex
 from broadsheet.index.ports import IndexReader
 from broadsheet.pages import Page, all_pages
@@ -36,6 +38,8 @@ from broadsheet.settings import Settings
 from broadsheet.site import BUILD_MARKER, Change
 
 if TYPE_CHECKING:
+    from mypy_boto3_secretsmanager import SecretsManagerClient
+
     from broadsheet.media.renditions import Processed
 
 # Below this many files a build stays in one process: forking costs more than it saves.
@@ -55,6 +59,9 @@ class BuildReport:
     """What a build did."""
 
     pages: int = 0
+    # Pages rendered: those whose inputs changed since the last build into the folder (all of
+    # them without its cache).
+    rendered: int = 0
     written: int = 0
     unchanged: int = 0
     removed: int = 0
@@ -151,20 +158,68 @@ def default_workers() -> int:
 
 
 def build_site(
-    content_dir: Path, out_dir: Path, settings: Settings, workers: int | None = None
+    content_dir: Path, out_dir: Path, settings: Settings, workers: int | None = None, *, cache: bool = True
 ) -> BuildReport:
-    """Render the whole site into `out_dir`, writing only files whose bytes changed."""
+    """Render the whole site into `out_dir`, writing only files whose bytes changed; with `cache`,
+    render only the pages whose inputs changed since the last build into `out_dir`."""
     if out_dir.is_dir() and any(out_dir.iterdir()) and not (out_dir / BUILD_MARKER).is_file():
         raise NotABuildFolder(f"{out_dir} is not empty and holds no earlier build; choose an empty folder")
     processes = default_workers() if workers is None else workers
     # Previews need the secret the pipeline signs with; given by ARN, it is read once here.
-    settings = with_preview_secret(settings, clients.secretsmanager)
+    settings = with_preview_secret(settings, _secretsmanager)
+    kept = build_cache.cache_path(out_dir) if cache else None
+    key = build_cache.build_key(settings)
+    previous = build_cache.load(kept, key) if kept else None
+    taken_ns = time.time_ns()
+    stamps = build_cache.content_stamps(content_dir)
+    if previous is not None and _untouched(previous, stamps, out_dir, settings):
+        return _as_before(previous)
+    known = build_cache.load_pages(kept) if kept and previous else {}
+    if kept:
+        build_cache.forget(kept)
     index, rejected = load_content(content_dir, settings, processes)
     images, refused = load_media(content_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     writer = FolderWriter(out_dir)
     report = BuildReport(rejected=rejected + refused, redirects=index.redirects())
-    expected: set[str] = set()
+    root = str(out_dir.resolve())
+    outputs = _write_media(images, index, writer, root, report)
+    pages = all_pages(index, settings.page_size)
+    before = previous.outputs if previous else {}
+    global _SHARED  # noqa: PLW0603 - what forked workers inherit instead of receiving it pickled
+    _SHARED = _Shared(index, settings, writer, root, known, before, kept is not None)
+    try:
+        done = list(_map(_publish_chunk, _chunks(pages), processes if len(pages) >= PARALLEL_FROM else 1))
+    finally:
+        _SHARED = None
+    report.pages = len(pages)
+    records: dict[str, PageRecord] = {}
+    for chunk in done:
+        report.rendered += chunk.rendered
+        report.written += chunk.written
+        report.unchanged += chunk.unchanged
+        outputs.update(chunk.outputs)
+        records.update(chunk.records)
+    for gone in sorted(writer.keys() - outputs.keys()):
+        writer.delete(gone)
+        report.removed += 1
+    (out_dir / BUILD_MARKER).touch()
+    if kept:
+        summary = {
+            "pages": report.pages,
+            "rejected": [(failure.key, failure.errors) for failure in report.rejected],
+            "redirects": report.redirects,
+        }
+        settled = build_cache.settled(stamps, taken_ns)
+        build_cache.save(kept, Cache(key, settled, outputs, records, summary))
+    return report
+
+
+def _write_media(
+    images: list[Processed], index: MemoryIndex, writer: FolderWriter, root: str, report: BuildReport
+) -> dict[str, Stamp]:
+    """Index the published images and write their renditions; return the files written."""
+    outputs: dict[str, Stamp] = {}
     for image in images:
         index.add_media(image.item)
         for rendition in image.renditions:
@@ -173,46 +228,110 @@ def build_site(
                 report.written += 1
             else:
                 report.unchanged += 1
-            expected.add(rendition.key)
-    pages = all_pages(index, settings.page_size)
-    global _SHARED  # noqa: PLW0603 - what forked workers inherit instead of receiving it pickled
-    _SHARED = (index, settings, writer)
-    try:
-        done = list(_map(_publish_chunk, _chunks(pages), processes if len(pages) >= PARALLEL_FROM else 1))
-    finally:
-        _SHARED = None
-    report.pages = len(pages)
-    for written, unchanged, present in done:
-        report.written += written
-        report.unchanged += unchanged
-        expected.update(present)
-    for key in sorted(writer.keys() - expected):
-        writer.delete(key)
-        report.removed += 1
-    (out_dir / BUILD_MARKER).touch()
-    return report
+            outputs[rendition.key] = build_cache.stamp(os.path.join(root, rendition.key))
+    return outputs
 
 
-_SHARED: tuple[IndexReader, Settings, FolderWriter] | None = None
+def _secretsmanager() -> SecretsManagerClient:
+    # The AWS SDK loads only for a secret given by ARN: a build from a folder needs no AWS.
+    from broadsheet.adapters import clients  # noqa: PLC0415
+
+    return clients.secretsmanager()
 
 
-def _publish_chunk(pages: Sequence[Page]) -> tuple[int, int, list[str]]:
-    """Render and write a run of pages; return how many were written and unchanged, and the keys
-    that exist."""
-    assert _SHARED is not None  # noqa: S101 - set by build_site before any worker starts
-    index, settings, writer = _SHARED
-    written = unchanged = 0
-    present: list[str] = []
+def _untouched(
+    previous: Cache, stamps: list[tuple[str, int, int, int]], out_dir: Path, settings: Settings
+) -> bool:
+    """Whether nothing the last build read or wrote has changed, so this one has nothing to do.
+    Only under a fixed clock: at a moving one, embargoes and expiries come due between builds."""
+    return (
+        bool(settings.now)
+        and previous.content == stamps
+        and (out_dir / BUILD_MARKER).is_file()
+        and build_cache.output_stamps(out_dir) == previous.outputs
+    )
+
+
+def _as_before(previous: Cache) -> BuildReport:
+    """The report of a build that found everything as the last one left it."""
+    summary = previous.report
+    rejected: list[tuple[str, list[FieldError]]] = summary["rejected"]
+    return BuildReport(
+        pages=summary["pages"],
+        unchanged=len(previous.outputs),
+        rejected=[ValidationFailed(key, errors) for key, errors in rejected],
+        redirects=summary["redirects"],
+    )
+
+
+@dataclass(frozen=True)
+class _Shared:
+    """What the workers inherit: the index, the settings, the writer and the last build's cache."""
+
+    index: IndexReader
+    settings: Settings
+    writer: FolderWriter
+    root: str
+    known: dict[str, PageRecord]
+    before: dict[str, Stamp]
+    # Whether to keep a cache: only then are the pages' reads recorded.
+    kept: bool
+
+
+@dataclass
+class _Done:
+    """What a worker did with a run of pages."""
+
+    rendered: int = 0
+    written: int = 0
+    unchanged: int = 0
+    outputs: dict[str, Stamp] = field(default_factory=dict)
+    records: dict[str, PageRecord] = field(default_factory=dict)
+
+
+_SHARED: _Shared | None = None
+
+
+def _publish_chunk(pages: Sequence[Page]) -> _Done:
+    """Render and write a run of pages, skipping those whose inputs are as the last build found
+    them and whose files are as it left them."""
+    shared = _SHARED
+    assert shared is not None  # noqa: S101 - set by build_site before any worker starts
+    done = _Done()
     for page in pages:
-        output = render_page(page, index, settings)
+        record = shared.known.get(page.id)
+        if record is not None and _still(record, page, shared):
+            done.records[page.id] = record
+            if record.key is not None:
+                done.unchanged += 1
+                done.outputs[record.key] = shared.before[record.key]
+            continue
+        traced = TracedIndex(shared.index) if shared.kept else None
+        output = render_page(page, traced or shared.index, shared.settings)
+        done.rendered += 1
+        if traced is not None:
+            written_to = output.key if output else None
+            done.records[page.id] = PageRecord(tuple(traced.reads), traced.digest(), written_to)
         if output is None:
             continue
-        if writer.write(output) is Change.WRITTEN:
-            written += 1
+        if shared.writer.write(output) is Change.WRITTEN:
+            done.written += 1
         else:
-            unchanged += 1
-        present.append(output.key)
-    return written, unchanged, present
+            done.unchanged += 1
+        done.outputs[output.key] = build_cache.stamp(os.path.join(shared.root, output.key))
+    return done
+
+
+def _still(record: PageRecord, page: Page, shared: _Shared) -> bool:
+    """Whether a page would render as the last build rendered it, into the file it left."""
+    if build_cache.reads_clock(page) or build_cache.replay(record.reads, shared.index) != record.digest:
+        return False
+    if record.key is None:
+        return True
+    try:
+        return shared.before.get(record.key) == build_cache.stamp(os.path.join(shared.root, record.key))
+    except OSError:
+        return False
 
 
 def _chunks(items: Sequence[_T]) -> list[Sequence[_T]]:
@@ -227,7 +346,13 @@ def _map(work: Callable[[Sequence[_T]], _R], chunks: list[Sequence[_T]], workers
     # untouched, so their memory stays shared with this process.
     gc.freeze()
     try:
-        with multiprocessing.get_context("fork").Pool(workers) as pool:
-            return pool.map(work, chunks, chunksize=1)
+        # This process takes every `workers`-th chunk itself rather than wait: one process fewer
+        # holding its own copy of what it touches. Interleaved, the shares hold alike pages.
+        theirs = [at for at in range(len(chunks)) if at % workers]
+        with multiprocessing.get_context("fork").Pool(workers - 1) as pool:
+            pending = pool.map_async(work, [chunks[at] for at in theirs], chunksize=1)
+            done = {at: work(chunks[at]) for at in range(0, len(chunks), workers)}
+            done.update(zip(theirs, pending.get(), strict=True))
+        return [done[at] for at in range(len(chunks))]
     finally:
         gc.unfreeze()

@@ -8,7 +8,10 @@ their own modules.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime
+from functools import lru_cache
 from itertools import groupby
 from typing import Any
 
@@ -43,6 +46,7 @@ from broadsheet.pages import (
 from broadsheet.preview import preview_expiry, preview_key, sign
 from broadsheet.render import coverage, feeds, seo, sitemaps
 from broadsheet.render.body import render_body
+from broadsheet.render.fragments import render_pass, split_loop
 from broadsheet.render.front import front_view, pinned_entries
 from broadsheet.render.pictures import (
     THUMBNAIL_SIZES,
@@ -339,15 +343,40 @@ def _listing(page: ListingPage, index: IndexReader, settings: Settings) -> Outpu
     )  # fmt: skip
     context["listing"] = {"heading": heading, "intro": intro, "link": link, "kind": listing.kind}
     context["listing"]["portrait"] = portrait
-    lead, tops = pinned_entries(listing, index) if page.number == 0 else (None, [])
+    river, thumbnails, context["front"] = _front_and_river(page, chunk.entries, index)
+    context["pagination"] = pagination
+    split = split_loop("listing.html", "item in items")
+    if split is None:
+        context["items"] = [_item_view(e, thumbnails) for e in river]
+        return _html("listing.html", object_key(page.path), context)
+    context["items"] = [_item_html(e, thumbnails.get(e.image) if e.image else None) for e in river]
+    return Output(object_key(page.path), split.outer.render(**context).encode("utf-8"), HTML, HTML_CACHE)
+
+
+def _front_and_river(
+    page: ListingPage, entries: Sequence[Entry], index: IndexReader
+) -> tuple[list[Entry], dict[str, MediaItem], dict[str, Any] | None]:
+    """A listing page's river (its entries less the stories pinned above it), the thumbnails of
+    everything it shows, and its curated top (None unless a front's first page pins stories)."""
+    lead, tops = pinned_entries(page.listing, index) if page.number == 0 else (None, [])
     above = {e.slug for e in tops} | ({lead.slug} if lead else set())
-    river = [e for e in chunk.entries if e.slug not in above]
+    river = [e for e in entries if e.slug not in above]
     shown = river + tops + ([lead] if lead else [])
     thumbnails = index.get_media(sorted({e.image for e in shown if e.image}))
-    context["front"] = front_view(lead, tops, thumbnails, _item_view)
-    context["items"] = [_item_view(e, thumbnails) for e in river]
-    context["pagination"] = pagination
-    return _html("listing.html", object_key(page.path), context)
+    return river, thumbnails, front_view(lead, tops, thumbnails, _item_view)
+
+
+def _item_html(entry: Entry, thumbnail: MediaItem | None) -> Markup:
+    # An article's entry differs from one listing to the next only by the listing's id.
+    return _rendered_item(replace(entry, listing=""), thumbnail)
+
+
+# An entry looks the same on every listing it is on: its item is rendered once per process.
+@lru_cache(maxsize=20_000)
+def _rendered_item(entry: Entry, thumbnail: MediaItem | None) -> Markup:
+    split = split_loop("listing.html", "item in items")
+    assert split is not None  # noqa: S101 - called only once the template is split
+    return render_pass(split, _item_view(entry, {entry.image: thumbnail} if thumbnail else {}))
 
 
 def _profile(
