@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -52,6 +53,15 @@ class PlanBatch:
 
     pages: set[str] = field(default_factory=set)
     causes: list[str] = field(default_factory=list)
+    # When the newest index change of the batch was made (seconds since the epoch), if known.
+    newest_change: int | None = None
+
+    def behind(self, at: float) -> int:
+        """How many seconds the batch's newest change is older than `at`: how far the planner
+        is behind the index, which a burst (thousands of changes at once) makes grow."""
+        if self.newest_change is None:
+            return 0
+        return max(0, int(at) - self.newest_change)
 
 
 def plan_record(record: DynamoDBRecord, svc: PlanServices, batch: PlanBatch) -> None:
@@ -75,6 +85,9 @@ def plan_record(record: DynamoDBRecord, svc: PlanServices, batch: PlanBatch) -> 
         return
     batch.pages.update(pages)
     batch.causes.append(str(stream.sequence_number))
+    created = stream.approximate_creation_date_time
+    if created is not None:
+        batch.newest_change = max(created, batch.newest_change or created)
     logger.debug("planned", extra={"item": pk, "pages": pages})
 
 
@@ -94,6 +107,9 @@ def plan_batch(svc: PlanServices) -> Iterator[PlanBatch]:
     yield batch
     if batch.pages:
         cause = hashlib.sha256("|".join(batch.causes).encode()).hexdigest()
-        svc.render_queue.send(sorted(batch.pages, key=_reader_first), cause=cause)
-        logger.info("planned", extra={"changes": len(batch.causes), "pages": len(batch.pages)})
+        behind = batch.behind(time.time())
+        svc.render_queue.send(sorted(batch.pages, key=_reader_first), cause=cause, behind=behind)
+        logger.info(
+            "planned", extra={"changes": len(batch.causes), "pages": len(batch.pages), "behind": behind}
+        )
         metrics.add_metric(name="PagesPlanned", unit=MetricUnit.Count, value=len(batch.pages))
