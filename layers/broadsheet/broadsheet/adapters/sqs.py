@@ -48,16 +48,16 @@ def s3_notification(bucket: str, key: str, event_name: str) -> str:
 class RenderRequests(Protocol):
     """Where planned pages go to be rendered."""
 
-    def send(self, page_ids: list[str], cause: str, behind: int = 0) -> None:
-        """Ask for each page to be rendered; `cause` identifies the change that asked, `behind`
-        says how many seconds the asking planner was behind the index (a burst under way)."""
+    def send(self, page_ids: list[str], cause: str, changed: int | None = None) -> None:
+        """Ask for each page to be rendered; `cause` identifies the change that asked, `changed`
+        (seconds since the epoch, if known) is when the newest index change it stands for was made."""
 
 
-def render_message(page_id: str, behind: int = 0) -> str:
-    """The body of a render request (and how far behind its planner was, if at all)."""
+def render_message(page_id: str, changed: int | None = None) -> str:
+    """The body of a render request (and when its newest index change was made, if known)."""
     body: dict[str, str | int] = {"page": page_id}
-    if behind > 0:
-        body["behind"] = behind
+    if changed is not None:
+        body["changed"] = changed
     return json.dumps(body, separators=(",", ":"))
 
 
@@ -82,14 +82,14 @@ class SqsRenderQueue:
         self._sqs = client
         self._url = url
 
-    def send(self, page_ids: list[str], cause: str, behind: int = 0) -> None:
+    def send(self, page_ids: list[str], cause: str, changed: int | None = None) -> None:
         """Enqueue one render request per page."""
         for start in range(0, len(page_ids), _BATCH):
             chunk = page_ids[start : start + _BATCH]
             entries = [
                 {
                     "Id": str(i),
-                    "MessageBody": render_message(page, behind),
+                    "MessageBody": render_message(page, changed),
                     "MessageGroupId": message_group(page),
                     "MessageDeduplicationId": hashlib.sha256(f"{page}|{cause}".encode()).hexdigest(),
                 }

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -56,13 +55,6 @@ class PlanBatch:
     # When the newest index change of the batch was made (seconds since the epoch), if known.
     newest_change: int | None = None
 
-    def behind(self, at: float) -> int:
-        """How many seconds the batch's newest change is older than `at`: how far the planner
-        is behind the index, which a burst (thousands of changes at once) makes grow."""
-        if self.newest_change is None:
-            return 0
-        return max(0, int(at) - self.newest_change)
-
 
 def plan_record(record: DynamoDBRecord, svc: PlanServices, batch: PlanBatch) -> None:
     """Add the pages one index change affects to the batch."""
@@ -107,9 +99,8 @@ def plan_batch(svc: PlanServices) -> Iterator[PlanBatch]:
     yield batch
     if batch.pages:
         cause = hashlib.sha256("|".join(batch.causes).encode()).hexdigest()
-        behind = batch.behind(time.time())
-        svc.render_queue.send(sorted(batch.pages, key=_reader_first), cause=cause, behind=behind)
-        logger.info(
-            "planned", extra={"changes": len(batch.causes), "pages": len(batch.pages), "behind": behind}
+        svc.render_queue.send(
+            sorted(batch.pages, key=_reader_first), cause=cause, changed=batch.newest_change
         )
+        logger.info("planned", extra={"changes": len(batch.causes), "pages": len(batch.pages)})
         metrics.add_metric(name="PagesPlanned", unit=MetricUnit.Count, value=len(batch.pages))

@@ -107,10 +107,15 @@ def services() -> RenderServices:
 
 @dataclass(frozen=True)
 class RenderRequest:
-    """One render request: the page it names, when SQS received it (milliseconds since the
+    """One render request: the page it names, the time it stands for (milliseconds since the
     epoch; None if the record does not say), its receipt handle, whether this is its first
     delivery (only a first delivery may be held), and how many seconds the planner that asked
-    was behind the index."""
+    was behind the index.
+
+    The time is when SQS received the request or, if earlier, the end of the second in which
+    the newest index change it stands for was made (the stream stamps changes in whole
+    seconds): a page rendered after that has every change the request asks for. A planner
+    running behind the index (a burst) sends requests long after their changes."""
 
     page_id: str
     sent_at: int | None = None
@@ -127,14 +132,19 @@ def requested_page(body: str) -> str:
 def render_request(record: dict[str, Any]) -> RenderRequest:
     """The request an SQS record (as the event delivers it) carries."""
     attributes = record.get("attributes", {})
-    sent = str(attributes.get("SentTimestamp", ""))
-    behind = json.loads(record["body"]).get("behind", 0)
+    raw = str(attributes.get("SentTimestamp", ""))
+    sent = int(raw) if raw.isdigit() else None
+    changed = json.loads(record["body"]).get("changed")
+    stands_for, behind = sent, 0
+    if sent is not None and isinstance(changed, int):
+        stands_for = min(sent, (changed + 1) * 1000)
+        behind = max(0, sent // 1000 - changed)
     return RenderRequest(
         requested_page(record["body"]),
-        int(sent) if sent.isdigit() else None,
+        stands_for,
         receipt=str(record.get("receiptHandle", "")),
         first_delivery=str(attributes.get("ApproximateReceiveCount", "")) == "1",
-        behind=behind if isinstance(behind, int) else 0,
+        behind=behind,
     )
 
 
