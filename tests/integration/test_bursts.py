@@ -20,6 +20,7 @@ import pytest
 
 import broadsheet.site
 from broadsheet.pages import Page
+from broadsheet.render.html import render_page
 from broadsheet_dev.local.runtime import LocalStack, reset_services
 from tests.support import Editor, start_stack
 
@@ -73,7 +74,7 @@ def test_a_burst_renders_the_home_page_at_most_twice_and_converges(
     own: LocalStack, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     editor = Editor(own)
-    renders = Renders(broadsheet.site.render_page)
+    renders = Renders(render_page)
     monkeypatch.setattr(broadsheet.site, "render_page", renders)
     with ThreadPoolExecutor(8) as pool:
         list(pool.map(lambda n: editor.put_json(f"articles/burst-{n}.json", article(n)), range(BURST)))
