@@ -92,6 +92,9 @@ def run_publish(
                 actions.append(publish.bulk(site, seed, count))
     hugo = {c["articles"]: c["builds"]["hugo"]["run"]["wall"] for c in full if "hugo" in c["builds"]}
     print(publish_table(actions, hugo))
+    bulks = [a for a in actions if "at once" in a.action]
+    if bulks:
+        print(bulk_table(bulks))
     figures["publish"] = [asdict(a) for a in actions]
     singles = [a for a in actions if a.action == "publish one article"]
     if singles:
@@ -120,6 +123,23 @@ def publish_table(actions: list[publish.Publish], hugo: dict[int, float]) -> str
     header = ["site", "action", "rendered", "coalesced", "written", "deleted", "articles live",
               "home renders", "to live", "Hugo full build ÷ to live", "requests"]  # fmt: skip
     return "\nPublishing through the local stack\n" + table(header, rows) + "\n"
+
+
+def bulk_table(bulks: list[publish.Publish]) -> str:
+    """What a bulk upload cost: time to drain, renders per page, requests per article."""
+    rows = []
+    for a in bulks:
+        count = int(a.action.split()[0].replace(",", ""))
+        requests = sum(a.requests.values()) + sum(a.polling.values())
+        drained = f"{a.drained:.0f} s" if not a.unfinished else f"not drained in {a.drained:.0f} s"
+        rows.append(
+            [f"{a.articles:,}", f"{count:,}", drained, f"{a.live:,}", str(a.home_renders),
+             f"{a.most_renders} ({a.most_rendered})", f"{a.median_renders:g}", f"{a.rendered:,}",
+             f"{requests / count:.1f}"]
+        )  # fmt: skip
+    header = ["site", "uploaded", "drained", "articles live", "home renders", "most renders (page)",
+              "median renders a page", "renders", "requests an article"]  # fmt: skip
+    return "\nBulk upload through the local stack\n" + table(header, rows) + "\n"
 
 
 def cost_table(single: publish.Publish) -> str:

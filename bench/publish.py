@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import statistics
 import subprocess
 import sys
 import threading
@@ -171,6 +172,12 @@ class Publish:
     live: int = 0
     # Messages still queued, by queue, when the action had to stop at its deadline (empty: drained).
     unfinished: dict[str, int] = field(default_factory=dict)
+    # Seconds from the action's start until every queue had drained (or the deadline).
+    drained: float = 0.0
+    # Renders per rendered page: the most (and which page), and the median.
+    most_renders: int = 0
+    most_rendered: str = ""
+    median_renders: float = 0.0
 
 
 @dataclass
@@ -319,8 +326,10 @@ def act(site: Site, action: str, do: Callable[[], None], deadline: float = DEADL
         site.stack.wait_drained(timeout=deadline)
     except TimeoutError:
         unfinished = {name: n for name, n in site.stack.queue_depths().items() if n}
+    drained = time.perf_counter() - started
     calls, invoked, renders = site.requests.take()
-    return replace(summarise(action, site, calls, invoked, renders, started), unfinished=unfinished)
+    summary = summarise(action, site, calls, invoked, renders, started)
+    return replace(summary, unfinished=unfinished, drained=drained)
 
 
 def summarise(
@@ -334,6 +343,7 @@ def summarise(
     """Pages and requests of a list of calls."""
     on_site = [c for c in calls if c.service == "s3" and c.bucket == site.site_bucket]
     writes = [c for c in on_site if c.operation in {"PutObject", "DeleteObject"}]
+    per_page = Counter(renders).most_common()
     return Publish(
         action=action,
         articles=site.articles,
@@ -354,6 +364,9 @@ def summarise(
         home_renders=renders.count(HOME),
         coalesced=sum(1 for c in on_site if c.operation == "HeadObject") - len(renders),
         live=len({c.key for c in on_site if c.operation == "PutObject" and ARTICLE_PAGE.fullmatch(c.key)}),
+        most_renders=per_page[0][1] if per_page else 0,
+        most_rendered=per_page[0][0] if per_page else "",
+        median_renders=statistics.median(n for _, n in per_page) if per_page else 0.0,
     )
 
 
@@ -407,10 +420,11 @@ def edits(site: Site, article: corpus.Article) -> list[Publish]:
     ]
 
 
-def bulk(site: Site, seed: int, count: int, deadline: float = DEADLINE) -> Publish:
+def bulk(site: Site, seed: int, count: int, deadline: float | None = None) -> Publish:
     """`count` new articles dropped at once; the cost of getting all of them live, or how far it
-    got by the deadline."""
+    got by the deadline (by default 30 minutes, and a third of a second more per article)."""
     fresh = new_articles(site.articles, seed + 1, count)
+    deadline = DEADLINE + count / 3 if deadline is None else deadline
 
     def drop() -> None:
         with ThreadPoolExecutor(8, thread_name_prefix=_OWN) as pool:

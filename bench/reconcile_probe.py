@@ -34,7 +34,7 @@ class _Kept:
     def __init__(self) -> None:
         self.sent: list[str] = []
 
-    def send(self, items: list[str], cause: str = "") -> None:
+    def send(self, items: list[str], cause: str = "", changed: int | None = None) -> None:
         self.sent += items
 
 

@@ -17,8 +17,12 @@ processor = SqsFifoPartialProcessor(skip_group_on_error=True)
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
     """Render a batch (each distinct page once, side by side), then answer its records in order:
-    a record whose page failed is reported for retry, with the rest of its message group."""
+    a record whose page failed is reported for retry, with the rest of its message group; the
+    records of a page held through a burst are reported too, and come back when the hold ends."""
     outcome = render_batch([render_request(record) for record in event["Records"]], services())
-    return process_partial_response(
-        event=event, record_handler=outcome.answer, processor=processor, context=context
+    return outcome.respond(
+        event,
+        lambda rest: process_partial_response(
+            event=rest, record_handler=outcome.answer, processor=processor, context=context
+        ),
     )

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from bench import corpus, cost, fitness, publish, tools
-from bench.__main__ import cost_table, fitness_table, full_table, publish_table
+from bench.__main__ import bulk_table, cost_table, fitness_table, full_table, publish_table
 from bench.full import compare, sources
 from bench.measure import run, tree_memory
 from broadsheet.contract.files import read_article
@@ -89,6 +89,8 @@ def test_publish_benchmark_counts_pages_and_requests(tmp_path: Path) -> None:
     assert bulk.live == 3 and not bulk.unfinished
     assert stopped.unfinished  # the queues still holding its messages, by logical id
     assert "not drained by the deadline" in publish_table([stopped], {})
+    assert bulk.most_renders >= bulk.median_renders >= 1 and bulk.drained > 0
+    assert "not drained" in bulk_table([stopped]) and "home renders" in bulk_table([bulk])
     assert "publish one article" in publish_table([first, changed, deleted, bulk], {})
     assert "total" in cost_table(first)
     assert sum(line.per_publish for line in cost.lines(first)) > 0

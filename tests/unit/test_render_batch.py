@@ -48,7 +48,7 @@ class Requests:
 
     sent: list[str] = field(default_factory=list)
 
-    def send(self, page_ids: list[str], cause: str) -> None:
+    def send(self, page_ids: list[str], cause: str, changed: int | None = None) -> None:
         self.sent += page_ids
 
 

@@ -2,7 +2,12 @@
 
 An `SqsPoller` long-polls a queue, hands the handler a real SQS event (FIFO attributes
 included), deletes what succeeded and leaves the reported failures to come back — so
-moto's redrive policy moves a message to its DLQ after `maxReceiveCount` receives. A
+moto's redrive policy moves a message to its DLQ after `maxReceiveCount` receives. As Lambda,
+it never touches a failed message's visibility after the invocation: the message comes back
+when the visibility it was received with ends (a short stand-in for the queue's timeout), or
+when the visibility the function itself gave it ends (a render held through a burst). One
+poller per queue, one batch at a time, so a message whose visibility ends during a long
+invocation is not delivered twice at once. A
 `StreamPoller` reads the table's stream shard by shard and retries from the first failed
 record, sending records it gives up on to the on-failure queue, as Lambda does.
 """
@@ -186,6 +191,9 @@ class SqsPoller(Poller):
             QueueUrl=self.queue_url,
             MaxNumberOfMessages=self.batch_size,
             WaitTimeSeconds=self.wait_seconds,
+            # The queue's visibility timeout, shortened: a message the handler does not finish
+            # comes back this long after it was received, as on AWS after the queue's timeout.
+            VisibilityTimeout=self.retry_delay(1),
             MessageSystemAttributeNames=["All"],
             MessageAttributeNames=["All"],
         )
@@ -194,6 +202,7 @@ class SqsPoller(Poller):
             return 0
         self.busy = True
         try:
+            self._delay_retries([dict(m) for m in messages])
             event = {"Records": [self._record(dict(m)) for m in messages]}
             try:
                 result = self.invoke(event)
@@ -212,19 +221,22 @@ class SqsPoller(Poller):
                         for i, m in enumerate(done[start : start + 10])
                     ],
                 )
-            for message in messages:
-                if message["MessageId"] in failed:
-                    receives = int(message.get("Attributes", {}).get("ApproximateReceiveCount", "1"))
-                    self.sqs.change_message_visibility(
-                        QueueUrl=self.queue_url,
-                        ReceiptHandle=message["ReceiptHandle"],
-                        VisibilityTimeout=self.retry_delay(receives),
-                    )
             self.delivered += len(done)
             self.failed += len(failed)
         finally:
             self.busy = False
         return len(messages)
+
+    def _delay_retries(self, messages: list[dict[str, Any]]) -> None:
+        """A message delivered again comes back later still if it fails again (the backoff)."""
+        for message in messages:
+            receives = int(message.get("Attributes", {}).get("ApproximateReceiveCount", "1"))
+            if receives > 1 and self.retry_delay(receives) != self.retry_delay(1):
+                self.sqs.change_message_visibility(
+                    QueueUrl=self.queue_url,
+                    ReceiptHandle=message["ReceiptHandle"],
+                    VisibilityTimeout=self.retry_delay(receives),
+                )
 
     def _record(self, message: dict[str, Any]) -> dict[str, Any]:
         body = message["Body"]

@@ -50,6 +50,17 @@ class Settings(BaseSettings):
     invalidation_budget: int = Field(default=1000, ge=0)
     invalidation_wildcard_threshold: int = Field(default=15, ge=1)
 
+    # Bursts: while the ingest queue holds at least `hold_backlog` messages, or the planner runs
+    # `hold_behind_seconds` behind the index (a bulk upload, not an editor's change), a listing
+    # page's first render request waits `hold_seconds_per_message` seconds per queued message plus
+    # the planner's lag (within the bounds), so that one render answers the whole burst. Article
+    # pages are never held. See docs/architecture.md, "Coalescing".
+    hold_backlog: int = Field(default=20, ge=1)
+    hold_behind_seconds: int = Field(default=5, ge=1)
+    hold_seconds_per_message: float = Field(default=0.2, ge=0)
+    hold_min_seconds: int = Field(default=5, ge=0, le=900)
+    hold_max_seconds: int = Field(default=120, ge=0, le=900)
+
     # The newsletter: the subscribers table, the secret its links and stored addresses are keyed
     # with (a Secrets Manager ARN on AWS; locally the stack creates one), the sender address.
     subscribers_table: str = ""

@@ -48,13 +48,17 @@ def s3_notification(bucket: str, key: str, event_name: str) -> str:
 class RenderRequests(Protocol):
     """Where planned pages go to be rendered."""
 
-    def send(self, page_ids: list[str], cause: str) -> None:
-        """Ask for each page to be rendered; `cause` identifies the change that asked."""
+    def send(self, page_ids: list[str], cause: str, changed: int | None = None) -> None:
+        """Ask for each page to be rendered; `cause` identifies the change that asked, `changed`
+        (seconds since the epoch, if known) is when the newest index change it stands for was made."""
 
 
-def render_message(page_id: str) -> str:
-    """The body of a render request."""
-    return json.dumps({"page": page_id}, separators=(",", ":"))
+def render_message(page_id: str, changed: int | None = None) -> str:
+    """The body of a render request (and when its newest index change was made, if known)."""
+    body: dict[str, str | int] = {"page": page_id}
+    if changed is not None:
+        body["changed"] = changed
+    return json.dumps(body, separators=(",", ":"))
 
 
 # SQS's limit on a message group id, in characters.
@@ -78,14 +82,14 @@ class SqsRenderQueue:
         self._sqs = client
         self._url = url
 
-    def send(self, page_ids: list[str], cause: str) -> None:
+    def send(self, page_ids: list[str], cause: str, changed: int | None = None) -> None:
         """Enqueue one render request per page."""
         for start in range(0, len(page_ids), _BATCH):
             chunk = page_ids[start : start + _BATCH]
             entries = [
                 {
                     "Id": str(i),
-                    "MessageBody": render_message(page),
+                    "MessageBody": render_message(page, changed),
                     "MessageGroupId": message_group(page),
                     "MessageDeduplicationId": hashlib.sha256(f"{page}|{cause}".encode()).hexdigest(),
                 }
@@ -97,6 +101,62 @@ class SqsRenderQueue:
                 raise TransientError(f"render queue send failed: {exc}") from exc
             if response.get("Failed"):
                 raise TransientError(f"render queue refused {len(response['Failed'])} message(s)")
+
+    def hold(self, receipts: list[str], seconds: int) -> None:
+        """Change the visibility of received requests: they come back `seconds` from now (and
+        their message group, a page, waits behind them)."""
+        for start in range(0, len(receipts), _BATCH):
+            entries = [
+                {"Id": str(i), "ReceiptHandle": receipt, "VisibilityTimeout": seconds}
+                for i, receipt in enumerate(receipts[start : start + _BATCH])
+            ]
+            try:
+                response = self._sqs.change_message_visibility_batch(QueueUrl=self._url, Entries=entries)  # type: ignore[arg-type]
+            except (ClientError, BotoCoreError) as exc:
+                raise TransientError(f"render queue hold failed: {exc}") from exc
+            if response.get("Failed"):
+                raise TransientError(f"render queue refused to hold {len(response['Failed'])} message(s)")
+
+
+class HeldRequests(Protocol):
+    """Where render requests wait: a request held is delivered again `seconds` later."""
+
+    def hold(self, receipts: list[str], seconds: int) -> None:
+        """Keep the received requests with these receipt handles out of sight for `seconds`."""
+
+
+class Backlog(Protocol):
+    """How much work waits upstream of the renderer."""
+
+    def depth(self) -> int:
+        """Messages waiting or in flight."""
+
+
+class NoBacklog:
+    """No queue upstream (the offline build, unit tests): never a burst."""
+
+    def depth(self) -> int:
+        """Nothing waits."""
+        return 0
+
+
+class SqsBacklog:
+    """A queue's backlog: its messages waiting and in flight (SQS's approximate counts)."""
+
+    def __init__(self, client: SQSClient, url: str) -> None:
+        self._sqs = client
+        self._url = url
+
+    def depth(self) -> int:
+        """Messages waiting or in flight on the queue."""
+        try:
+            attributes = self._sqs.get_queue_attributes(
+                QueueUrl=self._url,
+                AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+            )["Attributes"]
+        except (ClientError, BotoCoreError) as exc:
+            raise TransientError(f"queue attributes unavailable: {exc}") from exc
+        return sum(int(value) for value in attributes.values())
 
 
 class SqsHints:

@@ -52,6 +52,8 @@ class PlanBatch:
 
     pages: set[str] = field(default_factory=set)
     causes: list[str] = field(default_factory=list)
+    # When the newest index change of the batch was made (seconds since the epoch), if known.
+    newest_change: int | None = None
 
 
 def plan_record(record: DynamoDBRecord, svc: PlanServices, batch: PlanBatch) -> None:
@@ -75,6 +77,9 @@ def plan_record(record: DynamoDBRecord, svc: PlanServices, batch: PlanBatch) -> 
         return
     batch.pages.update(pages)
     batch.causes.append(str(stream.sequence_number))
+    created = stream.approximate_creation_date_time
+    if created is not None:
+        batch.newest_change = max(created, batch.newest_change or created)
     logger.debug("planned", extra={"item": pk, "pages": pages})
 
 
@@ -94,6 +99,8 @@ def plan_batch(svc: PlanServices) -> Iterator[PlanBatch]:
     yield batch
     if batch.pages:
         cause = hashlib.sha256("|".join(batch.causes).encode()).hexdigest()
-        svc.render_queue.send(sorted(batch.pages, key=_reader_first), cause=cause)
+        svc.render_queue.send(
+            sorted(batch.pages, key=_reader_first), cause=cause, changed=batch.newest_change
+        )
         logger.info("planned", extra={"changes": len(batch.causes), "pages": len(batch.pages)})
         metrics.add_metric(name="PagesPlanned", unit=MetricUnit.Count, value=len(batch.pages))

@@ -11,13 +11,15 @@ from __future__ import annotations
 
 import contextvars
 import json
-from collections.abc import Sequence
+import math
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, Protocol
 
 from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse, PartialItemFailures
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from broadsheet.adapters import clients
@@ -26,14 +28,39 @@ from broadsheet.adapters.dynamo import DynamoIndex
 from broadsheet.adapters.kvs import alias_store_for
 from broadsheet.adapters.s3_site import S3SiteStore
 from broadsheet.adapters.secrets import with_preview_secret
-from broadsheet.adapters.sqs import RenderRequests, SqsRenderQueue
+from broadsheet.adapters.sqs import (
+    Backlog,
+    HeldRequests,
+    NoBacklog,
+    RenderRequests,
+    SqsBacklog,
+    SqsRenderQueue,
+)
 from broadsheet.aliases import AliasReader, AliasStore, sync_alias
 from broadsheet.clock import now
+from broadsheet.errors import TransientError
 from broadsheet.index.ports import IndexReader
 from broadsheet.observability import logger, metrics
-from broadsheet.pages import AliasPage, ArticlePage, BadPageId, ListingPage, Page, parse_page
+from broadsheet.pages import (
+    AliasPage,
+    ArticlePage,
+    BadPageId,
+    FeedPage,
+    ListingPage,
+    Page,
+    SitemapPage,
+    parse_page,
+)
 from broadsheet.settings import Settings, settings
-from broadsheet.site import Change, PageResult, SiteStore, publish_page, stored_pages_beyond, wall_clock_ms
+from broadsheet.site import (
+    Change,
+    PageResult,
+    SiteStore,
+    page_key,
+    publish_page,
+    stored_pages_beyond,
+    wall_clock_ms,
+)
 
 # How many pages of a render batch are published at once. A page is a few index reads and one
 # site read and write: it spends most of its time waiting on the network, not computing.
@@ -54,29 +81,47 @@ class RenderServices:
     render_queue: RenderRequests
     invalidator: Invalidator
     aliases: AliasStore
+    # Where a listing's render request waits out a burst, and the ingest queue that tells of one.
+    held: HeldRequests | None = None
+    backlog: Backlog = field(default_factory=NoBacklog)
 
 
 @lru_cache(maxsize=1)
 def services() -> RenderServices:
     """This container's render services, created on first use."""
     config = with_preview_secret(settings(), clients.secretsmanager)
+    render_queue = SqsRenderQueue(clients.sqs(), config.render_queue_url)
     return RenderServices(
         settings=config,
         index=DynamoIndex(clients.dynamodb(), config.table_name),
         site=S3SiteStore(clients.s3(), config.site_bucket),
-        render_queue=SqsRenderQueue(clients.sqs(), config.render_queue_url),
+        render_queue=render_queue,
         invalidator=invalidator_for(config, clients.cloudfront, clients.dynamodb),
         aliases=alias_store_for(config, clients.keyvaluestore),
+        held=render_queue,
+        backlog=SqsBacklog(clients.sqs(), config.ingest_queue_url)
+        if config.ingest_queue_url
+        else NoBacklog(),
     )
 
 
 @dataclass(frozen=True)
 class RenderRequest:
-    """One render request: the page it names, and when SQS received it (milliseconds since the
-    epoch; None if the record does not say)."""
+    """One render request: the page it names, the time it stands for (milliseconds since the
+    epoch; None if the record does not say), its receipt handle, whether this is its first
+    delivery (only a first delivery may be held), and how many seconds the planner that asked
+    was behind the index.
+
+    The time is when SQS received the request or, if earlier, the end of the second in which
+    the newest index change it stands for was made (the stream stamps changes in whole
+    seconds): a page rendered after that has every change the request asks for. A planner
+    running behind the index (a burst) sends requests long after their changes."""
 
     page_id: str
     sent_at: int | None = None
+    receipt: str = ""
+    first_delivery: bool = False
+    behind: int = 0
 
 
 def requested_page(body: str) -> str:
@@ -86,8 +131,21 @@ def requested_page(body: str) -> str:
 
 def render_request(record: dict[str, Any]) -> RenderRequest:
     """The request an SQS record (as the event delivers it) carries."""
-    sent = str(record.get("attributes", {}).get("SentTimestamp", ""))
-    return RenderRequest(requested_page(record["body"]), int(sent) if sent.isdigit() else None)
+    attributes = record.get("attributes", {})
+    raw = str(attributes.get("SentTimestamp", ""))
+    sent = int(raw) if raw.isdigit() else None
+    changed = json.loads(record["body"]).get("changed")
+    stands_for, behind = sent, 0
+    if sent is not None and isinstance(changed, int):
+        stands_for = min(sent, (changed + 1) * 1000)
+        behind = max(0, sent // 1000 - changed)
+    return RenderRequest(
+        requested_page(record["body"]),
+        stands_for,
+        receipt=str(record.get("receiptHandle", "")),
+        first_delivery=str(attributes.get("ApproximateReceiveCount", "")) == "1",
+        behind=behind,
+    )
 
 
 def newest_requests(requests: Sequence[RenderRequest]) -> dict[str, int | None]:
@@ -112,6 +170,8 @@ class RenderOutcome:
     published: dict[str, PageResult] = field(default_factory=dict)
     aliases: dict[str, str | None] = field(default_factory=dict)
     failed: dict[str, BaseException] = field(default_factory=dict)
+    # Pages held through a burst: how many seconds their requests wait before coming back.
+    held: dict[str, int] = field(default_factory=dict)
     invalidated: int = 0
 
     def answer(self, record: SQSRecord) -> None:
@@ -119,6 +179,18 @@ class RenderOutcome:
         failure = self.failed.get(requested_page(record.body))
         if failure is not None:
             raise failure
+
+    def respond(
+        self, event: dict[str, Any], answer: Callable[[dict[str, Any]], PartialItemFailureResponse]
+    ) -> PartialItemFailureResponse:
+        """The batch's response: `answer` (the batch processor) answers the records of pages not
+        held; every record of a held page is reported as not done, so it stays on the queue (its
+        message group, the page, waiting behind it) until its hold ends."""
+        held = [r for r in event["Records"] if requested_page(r["body"]) in self.held]
+        rest = [r for r in event["Records"] if requested_page(r["body"]) not in self.held]
+        response = answer({**event, "Records": rest}) if rest else {"batchItemFailures": []}
+        failures: list[PartialItemFailures] = [{"itemIdentifier": r["messageId"]} for r in held]
+        return {"batchItemFailures": [*response["batchItemFailures"], *failures]}
 
 
 def render_batch(requests: Sequence[RenderRequest], svc: RenderServices) -> RenderOutcome:
@@ -137,6 +209,9 @@ def render_batch(requests: Sequence[RenderRequest], svc: RenderServices) -> Rend
             _sync_alias(page, svc, outcome)
         else:
             pages[page_id] = page
+    outcome.held = _hold_through_burst(pages, requests, newest, svc)
+    for page_id in outcome.held:
+        del pages[page_id]
     invalidate: list[str] = []
     for page_id, result in _publish_side_by_side(pages, newest, svc).items():
         if isinstance(result, BaseException):
@@ -155,6 +230,75 @@ def render_batch(requests: Sequence[RenderRequest], svc: RenderServices) -> Rend
     if outcome.invalidated:
         metrics.add_metric(name="InvalidationPaths", unit=MetricUnit.Count, value=outcome.invalidated)
     return outcome
+
+
+# The pages a burst may hold: those many articles share (listings, feeds, sitemaps). An article's
+# own page, an alias, a draft's preview and the static pages are never held.
+HOLDABLE = (ListingPage, FeedPage, SitemapPage)
+
+
+def hold_seconds(backlog: int, behind: int, config: Settings) -> int | None:
+    """How long a listing's render request waits while `backlog` messages are on the ingest
+    queue and its planner was `behind` seconds behind the index, or None if that is no burst
+    (an editor's change or two goes live at once): about the time the work upstream of the
+    renderer will take to drain, within bounds."""
+    if backlog < config.hold_backlog and behind < config.hold_behind_seconds:
+        return None
+    wanted = max(math.ceil(backlog * config.hold_seconds_per_message), behind)
+    return max(config.hold_min_seconds, min(config.hold_max_seconds, wanted))
+
+
+def holdable(page: Page, requests: Sequence[RenderRequest]) -> bool:
+    """Whether a page's requests in a batch may wait out a burst: a shared page, every request
+    on its first delivery (so a request is held at most once, and never nears the DLQ)."""
+    mine = [r for r in requests if r.page_id == page.id]
+    return isinstance(page, HOLDABLE) and all(r.first_delivery and r.receipt for r in mine)
+
+
+def _hold_through_burst(
+    pages: dict[str, Page],
+    requests: Sequence[RenderRequest],
+    newest: dict[str, int | None],
+    svc: RenderServices,
+) -> dict[str, int]:
+    """Hold the batch's shared pages while a bulk upload is being ingested; the pages held.
+
+    A held request comes back when its hold ends and is then rendered, answering every request
+    for its page sent before: one render for the burst instead of one per article. The ingest
+    queue is asked once per batch, and only when the batch has a page to hold. A request the
+    stored page already answers is not held: it is answered now, unrendered."""
+    candidates = [page for page in pages.values() if holdable(page, requests)]
+    if svc.held is None or not candidates:
+        return {}
+    try:
+        backlog = svc.backlog.depth()
+    except TransientError as exc:
+        logger.warning("no hold: the ingest backlog is unknown", extra={"error": str(exc)})
+        return {}
+    behind = max((r.behind for r in requests), default=0)
+    seconds = hold_seconds(backlog, behind, svc.settings)
+    if seconds is None:
+        return {}
+    held = [page.id for page in candidates if not _answered(page, newest[page.id], svc.site)]
+    receipts = [r.receipt for r in requests if r.page_id in held]
+    if not receipts:
+        return {}
+    try:
+        svc.held.hold(receipts, seconds)
+    except TransientError as exc:
+        logger.warning("no hold: the render queue refused it", extra={"error": str(exc)})
+        return {}
+    metrics.add_metric(name="PagesHeld", unit=MetricUnit.Count, value=len(held))
+    logger.info(
+        "held during a burst",
+        extra={"pages": held, "seconds": seconds, "backlog": backlog, "behind": behind},
+    )
+    return dict.fromkeys(held, seconds)
+
+
+def _answered(page: Page, requested_at: int | None, site: SiteStore) -> bool:
+    stored = site.stored(page_key(page))
+    return stored is not None and stored.answers(requested_at)
 
 
 def _sync_alias(page: AliasPage, svc: RenderServices, outcome: RenderOutcome) -> None:
