@@ -1,38 +1,28 @@
 """Media function: S3 notifications for media/ arrive through SQS; each image becomes renditions."""
 
-from __future__ import annotations
-
 from typing import Any
 
-from broadsheet.handler import FirstCall, Handler
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from broadsheet.observability import logger, metrics, tracer
+from broadsheet.runtime.media import media_record, services
+
+processor = BatchProcessor(event_type=EventType.SQS)
 
 
-def build() -> Handler:
-    """The handler, its stage and Powertools imported: at the first invocation, not at import."""
-    from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
-    from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
-    from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
-    from aws_lambda_powertools.utilities.typing import LambdaContext
-
-    from broadsheet.observability import logger, metrics, tracer
-    from broadsheet.runtime.media import media_record, services
-
-    processor = BatchProcessor(event_type=EventType.SQS)
-
-    def record_handler(record: SQSRecord) -> None:
-        """Publish the images one notification names."""
-        media_record(record, services())
-
-    @logger.inject_lambda_context
-    @tracer.capture_lambda_handler
-    @metrics.log_metrics
-    def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
-        """Process a batch, reporting the records that must be retried."""
-        return process_partial_response(
-            event=event, record_handler=record_handler, processor=processor, context=context
-        )
-
-    return lambda_handler
+def record_handler(record: SQSRecord) -> None:
+    """Publish the images one notification names."""
+    media_record(record, services())
 
 
-lambda_handler = FirstCall(build)
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
+    """Process a batch, reporting the records that must be retried."""
+    return process_partial_response(
+        event=event, record_handler=record_handler, processor=processor, context=context
+    )

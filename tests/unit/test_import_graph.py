@@ -161,31 +161,20 @@ CALL_TIME_LAYERS = {
     "ReconcileFunction": {"AwsCrtLayer"},
 }
 
-# What importing a handler module loads: its own module and the layer's `broadsheet.handler`,
-# nothing else of the layer or its dependencies (the handler is built at the first invocation).
-AT_IMPORT = ("broadsheet", "broadsheet.handler")
-NOT_AT_IMPORT = (
-    "aws_lambda_powertools", "pydantic", "pydantic_core", "pydantic_settings", "boto3", "botocore",
-    "jinja2", "yaml", "asyncio", "pyromark", "nh3", "PIL", "cryptography", "awscrt",
-)  # fmt: skip
-
 PROBE = """
 import json, sys
 sys.path.insert(0, sys.argv[1])
 import app
-if sys.argv[2] == "built":
-    app.lambda_handler.load()
 print(json.dumps(sorted(sys.modules)))
 """
 
 
-def loaded_by(function: str, *, built: bool = True) -> set[str]:
-    """The modules a fresh interpreter holds after importing the handler of `function` and, if
-    `built`, building it (as its first invocation does)."""
+def loaded_by(function: str) -> set[str]:
+    """The modules a fresh interpreter holds after importing the handler of `function`."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("BROADSHEET_", "AWS_"))}
     env |= {"BROADSHEET_TABLE_NAME": "t", "BROADSHEET_CONTENT_BUCKET": "c", "BROADSHEET_SITE_BUCKET": "s"}
     out = subprocess.run(
-        [sys.executable, "-c", PROBE, str(ROOT / "functions" / function), "built" if built else "imported"],
+        [sys.executable, "-c", PROBE, str(ROOT / "functions" / function)],
         capture_output=True,
         text=True,
         check=True,
@@ -210,14 +199,6 @@ def test_each_handler_loads_its_own_stage_and_nothing_of_the_others(function: st
     assert f"broadsheet.runtime.{function}" in modules or function in {"subscribe", "digest", "suppress"}
     leaked = sorted(m for m in modules if within(m, NOWHERE + NOT_LOADED[function]))
     assert leaked == [], f"{function} loads {leaked}"
-
-
-@pytest.mark.parametrize("function", HANDLERS)
-def test_importing_a_handler_loads_nothing_until_its_first_invocation(function: str) -> None:
-    loaded = loaded_by(function, built=False)
-    layer = sorted(m for m in loaded if within(m, ("broadsheet",)) and m not in AT_IMPORT)
-    heavy = sorted(m for m in loaded if within(m, NOT_AT_IMPORT))
-    assert (layer, heavy) == ([], []), f"{function} loads at import {layer + heavy}"
 
 
 def test_each_function_carries_exactly_the_layers_its_handler_needs() -> None:

@@ -8,6 +8,7 @@ The subscribers table is moto's DynamoDB in this process; the SES events are the
 
 from __future__ import annotations
 
+import inspect
 import json
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
@@ -20,7 +21,6 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from botocore.stub import Stubber
 
 from broadsheet.index.ports import SourceVersion
-from broadsheet.newsletter import services as newsletter_services
 from broadsheet.newsletter.digest import run_digest
 from broadsheet.newsletter.feedback import (
     SOFT_BOUNCE_LIMIT,
@@ -230,9 +230,9 @@ def test_the_suppress_function_applies_a_batch_and_reports_only_the_unreadable_r
 ) -> None:
     reader = confirmed(svc, mailer)
     assert reader == sample("suppress-sqs-ses-bounce.json")["mail"]["tags"]["subscriber"][0]
-    # The store the record handler reads, in place before the handler is built at its first call.
-    monkeypatch.setattr(newsletter_services, "subscribers", lambda: svc.store)
     handler = load_handler(ROOT, "functions/suppress/", "app.lambda_handler")
+    # The module behind Powertools' decorators, whose `subscribers` the record handler calls.
+    monkeypatch.setitem(inspect.unwrap(handler).__globals__, "subscribers", lambda: svc.store)
     payload = json.loads((EVENTS / "suppress-sqs-ses-bounce.json").read_text())
     garbled = {**payload["Records"][0], "messageId": "garbled", "body": '{"eventType": "Bounce"'}
     payload["Records"].append(garbled)
