@@ -14,8 +14,8 @@ source at import (those a layer ships without bytecode) is reported beside its t
 Each import is set against a bare `import boto3` timed in the same fresh-process setup just
 before (the median of twice as many runs); the goal is at most 1.3× it. On a shared machine, run
 it when the load is steady: both figures move with it.
-A handler builds its stage at its first invocation (broadsheet.handler), so the time that build
-takes is measured too and reported beside the import: it is on the first invocation's path.
+A handler's import is its whole cold path before the first event: importing `app` builds
+everything the handler needs (Powertools, the stage, the models, the SDK), as Lambda's init does.
 """
 
 from __future__ import annotations
@@ -63,11 +63,8 @@ print(json.dumps(time.perf_counter() - started))
 _PROBE = """
 import importlib, json, os, sys, time
 started = time.perf_counter()
-app = importlib.import_module("app")
+importlib.import_module("app")
 seconds = time.perf_counter() - started
-started = time.perf_counter()
-app.lambda_handler.load()
-built = time.perf_counter() - started
 layers = tuple(sys.argv[1:])
 compiled = [
     name for name, module in list(sys.modules.items())
@@ -75,7 +72,7 @@ compiled = [
     and module.__file__.endswith(".py")
     and not os.path.exists(getattr(module, "__cached__", None) or "")
 ]
-print(json.dumps([seconds, len(compiled), built]))
+print(json.dumps([seconds, len(compiled)]))
 """
 
 
@@ -97,7 +94,6 @@ class Fitness:
     python: str
     imports: dict[str, float]
     compiled: dict[str, int]
-    builds: dict[str, float]
     boto3: float
     layers: dict[str, int]
     carried: dict[str, list[str]]
@@ -178,7 +174,7 @@ def measure(work: Path, runs: int = 5) -> Fitness | None:
     bare = [subprocess.run([python, "-c", _BOTO3_PROBE], env=env, capture_output=True, check=True)
             for _ in range(runs * 2)]  # fmt: skip
     boto3 = statistics.median(json.loads(done.stdout) for done in bare)
-    imports, compiled, builds = {}, {}, {}
+    imports, compiled = {}, {}
     for function, its_layers in sorted(carried.items()):
         installed = [base / "host" / layer.name / "python" for layer in its_layers]
         folders = [ROOT / "functions" / function, *installed]
@@ -198,9 +194,8 @@ def measure(work: Path, runs: int = 5) -> Fitness | None:
             )
             for _ in range(runs)
         ]  # fmt: skip
-        imports[function] = statistics.median(seconds for seconds, _, _ in probes)
-        compiled[function] = max(count for _, count, _ in probes)
-        builds[function] = statistics.median(built for _, _, built in probes)
+        imports[function] = statistics.median(seconds for seconds, _ in probes)
+        compiled[function] = max(count for _, count in probes)
 
     packages: dict[str, int] = {}
     for name in layers:
@@ -211,7 +206,6 @@ def measure(work: Path, runs: int = 5) -> Fitness | None:
         python,
         imports,
         compiled,
-        builds,
         boto3,
         {name: _size(base / "lambda" / name) for name in layers},
         {function: [layer.name for layer in its_layers] for function, its_layers in sorted(carried.items())},
