@@ -136,11 +136,18 @@ NOT_LOADED = {
     ),
     "subscribe": (*PIPELINE_ONLY, "broadsheet.newsletter.digest", "broadsheet.index.memory"),
     "digest": (*PIPELINE_ONLY, "broadsheet.newsletter.api", "broadsheet.index.memory"),
+    # Suppress marks subscribers in their table: no secret to unseal, no mail to compose.
     "suppress": (
         *PIPELINE_ONLY,
         "broadsheet.newsletter.api",
         "broadsheet.newsletter.digest",
+        "broadsheet.newsletter.services",
+        "broadsheet.newsletter.keys",
+        "broadsheet.newsletter.mail",
+        "broadsheet.render.templating",
         "broadsheet.index.memory",
+        "cryptography",
+        "jinja2",
     ),
 }
 
