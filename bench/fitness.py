@@ -10,6 +10,12 @@ runtime provides, are installed beside them at the runtime's version and not cou
 Lambda unpacks layers read-only, so Python cannot cache the bytecode of what it compiles: the
 imports run with PYTHONDONTWRITEBYTECODE, and each function's count of modules compiled from
 source at import (those a layer ships without bytecode) is reported beside its time.
+
+Each import is set against a bare `import boto3` timed in the same fresh-process setup just
+before (the median of twice as many runs); the goal is at most 1.3× it. On a shared machine, run
+it when the load is steady: both figures move with it.
+A handler's import is its whole cold path before the first event: importing `app` builds
+everything the handler needs (Powertools, the stage, the models, the SDK), as Lambda's init does.
 """
 
 from __future__ import annotations
@@ -43,6 +49,17 @@ LAMBDA_PLATFORM = (
     "--platform", "manylinux_2_34_aarch64", "--platform", "manylinux_2_28_aarch64",
     "--platform", "manylinux2014_aarch64",
 )  # fmt: skip
+# A handler's import may take at most this multiple of a bare `import boto3`.
+IMPORT_GOAL = 1.3
+# Each layer unzipped, on its own; and Lambda's own limit for a function and all its layers.
+LAYER_GOAL = 25_000_000
+LAMBDA_LIMIT = 250 * 2**20
+_BOTO3_PROBE = """
+import json, time
+started = time.perf_counter()
+import boto3
+print(json.dumps(time.perf_counter() - started))
+"""
 _PROBE = """
 import importlib, json, os, sys, time
 started = time.perf_counter()
@@ -77,10 +94,15 @@ class Fitness:
     python: str
     imports: dict[str, float]
     compiled: dict[str, int]
+    boto3: float
     layers: dict[str, int]
     carried: dict[str, list[str]]
     largest: list[tuple[str, int]]
     runtime_in_layers: list[str]
+
+    def ratios(self) -> dict[str, float]:
+        """Each handler's import time as a multiple of a bare `import boto3`."""
+        return {name: seconds / self.boto3 for name, seconds in self.imports.items()}
 
     def function_bytes(self) -> dict[str, int]:
         """Each function's unzipped size: the sum of its layers (its own code is a few KB)."""
@@ -145,6 +167,13 @@ def measure(work: Path, runs: int = 5) -> Fitness | None:
     runtime = base / "runtime"
     _ensure(runtime, " ".join(RUNTIME_PACKAGES), partial(_pip_target, python, requirements=RUNTIME_PACKAGES))
 
+    env = {
+        "PATH": os.environ.get("PATH", ""), "PYTHONPATH": str(runtime), "AWS_DEFAULT_REGION": "us-east-1",
+        "PYTHONDONTWRITEBYTECODE": "1",
+    }  # fmt: skip
+    bare = [subprocess.run([python, "-c", _BOTO3_PROBE], env=env, capture_output=True, check=True)
+            for _ in range(runs * 2)]  # fmt: skip
+    boto3 = statistics.median(json.loads(done.stdout) for done in bare)
     imports, compiled = {}, {}
     for function, its_layers in sorted(carried.items()):
         installed = [base / "host" / layer.name / "python" for layer in its_layers]
@@ -177,6 +206,7 @@ def measure(work: Path, runs: int = 5) -> Fitness | None:
         python,
         imports,
         compiled,
+        boto3,
         {name: _size(base / "lambda" / name) for name in layers},
         {function: [layer.name for layer in its_layers] for function, its_layers in sorted(carried.items())},
         sorted(packages.items(), key=lambda item: -item[1])[:6],

@@ -9,7 +9,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from broadsheet.clock import now
 from broadsheet.newsletter.feedback import feedback_record
-from broadsheet.newsletter.services import subscribers
+from broadsheet.newsletter.store import subscribers
 from broadsheet.observability import logger, metrics, tracer
 from broadsheet.settings import settings
 

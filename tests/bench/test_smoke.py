@@ -109,13 +109,17 @@ def test_fitness_sizes_each_function_by_the_layers_the_template_gives_it() -> No
         python="python3.13",
         imports={"render": 0.25},
         compiled={"render": 0},
-        layers={"BroadsheetLayer": 14_000_000, "AwsCrtLayer": 11_600_000},
+        boto3=0.2,
+        layers={"BroadsheetLayer": 14_000_000, "AwsCrtLayer": 26_600_000},
         carried={"render": ["BroadsheetLayer", "AwsCrtLayer"]},
         largest=[("_awscrt.abi3.so (AwsCrtLayer)", 11_100_000)],
         runtime_in_layers=[],
     )
-    assert measured.function_bytes() == {"render": 25_600_000}
+    assert measured.function_bytes() == {"render": 40_600_000}
+    assert measured.ratios() == {"render": 1.25}
     printed = fitness_table(measured, None)
-    assert "25.6 MB" in printed
-    assert "not met (BroadsheetLayer 14.0 MB + AwsCrtLayer 11.6 MB)" in printed
-    assert "250 ms (0 modules compiled from source)" in printed
+    rows = [" ".join(line.split()) for line in printed.splitlines()]
+    assert any("1.25× boto3: 250 ms" in row and "≤ 1.3× boto3: met" in row for row in rows)
+    assert "layer BroadsheetLayer unzipped (arm64) 14.0 MB ≤ 25 MB: met" in rows
+    assert "layer AwsCrtLayer unzipped (arm64) 26.6 MB ≤ 25 MB: not met" in rows
+    assert "40.6 MB" in printed

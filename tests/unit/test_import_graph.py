@@ -54,6 +54,10 @@ RENDERING = (
     "broadsheet.adapters.s3_site",
 )
 
+# The Markdown front-matter reader and YAML: ingest reads every upload; the rest only name keys
+# (reconcile parses an article only where its version has drifted).
+FRONT_MATTER = ("broadsheet.contract.markdown", "yaml")
+
 # What each handler must not load, beyond NOWHERE.
 NOT_LOADED = {
     "ingest": (
@@ -71,6 +75,7 @@ NOT_LOADED = {
         "broadsheet.runtime.reconcile",
     ),
     "plan": (
+        *FRONT_MATTER,
         *IMAGING,
         *RENDERING,
         "broadsheet.ingest",
@@ -89,6 +94,7 @@ NOT_LOADED = {
         "broadsheet.runtime.reconcile",
     ),
     "render": (
+        *FRONT_MATTER,
         *IMAGING,
         "broadsheet.ingest",
         "broadsheet.plan",
@@ -105,6 +111,7 @@ NOT_LOADED = {
         "broadsheet.runtime.reconcile",
     ),
     "reconcile": (
+        *FRONT_MATTER,
         *IMAGING,
         "broadsheet.ingest",
         "broadsheet.plan",
@@ -117,6 +124,7 @@ NOT_LOADED = {
         "broadsheet.runtime.render",
     ),
     "media": (
+        *FRONT_MATTER,
         *RENDERING,
         "broadsheet.ingest",
         "broadsheet.plan",
@@ -134,13 +142,21 @@ NOT_LOADED = {
         "broadsheet.runtime.render",
         "broadsheet.runtime.reconcile",
     ),
-    "subscribe": (*PIPELINE_ONLY, "broadsheet.newsletter.digest", "broadsheet.index.memory"),
-    "digest": (*PIPELINE_ONLY, "broadsheet.newsletter.api", "broadsheet.index.memory"),
+    "subscribe": (*PIPELINE_ONLY, *FRONT_MATTER, "broadsheet.newsletter.digest", "broadsheet.index.memory"),
+    "digest": (*PIPELINE_ONLY, *FRONT_MATTER, "broadsheet.newsletter.api", "broadsheet.index.memory"),
+    # Suppress marks subscribers in their table: no secret to unseal, no mail to compose.
     "suppress": (
         *PIPELINE_ONLY,
+        *FRONT_MATTER,
         "broadsheet.newsletter.api",
         "broadsheet.newsletter.digest",
+        "broadsheet.newsletter.services",
+        "broadsheet.newsletter.keys",
+        "broadsheet.newsletter.mail",
+        "broadsheet.render.templating",
         "broadsheet.index.memory",
+        "cryptography",
+        "jinja2",
     ),
 }
 

@@ -16,14 +16,15 @@ request at a time (the backend is pure computation under one interpreter lock an
 transaction backs up only the items it names: a failed one puts those items back and drops the
 stream records its partial writes made, as DynamoDB never shows them. A query on a table's own key
 sorted every item of the table to keep one partition's; it now starts from that partition (which
-the query then sorts by range key itself, as before); a count on it no longer deep-copies every
-item it counts, and an item's size (which moto computes for every item a query reads, for the 1 MB
-page limit) is remembered until the item changes. DynamoDB's answers that carry items are written
-as the JSON they already are rather than walked value by value through moto's response serializer
-(a twenty-item query: 128 ms to 17 ms). The per-request access log (which goes
-nowhere) is turned off. S3's notifications name who made the change (`userIdentity.principalId`,
-here `AWS:<access key id>` of the request) and, in a versioned bucket, the version it made, as S3's
-do; moto's name neither. Everything else is moto unchanged.
+the query then sorts by range key itself, as before), and each partition keeps its sort keys in
+order, so that such a query reads only the range its key condition selects (sorted_table.py); a
+count on it no longer deep-copies every item it counts, and an item's size (which moto computes
+for every item a query reads, for the 1 MB page limit) is remembered until the item changes.
+DynamoDB's answers that carry items are written as the JSON they already are rather than walked
+value by value through moto's response serializer (a twenty-item query: 128 ms to 17 ms). The
+per-request access log (which goes nowhere) is turned off. S3's notifications name who made the
+change (`userIdentity.principalId`, here `AWS:<access key id>` of the request) and, in a versioned
+bucket, the version it made, as S3's do; moto's name neither. Everything else is moto unchanged.
 
 Run as `python -m broadsheet_dev.local.emulator -H 127.0.0.1 -p PORT`, moto.server's arguments.
 """
@@ -54,6 +55,8 @@ from moto.dynamodbstreams.responses import DynamoDBStreamsHandler
 from moto.s3 import notifications as s3_notifications
 from moto.s3.responses import S3Response
 from moto.sqs import models as sqs_models
+
+from broadsheet_dev.local.sorted_table import SortedTable
 
 
 def _unix_time_millis(dt: datetime.datetime | None = None) -> float:
@@ -340,6 +343,7 @@ def main(argv: list[str]) -> None:
     DynamoHandler.call_action = transactions.serialised(DynamoHandler.call_action)  # type: ignore[method-assign]
     DynamoDBStreamsHandler.call_action = transactions.serialised(DynamoDBStreamsHandler.call_action)  # type: ignore[method-assign]
     DynamoResult.execute_result = _ItemsAsJson().execute_result(DynamoResult.execute_result)  # type: ignore[method-assign]
+    vars(dynamodb_models)["Table"] = SortedTable  # the class the backend creates tables of
     partitions = _Partitions()
     Table.all_items = partitions.all_items(Table.all_items)  # type: ignore[method-assign]
     Table.query = partitions.query(Table.query)  # type: ignore[method-assign]

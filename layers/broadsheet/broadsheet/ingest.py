@@ -19,6 +19,9 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import Enum
 
+# Every ingest may read a Markdown article: its front-matter reader (and YAML), which the contract
+# imports only where it parses one, is loaded with this stage, at the function's init.
+import broadsheet.contract.markdown  # noqa: F401
 from broadsheet.adapters.s3_content import ContentObject, ContentStore
 from broadsheet.aliases import alias_conflicts
 from broadsheet.contract.files import ContentKey, parse_key, read_article, read_author, report_body

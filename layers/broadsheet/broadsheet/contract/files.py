@@ -8,15 +8,17 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
 from broadsheet.contract.fields import MAX_SLUG, SLUG_RE, SURROGATE_RE, shown, visible
-from broadsheet.contract.markdown import FrontMatterError, MarkdownArticle, read_markdown
 from broadsheet.contract.models import Article, AuthorProfile
 from broadsheet.errors import FieldError, SkippedKey, ValidationFailed
+
+if TYPE_CHECKING:
+    from broadsheet.contract.markdown import MarkdownArticle
 
 MAX_FILE_BYTES = 1024 * 1024
 ARTICLES = "articles/"
@@ -245,6 +247,10 @@ def _decode(key: str, raw: bytes) -> str:
 
 def _load_markdown(key: str, raw: bytes) -> MarkdownArticle:
     """The Markdown file's front matter and body (`broadsheet.contract.markdown`)."""
+    # Imported here: the front-matter parser (and YAML) is for reading articles; the functions
+    # that only name keys and write reports (media) never load it.
+    from broadsheet.contract.markdown import FrontMatterError, read_markdown  # noqa: PLC0415
+
     try:
         return read_markdown(_decode(key, raw))
     except FrontMatterError as exc:

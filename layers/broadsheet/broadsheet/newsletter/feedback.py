@@ -24,7 +24,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
-from broadsheet.newsletter.mail import SUBSCRIBER_TAG
+from broadsheet.newsletter.models import SUBSCRIBER_TAG
 from broadsheet.newsletter.store import SubscriberStore
 from broadsheet.observability import logger, metrics
 

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from botocore.exceptions import ClientError
 
 from broadsheet.errors import TransientError
+from broadsheet.newsletter.models import SUBSCRIBER_TAG
 from broadsheet.render.templating import environment
 from broadsheet.settings import Settings
 
@@ -27,12 +28,6 @@ class DigestItem:
     authors: str
     published: str
     url: str
-
-
-# The SES message tag naming the subscriber a mail went to. SES hands a mail's tags back with
-# its bounce and complaint events, so the suppress function finds the subscriber without the
-# newsletter secret (the tag is the subscriber's id, an HMAC, never the address).
-SUBSCRIBER_TAG = "subscriber"
 
 
 class Mailer(Protocol):

@@ -18,6 +18,12 @@ _ADDRESS = re.compile(
     r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}"
 )
 
+# The SES message tag naming the subscriber a mail went to. SES hands a mail's tags back with
+# its bounce and complaint events, so the suppress function finds the subscriber without the
+# newsletter secret (the tag is the subscriber's id, an HMAC, never the address).
+SUBSCRIBER_TAG = "subscriber"
+
+
 # Suppressed: a mail to the address bounced for good or was reported as spam; never mailed again.
 Status = Literal["pending", "confirmed", "suppressed"]
 

@@ -64,12 +64,3 @@ def origin_guard() -> OriginGuard:
         raise RuntimeError("the newsletter API needs BROADSHEET_ORIGIN_SECRET_ARN")
     secret = boto3.client("secretsmanager").get_secret_value(SecretId=config.origin_secret_arn)
     return OriginGuard(secret["SecretString"])
-
-
-@lru_cache(maxsize=1)
-def subscribers() -> DynamoSubscribers:
-    """This container's subscribers table, for the suppress function (which needs no secret)."""
-    config = settings()
-    if not config.subscribers_table:
-        raise RuntimeError("the suppress function needs BROADSHEET_SUBSCRIBERS_TABLE")
-    return DynamoSubscribers(boto3.client("dynamodb"), config.subscribers_table)

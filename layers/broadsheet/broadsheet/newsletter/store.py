@@ -12,12 +12,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Protocol
 
+import boto3
 from botocore.exceptions import ClientError
 
 from broadsheet.errors import TransientError
 from broadsheet.newsletter.models import Status, Subscriber
+from broadsheet.settings import settings
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -360,3 +363,13 @@ class DynamoSubscribers:
             if error.response.get("Error", {}).get("Code", "") in _TRANSIENT:
                 raise TransientError(str(error)) from error
             raise
+
+
+@lru_cache(maxsize=1)
+def subscribers() -> DynamoSubscribers:
+    """This container's subscribers table, for the suppress function (which needs no secret, no
+    mail templates: it builds only this, not the newsletter's services)."""
+    config = settings()
+    if not config.subscribers_table:
+        raise RuntimeError("the suppress function needs BROADSHEET_SUBSCRIBERS_TABLE")
+    return DynamoSubscribers(boto3.client("dynamodb"), config.subscribers_table)
