@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
@@ -102,6 +103,35 @@ def import_wordpress(args: argparse.Namespace) -> int:
     return 1 if report.failed() else 0
 
 
+def _rebuild_parser(commands: Any) -> argparse.ArgumentParser:
+    rebuild: argparse.ArgumentParser = commands.add_parser(
+        "rebuild", help="re-render every page of the running local stack, or of a deployed one (--stack)"
+    )
+    rebuild.add_argument(
+        "--stack", help="a deployed stack's name: its table and render queue are read from CloudFormation"
+    )
+    rebuild.add_argument("--region", help="the deployed stack's region (default: the AWS configuration's)")
+    return rebuild
+
+
+def rebuild_deployed(stack: str, region: str | None) -> int:
+    """Re-render every page of a deployed stack, with the AWS configuration's credentials."""
+    import boto3
+
+    from broadsheet_dev.operations import rebuild, stack_target
+
+    session = boto3.Session(region_name=region)
+    sqs = session.client("sqs")
+    try:
+        target = stack_target(session.client("cloudformation"), sqs, stack)
+    except LookupError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    asked = rebuild(session.client("dynamodb"), sqs, target, cause=f"rebuild-{time.time_ns()}")
+    print(f"asked for {asked} pages of stack {stack} to be re-rendered")
+    return 0
+
+
 def _utc_offset(text: str) -> timedelta:
     """`+03:00`, `-05:30` or `Z` as an offset from UTC."""
     if text in {"Z", "z", "+00:00", "-00:00"}:
@@ -135,7 +165,7 @@ def _add_build(commands: Any) -> None:
     offline.add_argument("--no-cache", action="store_true", help="render every page; keep no cache")
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None) -> int:  # noqa: PLR0915 - one flat dispatch
     """Entry point of the `broadsheet` command."""
     parser = argparse.ArgumentParser(prog="broadsheet", description="Serverless publishing for news sites.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -176,7 +206,7 @@ def main(argv: list[str] | None = None) -> int:
     publish.add_argument("files", nargs="+", type=Path)
     unpublish = commands.add_parser("unpublish", help="delete articles from the running local stack")
     unpublish.add_argument("slugs", nargs="+")
-    rebuild = commands.add_parser("rebuild", help="re-render every page of the running local stack")
+    rebuild = _rebuild_parser(commands)
     status = commands.add_parser("status", help="queue depths, dead letters and the latest error reports")
     redrive = commands.add_parser("redrive", help="send dead-lettered messages back to their queues")
     reconcile = commands.add_parser("reconcile", help="find and repair drift between content, index and site")
@@ -210,6 +240,8 @@ def main(argv: list[str] | None = None) -> int:
         return build(args.content_dir, args.out_dir, cache=not args.no_cache)
     if args.command == "import":
         return import_wordpress(args)
+    if args.command == "rebuild" and args.stack:
+        return rebuild_deployed(args.stack, args.region)
     # The local stack's tools need moto and watchdog, which the Lambda layer does not ship.
     from broadsheet_dev.local import commands as local_commands
 

@@ -6,6 +6,9 @@ function's on-failure destination; the message only names a range of stream reco
 the stream keeps for 24 hours while the queue keeps it for 14 days). A stream's failures are
 redriven by repairing what they stand for: index changes whose pages were never planned, which
 reconcile, comparing every page with the index, finds and renders.
+
+A rebuild (after a template change) asks for every page through the render queue; against a
+deployed stack, the table and queue are found from the stack's resources by their logical ids.
 """
 
 from __future__ import annotations
@@ -18,10 +21,14 @@ from typing import TYPE_CHECKING, Any, Literal
 from broadsheet.contract.files import REPORTS
 
 if TYPE_CHECKING:
+    from mypy_boto3_cloudformation import CloudFormationClient
+    from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_s3 import S3Client
     from mypy_boto3_sqs import SQSClient
     from mypy_boto3_sqs.literals import QueueAttributeNameType
 
+# template.yaml's PageSize default, for a stack that does not list its parameters.
+DEFAULT_PAGE_SIZE = 10
 _DEPTHS: list[QueueAttributeNameType] = [
     "ApproximateNumberOfMessages",
     "ApproximateNumberOfMessagesNotVisible",
@@ -134,3 +141,43 @@ def latest_reports(s3: S3Client, bucket: str, limit: int = 10) -> list[Report]:
             Report(str(doc.get("key", o["Key"])), o["LastModified"].isoformat(), list(doc.get("errors", [])))
         )
     return reports
+
+
+@dataclass(frozen=True)
+class RebuildTarget:
+    """What a rebuild needs of a deployed stack: its index table, render queue and page size."""
+
+    table: str
+    render_queue_url: str
+    page_size: int
+
+
+def stack_target(cfn: CloudFormationClient, sqs: SQSClient, stack: str) -> RebuildTarget:
+    """A deployed stack's index table and render queue, by their logical ids in template.yaml
+    (a table's physical id is its name, a queue's its URL; moto gives a queue's name, which is
+    looked up), and its PageSize parameter."""
+    found = {
+        resource["LogicalResourceId"]: resource.get("PhysicalResourceId", "")
+        for resource in cfn.describe_stack_resources(StackName=stack)["StackResources"]
+    }
+    missing = sorted({"IndexTable", "RenderQueue"} - {name for name, physical in found.items() if physical})
+    if missing:
+        raise LookupError(f"stack {stack} has no {' or '.join(missing)}: is it a Broadsheet stack?")
+    queue = found["RenderQueue"]
+    if not queue.startswith("http"):
+        queue = sqs.get_queue_url(QueueName=queue)["QueueUrl"]
+    described = cfn.describe_stacks(StackName=stack)["Stacks"][0]
+    parameters = {p["ParameterKey"]: p.get("ParameterValue", "") for p in described.get("Parameters", [])}
+    return RebuildTarget(found["IndexTable"], queue, int(parameters.get("PageSize") or DEFAULT_PAGE_SIZE))
+
+
+def rebuild(dynamodb: DynamoDBClient, sqs: SQSClient, target: RebuildTarget, cause: str) -> int:
+    """Ask for every page of the site to be re-rendered, through the render queue as for any
+    change (each page once, in its own message group); how many pages were asked for."""
+    from broadsheet.adapters.dynamo import DynamoIndex  # noqa: PLC0415 - the SDK adapters load on use
+    from broadsheet.adapters.sqs import SqsRenderQueue  # noqa: PLC0415
+    from broadsheet.pages import all_pages  # noqa: PLC0415
+
+    pages = [page.id for page in all_pages(DynamoIndex(dynamodb, target.table), target.page_size)]
+    SqsRenderQueue(sqs, target.render_queue_url).send(pages, cause=cause)
+    return len(pages)
