@@ -18,13 +18,13 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from bench import bodies, cost, fitness, images, publish, tools
+from bench import bodies, cost, fitness, images, publish, rebuild_model, tools
 from bench.full import Comparison, compare, sources
 from bench.measure import megabytes
 
 ROOT = Path(__file__).resolve().parents[1]
 WORK = ROOT / "bench" / ".work"
-BENCHMARKS = ("full", "publish", "bulk", "fitness", "bodies", "images")
+BENCHMARKS = ("full", "publish", "bulk", "rebuild", "fitness", "bodies", "images")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -52,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
         comparisons = [compare(n, args.seed, args.work, others) for n in sizes]
         print(full_table(comparisons))
         results["full"] = [asdict(c) for c in comparisons]
-    if "publish" in chosen or "bulk" in chosen:
+    if {"publish", "bulk", "rebuild"} & set(chosen):
         results |= run_publish(sizes, args.seed, args.work, chosen, results.get("full", []), args.bulk)
     if "fitness" in chosen:
         measured = fitness.measure(args.work)
@@ -80,7 +80,8 @@ def run_publish(
 ) -> dict[str, Any]:
     """Editor actions (and the bulk upload, on the smallest site) through a seeded local stack."""
     actions: list[publish.Publish] = []
-    figures: dict[str, Any] = {"publish": [], "seeding": {}}
+    figures: dict[str, Any] = {"publish": [], "seeding": {}, "rebuild": []}
+    rebuilds: list[rebuild_model.Measured] = []
     for n in sizes:
         content = sources(n, seed, work, ("broadsheet",))["broadsheet"]
         with publish.seeded_site(n, seed, content) as site:
@@ -90,6 +91,13 @@ def run_publish(
                 figures["render_memory"] = publish.render_memory(site) | {"articles": n}
             if "bulk" in chosen and n == min(sizes):
                 actions.append(publish.bulk(site, seed, count))
+            if "rebuild" in chosen:
+                rebuilds.append(rebuild_model.measure(site))
+    if rebuilds:
+        print(rebuild_table(rebuilds))
+        figures["rebuild"] = [asdict(r) for r in rebuilds]
+    if not actions:
+        return figures
     hugo = {c["articles"]: c["builds"]["hugo"]["run"]["wall"] for c in full if "hugo" in c["builds"]}
     print(publish_table(actions, hugo))
     bulks = [a for a in actions if "at once" in a.action]
@@ -140,6 +148,16 @@ def bulk_table(bulks: list[publish.Publish]) -> str:
     header = ["site", "uploaded", "drained", "articles live", "home renders", "most renders (page)",
               "median renders a page", "renders", "requests an article"]  # fmt: skip
     return "\nBulk upload through the local stack\n" + table(header, rows) + "\n"
+
+
+def rebuild_table(measured: list[rebuild_model.Measured]) -> str:
+    """Each local rebuild, and the AWS model at 100,000 articles from the largest."""
+    largest = max(measured, key=lambda m: m.articles)
+    modelled = rebuild_model.model(largest)
+    rows = [row for m in measured if m is not largest for row in rebuild_model.rows(m, modelled)[:2]]
+    rows += rebuild_model.rows(largest, modelled)
+    title = f"\nSite-wide re-render at {modelled.articles:,} articles on AWS, modelled from a local rebuild\n"
+    return title + table(["measure", "figure", "goal"], rows) + "\n"
 
 
 def cost_table(single: publish.Publish) -> str:
