@@ -12,9 +12,10 @@ size. Assumptions, each stated where it is used:
   rebuild of an unchanged site writes next to nothing, so PUTs are not taken from it);
 - the render function's time per page on the local stack, where every AWS request goes to moto
   over loopback on a shared 2-core machine, is an upper bound for Lambda's;
-- the pages are enqueued by one process, one SendMessageBatch of ten at a time, at the rate
-  measured locally; rendering starts as soon as the first pages are queued, so the wall time is
-  the longer of enqueueing and rendering (spread over the render queue's MaximumConcurrency);
+- the pages are enqueued as `broadsheet rebuild` does (16 threads, each a SendMessageBatch of
+  ten at a time), at the rate measured locally; rendering starts as soon as the first pages
+  are queued, so the wall time is the longer of enqueueing and rendering (spread over the
+  render queue's MaximumConcurrency);
 - the edge is refreshed with one wildcard invalidation (`/*`, priced as one path beyond the free
   1,000 a month).
 """
@@ -179,7 +180,8 @@ def rows(measured: Measured, modelled: Model) -> list[list[str]]:
          f"{modelled.pages:,} pages; enqueue {modelled.enqueue_seconds:.0f} s, render "
          f"{modelled.render_seconds:.0f} s at concurrency {modelled.concurrency}",
          f"≤ {GOAL_SECONDS / 60:.0f} min: {time_met} ({modelled.seconds / 60:.1f} min)"],
-        ["render concurrency for the time goal", f"{modelled.needed_concurrency}", ""],
+        ["render concurrency for the time goal",
+         str(modelled.needed_concurrency or "none suffices: enqueueing alone exceeds it"), ""],
     ]  # fmt: skip
     out += [[f"  {service}", f"${dollars:.4f}", ""] for service, dollars in modelled.dollars.items()]
     out.append(["AWS rebuild cost", f"${modelled.total:.2f}", f"≤ ${GOAL_DOLLARS:.0f}: {cost_met}"])

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -27,6 +28,9 @@ if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
     from mypy_boto3_sqs.literals import QueueAttributeNameType
 
+# A rebuild's senders, and the pages each sends at a time (ten SendMessageBatch requests).
+REBUILD_SENDERS = 16
+REBUILD_PART = 100
 # template.yaml's PageSize default, for a stack that does not list its parameters.
 DEFAULT_PAGE_SIZE = 10
 _DEPTHS: list[QueueAttributeNameType] = [
@@ -173,11 +177,17 @@ def stack_target(cfn: CloudFormationClient, sqs: SQSClient, stack: str) -> Rebui
 
 def rebuild(dynamodb: DynamoDBClient, sqs: SQSClient, target: RebuildTarget, cause: str) -> int:
     """Ask for every page of the site to be re-rendered, through the render queue as for any
-    change (each page once, in its own message group); how many pages were asked for."""
+    change (each page once, in its own message group); how many pages were asked for.
+
+    The requests go out from several threads at once: one sender, a batch of ten at a time,
+    would take longer to enqueue a large site than the render functions take to render it."""
     from broadsheet.adapters.dynamo import DynamoIndex  # noqa: PLC0415 - the SDK adapters load on use
     from broadsheet.adapters.sqs import SqsRenderQueue  # noqa: PLC0415
     from broadsheet.pages import all_pages  # noqa: PLC0415
 
     pages = [page.id for page in all_pages(DynamoIndex(dynamodb, target.table), target.page_size)]
-    SqsRenderQueue(sqs, target.render_queue_url).send(pages, cause=cause)
+    queue = SqsRenderQueue(sqs, target.render_queue_url)
+    parts = [pages[at : at + REBUILD_PART] for at in range(0, len(pages), REBUILD_PART)]
+    with ThreadPoolExecutor(REBUILD_SENDERS) as pool:
+        list(pool.map(lambda part: queue.send(part, cause=cause), parts))
     return len(pages)
