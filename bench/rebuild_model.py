@@ -12,10 +12,12 @@ size. Assumptions, each stated where it is used:
   rebuild of an unchanged site writes next to nothing, so PUTs are not taken from it);
 - the render function's time per page on the local stack, where every AWS request goes to moto
   over loopback on a shared 2-core machine, is an upper bound for Lambda's;
-- the pages are enqueued as `broadsheet rebuild` does (16 threads, each a SendMessageBatch of
-  ten at a time), at the rate measured locally; rendering starts as soon as the first pages
-  are queued, so the wall time is the longer of enqueueing and rendering (spread over the
-  render queue's MaximumConcurrency);
+- the pages are listed from the index at the rate measured locally (moto, an upper bound), and
+  enqueued as `broadsheet rebuild` does (16 threads, each a SendMessageBatch of ten at a time)
+  at SQS_SEND_SECONDS a request on AWS — an assumption: moto's send time is its own CPU on a
+  loaded machine and says nothing of SQS's latency (it is reported beside, for reference);
+  rendering starts as soon as the first pages are queued, so the wall time is listing plus the
+  longer of enqueueing and rendering (spread over the render queue's MaximumConcurrency);
 - the edge is refreshed with one wildcard invalidation (`/*`, priced as one path beyond the free
   1,000 a month).
 """
@@ -44,13 +46,15 @@ from bench.cost import (
 )
 from bench.publish import DEADLINE, Site
 from broadsheet_dev.local.template import load_template
-from broadsheet_dev.operations import RebuildTarget, rebuild
+from broadsheet_dev.operations import REBUILD_SENDERS, RebuildTarget, enqueue, site_pages
 
 ROOT = Path(__file__).resolve().parents[1]
 TARGET_ARTICLES = 100_000
 GOAL_SECONDS = 600.0
 GOAL_DOLLARS = 1.0
 SEND_BATCH = 10
+# One SendMessageBatch's round trip within a region (an assumption, not measured here).
+SQS_SEND_SECONDS = 0.03
 
 
 @dataclass(frozen=True)
@@ -64,6 +68,7 @@ class Measured:
     enqueue_seconds: float
     render_seconds: float
     invocations: int
+    listing_seconds: float
     requests: dict[str, int]
 
     def per_page(self, prefix: str, operations: set[str] | None = None) -> float:
@@ -102,19 +107,22 @@ def measure(site: Site) -> Measured:
     )
     site.requests.take()
     started = time.perf_counter()
-    asked = rebuild(boto3.client("dynamodb"), boto3.client("sqs"), target, cause=f"rebuild-{time.time_ns()}")
-    enqueued = time.perf_counter() - started
+    pages = site_pages(boto3.client("dynamodb"), target)
+    listed = time.perf_counter() - started
+    enqueue(boto3.client("sqs"), target, pages, cause=f"rebuild-{time.time_ns()}")
+    enqueued = time.perf_counter() - started - listed
     site.stack.wait_drained(timeout=DEADLINE)
     seconds = time.perf_counter() - started
     calls, invoked, renders = site.requests.take()
     return Measured(
         articles=site.articles,
-        pages=asked,
+        pages=len(pages),
         rendered=len(renders),
         seconds=seconds,
         enqueue_seconds=enqueued,
         render_seconds=sum(t for name, t in invoked if name == "RenderFunction"),
         invocations=sum(1 for name, _ in invoked if name == "RenderFunction"),
+        listing_seconds=listed,
         requests=dict(sorted(Counter(f"{c.service}:{c.operation}" for c in calls).items())),
     )
 
@@ -132,8 +140,8 @@ def model(measured: Measured, articles: int = TARGET_ARTICLES, concurrency: int 
     pages = math.ceil(measured.pages / measured.articles * articles)
     page_seconds = measured.render_seconds / max(measured.rendered, 1)
     memory_gb = memory_sizes()["RenderFunction"] / 1024
-    per_send = measured.enqueue_seconds / max(math.ceil(measured.pages / SEND_BATCH), 1)
-    enqueue = per_send * math.ceil(pages / SEND_BATCH)
+    listing = measured.listing_seconds / measured.pages * pages
+    enqueue = listing + math.ceil(pages / SEND_BATCH) / REBUILD_SENDERS * SQS_SEND_SECONDS
     render = pages * page_seconds / concurrency
     invocations = pages * measured.invocations / max(measured.rendered, 1)
     sqs = pages / SEND_BATCH + pages * measured.per_page("sqs")
@@ -148,8 +156,8 @@ def model(measured: Measured, articles: int = TARGET_ARTICLES, concurrency: int 
         "DynamoDB reads": pages * (3 * queries + gets) * DYNAMODB_READ_UNIT,
         "CloudFront invalidation (/*)": INVALIDATION_PATH,
     }
-    # The concurrency at which rendering fits the goal (0: enqueueing alone exceeds it).
-    room = GOAL_SECONDS - enqueue
+    # The concurrency at which rendering fits the goal after listing (0: listing exceeds it).
+    room = GOAL_SECONDS - listing
     needed = math.ceil(pages * page_seconds / room) if room > 0 else 0
     return Model(
         articles=articles,
@@ -158,7 +166,7 @@ def model(measured: Measured, articles: int = TARGET_ARTICLES, concurrency: int 
         page_seconds=page_seconds,
         enqueue_seconds=enqueue,
         render_seconds=render,
-        seconds=max(enqueue, render),
+        seconds=listing + max(enqueue - listing, render),
         needed_concurrency=needed,
         dollars=dollars,
     )
@@ -171,17 +179,17 @@ def rows(measured: Measured, modelled: Model) -> list[list[str]]:
     out = [
         [f"local rebuild, {measured.articles:,} articles",
          f"{measured.pages:,} pages asked, {measured.rendered:,} rendered in {measured.seconds:.1f} s "
-         f"(enqueued in {measured.enqueue_seconds:.1f} s)", ""],
+         f"(listed in {measured.listing_seconds:.1f} s, sent in {measured.enqueue_seconds:.1f} s)", ""],
         ["per page (local, upper bound)",
          f"{modelled.page_seconds * 1000:.1f} ms render time, "
          f"{measured.per_page('dynamodb'):.1f} DynamoDB, {measured.per_page('s3'):.1f} S3, "
          f"{measured.per_page('sqs'):.2f} SQS requests", ""],
         [f"AWS rebuild, {modelled.articles:,} articles",
-         f"{modelled.pages:,} pages; enqueue {modelled.enqueue_seconds:.0f} s, render "
+         f"{modelled.pages:,} pages; list and enqueue {modelled.enqueue_seconds:.0f} s, render "
          f"{modelled.render_seconds:.0f} s at concurrency {modelled.concurrency}",
          f"≤ {GOAL_SECONDS / 60:.0f} min: {time_met} ({modelled.seconds / 60:.1f} min)"],
         ["render concurrency for the time goal",
-         str(modelled.needed_concurrency or "none suffices: enqueueing alone exceeds it"), ""],
+         str(modelled.needed_concurrency or "none suffices: listing the pages alone exceeds it"), ""],
     ]  # fmt: skip
     out += [[f"  {service}", f"${dollars:.4f}", ""] for service, dollars in modelled.dollars.items()]
     out.append(["AWS rebuild cost", f"${modelled.total:.2f}", f"≤ ${GOAL_DOLLARS:.0f}: {cost_met}"])

@@ -177,17 +177,26 @@ def stack_target(cfn: CloudFormationClient, sqs: SQSClient, stack: str) -> Rebui
 
 def rebuild(dynamodb: DynamoDBClient, sqs: SQSClient, target: RebuildTarget, cause: str) -> int:
     """Ask for every page of the site to be re-rendered, through the render queue as for any
-    change (each page once, in its own message group); how many pages were asked for.
+    change (each page once, in its own message group); how many pages were asked for."""
+    pages = site_pages(dynamodb, target)
+    enqueue(sqs, target, pages, cause)
+    return len(pages)
 
-    The requests go out from several threads at once: one sender, a batch of ten at a time,
-    would take longer to enqueue a large site than the render functions take to render it."""
+
+def site_pages(dynamodb: DynamoDBClient, target: RebuildTarget) -> list[str]:
+    """The id of every page the index makes."""
     from broadsheet.adapters.dynamo import DynamoIndex  # noqa: PLC0415 - the SDK adapters load on use
-    from broadsheet.adapters.sqs import SqsRenderQueue  # noqa: PLC0415
     from broadsheet.pages import all_pages  # noqa: PLC0415
 
-    pages = [page.id for page in all_pages(DynamoIndex(dynamodb, target.table), target.page_size)]
+    return [page.id for page in all_pages(DynamoIndex(dynamodb, target.table), target.page_size)]
+
+
+def enqueue(sqs: SQSClient, target: RebuildTarget, pages: list[str], cause: str) -> None:
+    """Send a render request for each page, from several threads at once: one sender, a batch of
+    ten at a time, would take longer to enqueue a large site than the functions take to render it."""
+    from broadsheet.adapters.sqs import SqsRenderQueue  # noqa: PLC0415
+
     queue = SqsRenderQueue(sqs, target.render_queue_url)
     parts = [pages[at : at + REBUILD_PART] for at in range(0, len(pages), REBUILD_PART)]
     with ThreadPoolExecutor(REBUILD_SENDERS) as pool:
         list(pool.map(lambda part: queue.send(part, cause=cause), parts))
-    return len(pages)

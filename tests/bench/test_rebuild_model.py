@@ -14,7 +14,7 @@ def measured(render_seconds: float = 50.0) -> Measured:
     # 1,000 articles, 2,500 pages, each: 4 queries, 1 get, 2 S3 reads, 0.3 SQS requests.
     return Measured(
         articles=1000, pages=2500, rendered=2500, seconds=120.0, enqueue_seconds=25.0,
-        render_seconds=render_seconds, invocations=250,
+        render_seconds=render_seconds, invocations=250, listing_seconds=10.0,
         requests={"dynamodb:Query": 10_000, "dynamodb:GetItem": 2500, "s3:HeadObject": 2500,
                   "s3:GetObject": 2500, "sqs:ReceiveMessage": 500, "sqs:DeleteMessageBatch": 250},
     )  # fmt: skip
@@ -24,10 +24,12 @@ def test_pages_time_and_dollars_scale_from_the_measured_per_page_figures() -> No
     m = rebuild_model.model(measured(), articles=100_000, concurrency=50)
     assert m.pages == 250_000
     assert m.page_seconds == pytest.approx(0.02)
-    assert m.enqueue_seconds == pytest.approx(2500.0)  # 25,000 batches at 0.1 s each
+    # Listing at the measured 4 ms a page; 25,000 batches over 16 senders at the assumed latency.
+    listing = 1000.0
+    assert m.enqueue_seconds == pytest.approx(listing + 25_000 / 16 * rebuild_model.SQS_SEND_SECONDS)
     assert m.render_seconds == pytest.approx(250_000 * 0.02 / 50)
-    assert m.seconds == pytest.approx(2500.0)
-    assert m.needed_concurrency == 0  # enqueueing alone is over ten minutes
+    assert m.seconds == pytest.approx(listing + max(25_000 / 16 * rebuild_model.SQS_SEND_SECONDS, 100.0))
+    assert m.needed_concurrency == 0  # listing alone is over ten minutes
     gb = cost.memory_sizes()["RenderFunction"] / 1024
     lambda_cost = 250_000 * 0.02 * gb * cost.LAMBDA_GB_SECOND + 25_000 * cost.LAMBDA_REQUEST
     assert m.dollars["Lambda (render, arm64)"] == pytest.approx(lambda_cost)
@@ -37,10 +39,9 @@ def test_pages_time_and_dollars_scale_from_the_measured_per_page_figures() -> No
     assert math.isclose(m.total, sum(m.dollars.values()))
 
 
-def test_the_concurrency_needed_fits_rendering_into_what_enqueueing_leaves() -> None:
-    quick = Measured(**{**measured().__dict__, "enqueue_seconds": 0.5})
+def test_the_concurrency_needed_fits_rendering_into_what_listing_leaves() -> None:
+    quick = Measured(**{**measured().__dict__, "listing_seconds": 0.5})
     m = rebuild_model.model(quick, articles=100_000, concurrency=10)
-    assert m.enqueue_seconds == pytest.approx(50.0)
     assert m.needed_concurrency == math.ceil(250_000 * 0.02 / 550)
 
 
