@@ -36,8 +36,10 @@ def test_rebuild_with_a_stack_name_renders_every_page_again(stack: LocalStack, e
     assert [key for key in lost if key not in editor.site_files()] == []
 
 
-def test_rebuild_of_a_stack_without_the_resources_says_so(capsys: pytest.CaptureFixture[str]) -> None:
-    cfn = boto3.client("cloudformation")
+def test_rebuild_of_a_stack_without_the_resources_says_so(
+    stack: LocalStack, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cfn = boto3.client("cloudformation")  # on the stack's moto server, as every client here
     cfn.create_stack(StackName="not-broadsheet", TemplateBody='{"Resources": {}}')
     assert main(["rebuild", "--stack", "not-broadsheet"]) == 1
     assert "has no IndexTable or RenderQueue" in capsys.readouterr().err
