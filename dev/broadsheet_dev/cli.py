@@ -165,7 +165,7 @@ def _add_build(commands: Any) -> None:
     offline.add_argument("--no-cache", action="store_true", help="render every page; keep no cache")
 
 
-def main(argv: list[str] | None = None) -> int:  # noqa: PLR0915 - one flat dispatch
+def main(argv: list[str] | None = None) -> int:
     """Entry point of the `broadsheet` command."""
     parser = argparse.ArgumentParser(prog="broadsheet", description="Serverless publishing for news sites.")
     commands = parser.add_subparsers(dest="command", required=True)
