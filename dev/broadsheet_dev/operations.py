@@ -246,22 +246,3 @@ def send_site_pages(
         for future in sending:
             future.result()
     return sent
-
-
-def site_pages(dynamodb: DynamoDBClient, target: RebuildTarget) -> list[str]:
-    """The id of every page the index makes."""
-    from broadsheet.adapters.dynamo import DynamoIndex  # noqa: PLC0415 - the SDK adapters load on use
-    from broadsheet.pages import all_pages  # noqa: PLC0415
-
-    return [page.id for page in all_pages(DynamoIndex(dynamodb, target.table), target.page_size)]
-
-
-def enqueue(sqs: SQSClient, target: RebuildTarget, pages: list[str], cause: str) -> None:
-    """Send a render request for each page, from several threads at once: one sender, a batch of
-    ten at a time, would take longer to enqueue a large site than the functions take to render it."""
-    from broadsheet.adapters.sqs import SqsRenderQueue  # noqa: PLC0415
-
-    queue = SqsRenderQueue(sqs, target.render_queue_url)
-    parts = [pages[at : at + REBUILD_PART] for at in range(0, len(pages), REBUILD_PART)]
-    with ThreadPoolExecutor(REBUILD_SENDERS) as pool:
-        list(pool.map(lambda part: queue.send(part, cause=cause), parts))
