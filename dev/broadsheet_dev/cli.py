@@ -119,6 +119,7 @@ def rebuild_deployed(stack: str, region: str | None) -> int:
     import boto3
 
     from broadsheet_dev.operations import rebuild, stack_target
+    from broadsheet_dev.progress import counted
 
     session = boto3.Session(region_name=region)
     sqs = session.client("sqs")
@@ -127,7 +128,10 @@ def rebuild_deployed(stack: str, region: str | None) -> int:
     except LookupError as exc:
         print(exc, file=sys.stderr)
         return 1
-    asked = rebuild(session.client("dynamodb"), sqs, target, cause=f"rebuild-{time.time_ns()}")
+    with counted("listings read") as shown:
+        asked = rebuild(
+            session.client("dynamodb"), sqs, target, cause=f"rebuild-{time.time_ns()}", progress=shown
+        )
     print(f"asked for {asked} pages of stack {stack} to be re-rendered")
     return 0
 

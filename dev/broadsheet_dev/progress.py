@@ -7,7 +7,7 @@ and only the summary lines are printed, so logs and tests see plain text.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
@@ -78,3 +78,11 @@ def print_lines(console: Console, lines: list[str]) -> None:
     """Print lines as they are (no rich markup read into file names or messages)."""
     for line in lines:
         console.print(line, markup=False, highlight=False, soft_wrap=True)
+
+
+@contextmanager
+def counted(description: str, console: Console | None = None) -> Iterator[Callable[[int, int], None]]:
+    """A bar for work whose total is learnt as it goes: yields `shown(done, total)`."""
+    with progress_bar(console) as bar:
+        task = bar.add_task(description, total=None)
+        yield lambda done, total: bar.update(task, completed=done, total=total)

@@ -11,7 +11,7 @@ import signal
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import boto3
 from rich.console import Console
@@ -48,7 +48,7 @@ from broadsheet_dev.operations import (
 )
 from broadsheet_dev.operations import rebuild as rebuild_pages
 from broadsheet_dev.operations import redrive as redrive_messages
-from broadsheet_dev.progress import PublishSummary, Rejection, print_lines, progress_bar
+from broadsheet_dev.progress import PublishSummary, Rejection, counted, print_lines, progress_bar
 
 
 class Editor:
@@ -211,8 +211,20 @@ def publish(files: list[Path], state: Path, console: Console | None = None) -> i
     """Upload files (a folder: every article, profile and image in it) to the running local
     stack, with a progress bar and a summary; a file the contract refuses is not uploaded and
     its errors are listed. 1 if any file was refused."""
-    editor = _editor_from_state(state)
-    console = console or Console()
+    summary = publish_all(_editor_from_state(state), files, console or Console())
+    return 1 if summary.failed() else 0
+
+
+class Uploader(Protocol):
+    """What publishing needs of the content bucket."""
+
+    def holds(self, key: str, raw: bytes) -> bool: ...
+
+    def publish(self, path: Path) -> str: ...
+
+
+def publish_all(editor: Uploader, files: list[Path], console: Console) -> PublishSummary:
+    """Publish files and folders with a progress bar; print and return the summary."""
     found = upload_candidates(files)
     summary = PublishSummary()
     with progress_bar(console) as bar:
@@ -221,7 +233,7 @@ def publish(files: list[Path], state: Path, console: Console | None = None) -> i
             publish_one(editor, path, summary)
             bar.advance(task)
     print_lines(console, summary.lines())
-    return 1 if summary.failed() else 0
+    return summary
 
 
 def upload_candidates(paths: list[Path]) -> list[Path]:
@@ -232,7 +244,7 @@ def upload_candidates(paths: list[Path]) -> list[Path]:
     return sorted(files, key=lambda p: p.parent.name != "media")
 
 
-def publish_one(editor: Editor, path: Path, summary: PublishSummary) -> None:
+def publish_one(editor: Uploader, path: Path, summary: PublishSummary) -> None:
     """Upload one file unless it is not an upload, the contract refuses it, or the bucket holds
     the same bytes already; record which in `summary`."""
     if not is_upload(path):
@@ -273,15 +285,8 @@ def rebuild(state: Path, console: Console | None = None) -> int:
     dynamodb = editor.session.client("dynamodb", endpoint_url=described["endpoint"])
     target = RebuildTarget(described["table"], described["render_queue_url"], int(described["page_size"]))
     console = console or Console()
-    with progress_bar(console) as bar:
-        task = bar.add_task("listings read, pages sent", total=None)
-        asked = rebuild_pages(
-            dynamodb,
-            editor.sqs,
-            target,
-            cause=f"rebuild-{time.time_ns()}",
-            progress=lambda read, listings: bar.update(task, completed=read, total=listings),
-        )
+    with counted("listings read", console) as shown:
+        asked = rebuild_pages(dynamodb, editor.sqs, target, cause=f"rebuild-{time.time_ns()}", progress=shown)
     print_lines(console, [f"asked for {asked} pages to be re-rendered"])
     return 0
 
