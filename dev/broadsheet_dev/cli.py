@@ -206,8 +206,12 @@ def main(argv: list[str] | None = None) -> int:
     local.add_argument(
         "--watch", type=Path, default=Path("content"), help="folder an editor saves files into"
     )
-    publish = commands.add_parser("publish", help="upload files to the running local stack's content bucket")
-    publish.add_argument("files", nargs="+", type=Path)
+    publish = commands.add_parser(
+        "publish", help="upload files or folders to the running local stack's content bucket, with a summary"
+    )
+    publish.add_argument(
+        "files", nargs="+", type=Path, help="article, author or image files, or folders of them"
+    )
     unpublish = commands.add_parser("unpublish", help="delete articles from the running local stack")
     unpublish.add_argument("slugs", nargs="+")
     rebuild = _rebuild_parser(commands)
