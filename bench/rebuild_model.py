@@ -12,12 +12,15 @@ size. Assumptions, each stated where it is used:
   rebuild of an unchanged site writes next to nothing, so PUTs are not taken from it);
 - the render function's time per page on the local stack, where every AWS request goes to moto
   over loopback on a shared 2-core machine, is an upper bound for Lambda's;
-- the pages are listed from the index at the rate measured locally (moto, an upper bound), and
-  enqueued as `broadsheet rebuild` does (16 threads, each a SendMessageBatch of ten at a time)
-  at SQS_SEND_SECONDS a request on AWS — an assumption: moto's send time is its own CPU on a
-  loaded machine and says nothing of SQS's latency (it is reported beside, for reference);
-  rendering starts as soon as the first pages are queued, so the wall time is listing plus the
-  longer of enqueueing and rendering (spread over the render queue's MaximumConcurrency);
+- the pages are listed and enqueued as `broadsheet rebuild` does: REBUILD_SENDERS threads read
+  the listings and send each listing's pages (SendMessageBatch, ten at a time) as soon as it is
+  read. On AWS the listing takes the DynamoDB requests counted in a listing-only pass, per page,
+  at DYNAMODB_REQUEST_SECONDS each over REBUILD_SENDERS threads, and the sends
+  SQS_SEND_SECONDS each over the same threads (both assumptions: moto's times are its own CPU on
+  a shared machine and say nothing of AWS latency); the listing-only pass's time on moto, scaled,
+  is reported beside as an upper bound. Rendering starts as soon as the first pages are queued,
+  so the wall time is the longer of listing-and-sending and rendering (spread over the render
+  queue's MaximumConcurrency);
 - the edge is refreshed with one wildcard invalidation (`/*`, priced as one path beyond the free
   1,000 a month).
 """
@@ -45,8 +48,10 @@ from bench.cost import (
     memory_sizes,
 )
 from bench.publish import DEADLINE, Site
+from broadsheet.adapters.dynamo import DynamoIndex
+from broadsheet.adapters.sqs import SqsRenderQueue
 from broadsheet_dev.local.template import load_template
-from broadsheet_dev.operations import REBUILD_SENDERS, RebuildTarget, enqueue, site_pages
+from broadsheet_dev.operations import REBUILD_SENDERS, RebuildTarget, send_site_pages
 
 ROOT = Path(__file__).resolve().parents[1]
 TARGET_ARTICLES = 100_000
@@ -55,6 +60,8 @@ GOAL_DOLLARS = 1.0
 SEND_BATCH = 10
 # One SendMessageBatch's round trip within a region (an assumption, not measured here).
 SQS_SEND_SECONDS = 0.03
+# One Query or GetItem round trip within a region (an assumption, not measured here).
+DYNAMODB_REQUEST_SECONDS = 0.01
 
 
 @dataclass(frozen=True)
@@ -69,6 +76,7 @@ class Measured:
     render_seconds: float
     invocations: int
     listing_seconds: float
+    listing_requests: int
     requests: dict[str, int]
 
     def per_page(self, prefix: str, operations: set[str] | None = None) -> float:
@@ -90,6 +98,7 @@ class Model:
     concurrency: int
     page_seconds: float
     enqueue_seconds: float
+    listing_bound_seconds: float
     render_seconds: float
     seconds: float
     needed_concurrency: int
@@ -105,24 +114,33 @@ def measure(site: Site) -> Measured:
     target = RebuildTarget(
         site.stack.stack.refs["IndexTable"], site.stack.stack.queue_url("RenderQueue"), corpus.PAGE_SIZE
     )
+    # First the listing alone (nothing sent, nothing rendering beside it), counting its requests.
+    dynamodb = boto3.client("dynamodb")
+    asked = Counter[str]()
+    dynamodb.meta.events.register("before-call.dynamodb.*", lambda model, **_: asked.update([model.name]))
+    index = DynamoIndex(dynamodb, target.table)
+    started = time.perf_counter()
+    send_site_pages(index, target.page_size, lambda part: None)
+    listed = time.perf_counter() - started
     site.requests.take()
     started = time.perf_counter()
-    pages = site_pages(boto3.client("dynamodb"), target)
-    listed = time.perf_counter() - started
-    enqueue(boto3.client("sqs"), target, pages, cause=f"rebuild-{time.time_ns()}")
-    enqueued = time.perf_counter() - started - listed
+    queue = SqsRenderQueue(boto3.client("sqs"), target.render_queue_url)
+    cause = f"rebuild-{time.time_ns()}"
+    pages = send_site_pages(index, target.page_size, lambda part: queue.send(part, cause=cause))
+    enqueued = time.perf_counter() - started
     site.stack.wait_drained(timeout=DEADLINE)
     seconds = time.perf_counter() - started
     calls, invoked, renders = site.requests.take()
     return Measured(
         articles=site.articles,
-        pages=len(pages),
+        pages=pages,
         rendered=len(renders),
         seconds=seconds,
         enqueue_seconds=enqueued,
         render_seconds=sum(t for name, t in invoked if name == "RenderFunction"),
         invocations=sum(1 for name, _ in invoked if name == "RenderFunction"),
         listing_seconds=listed,
+        listing_requests=sum(asked.values()) // 2,  # the two passes make the same requests
         requests=dict(sorted(Counter(f"{c.service}:{c.operation}" for c in calls).items())),
     )
 
@@ -140,8 +158,12 @@ def model(measured: Measured, articles: int = TARGET_ARTICLES, concurrency: int 
     pages = math.ceil(measured.pages / measured.articles * articles)
     page_seconds = measured.render_seconds / max(measured.rendered, 1)
     memory_gb = memory_sizes()["RenderFunction"] / 1024
-    listing = measured.listing_seconds / measured.pages * pages
-    enqueue = listing + math.ceil(pages / SEND_BATCH) / REBUILD_SENDERS * SQS_SEND_SECONDS
+    # Listing and sending overlap (each listing's pages go as soon as it is read), on the same
+    # threads: their requests at AWS latencies, spread over those threads.
+    per_page = pages / measured.pages
+    listing = measured.listing_requests * per_page * DYNAMODB_REQUEST_SECONDS / REBUILD_SENDERS
+    sends = math.ceil(pages / SEND_BATCH) * SQS_SEND_SECONDS / REBUILD_SENDERS
+    enqueue = listing + sends
     render = pages * page_seconds / concurrency
     invocations = pages * measured.invocations / max(measured.rendered, 1)
     sqs = pages / SEND_BATCH + pages * measured.per_page("sqs")
@@ -156,17 +178,17 @@ def model(measured: Measured, articles: int = TARGET_ARTICLES, concurrency: int 
         "DynamoDB reads": pages * (3 * queries + gets) * DYNAMODB_READ_UNIT,
         "CloudFront invalidation (/*)": INVALIDATION_PATH,
     }
-    # The concurrency at which rendering fits the goal after listing (0: listing exceeds it).
-    room = GOAL_SECONDS - listing
-    needed = math.ceil(pages * page_seconds / room) if room > 0 else 0
+    # The concurrency at which rendering fits the goal (0: listing and sending alone exceed it).
+    needed = math.ceil(pages * page_seconds / GOAL_SECONDS) if enqueue <= GOAL_SECONDS else 0
     return Model(
         articles=articles,
         pages=pages,
         concurrency=concurrency,
         page_seconds=page_seconds,
         enqueue_seconds=enqueue,
+        listing_bound_seconds=measured.listing_seconds * per_page,
         render_seconds=render,
-        seconds=listing + max(enqueue - listing, render),
+        seconds=max(enqueue, render),
         needed_concurrency=needed,
         dollars=dollars,
     )
@@ -179,17 +201,21 @@ def rows(measured: Measured, modelled: Model) -> list[list[str]]:
     out = [
         [f"local rebuild, {measured.articles:,} articles",
          f"{measured.pages:,} pages asked, {measured.rendered:,} rendered in {measured.seconds:.1f} s "
-         f"(listed in {measured.listing_seconds:.1f} s, sent in {measured.enqueue_seconds:.1f} s)", ""],
+         f"(listed and sent in {measured.enqueue_seconds:.1f} s, rendering beside)", ""],
+        ["listing alone, local",
+         f"{measured.listing_seconds:.1f} s, {measured.listing_requests:,} DynamoDB requests from "
+         f"{REBUILD_SENDERS} threads", ""],
         ["per page (local, upper bound)",
          f"{modelled.page_seconds * 1000:.1f} ms render time, "
          f"{measured.per_page('dynamodb'):.1f} DynamoDB, {measured.per_page('s3'):.1f} S3, "
          f"{measured.per_page('sqs'):.2f} SQS requests", ""],
         [f"AWS rebuild, {modelled.articles:,} articles",
-         f"{modelled.pages:,} pages; list and enqueue {modelled.enqueue_seconds:.0f} s, render "
+         f"{modelled.pages:,} pages; list and enqueue {modelled.enqueue_seconds:.0f} s (at moto's "
+         f"pace, an upper bound: {modelled.listing_bound_seconds:.0f} s), render "
          f"{modelled.render_seconds:.0f} s at concurrency {modelled.concurrency}",
          f"≤ {GOAL_SECONDS / 60:.0f} min: {time_met} ({modelled.seconds / 60:.1f} min)"],
         ["render concurrency for the time goal",
-         str(modelled.needed_concurrency or "none suffices: listing the pages alone exceeds it"), ""],
+         str(modelled.needed_concurrency or "none suffices: listing and sending alone exceed it"), ""],
     ]  # fmt: skip
     out += [[f"  {service}", f"${dollars:.4f}", ""] for service, dollars in modelled.dollars.items()]
     out.append(["AWS rebuild cost", f"${modelled.total:.2f}", f"≤ ${GOAL_DOLLARS:.0f}: {cost_met}"])

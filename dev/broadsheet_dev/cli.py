@@ -119,6 +119,7 @@ def rebuild_deployed(stack: str, region: str | None) -> int:
     import boto3
 
     from broadsheet_dev.operations import rebuild, stack_target
+    from broadsheet_dev.progress import counted
 
     session = boto3.Session(region_name=region)
     sqs = session.client("sqs")
@@ -127,7 +128,10 @@ def rebuild_deployed(stack: str, region: str | None) -> int:
     except LookupError as exc:
         print(exc, file=sys.stderr)
         return 1
-    asked = rebuild(session.client("dynamodb"), sqs, target, cause=f"rebuild-{time.time_ns()}")
+    with counted("listings read") as shown:
+        asked = rebuild(
+            session.client("dynamodb"), sqs, target, cause=f"rebuild-{time.time_ns()}", progress=shown
+        )
     print(f"asked for {asked} pages of stack {stack} to be re-rendered")
     return 0
 
@@ -202,8 +206,12 @@ def main(argv: list[str] | None = None) -> int:
     local.add_argument(
         "--watch", type=Path, default=Path("content"), help="folder an editor saves files into"
     )
-    publish = commands.add_parser("publish", help="upload files to the running local stack's content bucket")
-    publish.add_argument("files", nargs="+", type=Path)
+    publish = commands.add_parser(
+        "publish", help="upload files or folders to the running local stack's content bucket, with a summary"
+    )
+    publish.add_argument(
+        "files", nargs="+", type=Path, help="article, author or image files, or folders of them"
+    )
     unpublish = commands.add_parser("unpublish", help="delete articles from the running local stack")
     unpublish.add_argument("slugs", nargs="+")
     rebuild = _rebuild_parser(commands)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -27,6 +27,8 @@ if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
     from mypy_boto3_sqs import SQSClient
     from mypy_boto3_sqs.literals import QueueAttributeNameType
+
+    from broadsheet.index.ports import Catalog
 
 # A rebuild's senders, and the pages each sends at a time (ten SendMessageBatch requests).
 REBUILD_SENDERS = 16
@@ -175,28 +177,72 @@ def stack_target(cfn: CloudFormationClient, sqs: SQSClient, stack: str) -> Rebui
     return RebuildTarget(found["IndexTable"], queue, int(parameters.get("PageSize") or DEFAULT_PAGE_SIZE))
 
 
-def rebuild(dynamodb: DynamoDBClient, sqs: SQSClient, target: RebuildTarget, cause: str) -> int:
+def rebuild(
+    dynamodb: DynamoDBClient,
+    sqs: SQSClient,
+    target: RebuildTarget,
+    cause: str,
+    progress: Callable[[int, int], None] | None = None,
+) -> int:
     """Ask for every page of the site to be re-rendered, through the render queue as for any
-    change (each page once, in its own message group); how many pages were asked for."""
-    pages = site_pages(dynamodb, target)
-    enqueue(sqs, target, pages, cause)
-    return len(pages)
-
-
-def site_pages(dynamodb: DynamoDBClient, target: RebuildTarget) -> list[str]:
-    """The id of every page the index makes."""
+    change (each page once, in its own message group); how many pages were asked for.
+    `progress(listings read, listings in all)` is called as the listings are read."""
     from broadsheet.adapters.dynamo import DynamoIndex  # noqa: PLC0415 - the SDK adapters load on use
-    from broadsheet.pages import all_pages  # noqa: PLC0415
-
-    return [page.id for page in all_pages(DynamoIndex(dynamodb, target.table), target.page_size)]
-
-
-def enqueue(sqs: SQSClient, target: RebuildTarget, pages: list[str], cause: str) -> None:
-    """Send a render request for each page, from several threads at once: one sender, a batch of
-    ten at a time, would take longer to enqueue a large site than the functions take to render it."""
     from broadsheet.adapters.sqs import SqsRenderQueue  # noqa: PLC0415
 
     queue = SqsRenderQueue(sqs, target.render_queue_url)
-    parts = [pages[at : at + REBUILD_PART] for at in range(0, len(pages), REBUILD_PART)]
+    index = DynamoIndex(dynamodb, target.table)
+    return send_site_pages(index, target.page_size, lambda part: queue.send(part, cause=cause), progress)
+
+
+def send_site_pages(
+    index: Catalog,
+    page_size: int,
+    send: Callable[[list[str]], object],
+    progress: Callable[[int, int], None] | None = None,
+) -> int:
+    """Send the id of every page the index makes (the pages of `all_pages`, each once), listing by
+    listing as each is read: one count query per listing, one at a time, took most of a large
+    site's rebuild, so REBUILD_SENDERS threads read listings and send their pages side by side
+    (at most that many requests in flight). How many pages were sent."""
+    from broadsheet.pages import (  # noqa: PLC0415  # noqa: PLC0415
+        STATIC_PAGES,
+        ArticlePage,
+        Listing,
+        PreviewPage,
+        SitemapPage,
+        feeds_of,
+        is_pinned_list,
+        page_count,
+    )
+
+    def parts(ids: list[str]) -> list[list[str]]:
+        return [ids[at : at + REBUILD_PART] for at in range(0, len(ids), REBUILD_PART)]
+
+    def listing_pages(listing_id: str) -> list[str]:
+        listing = Listing.parse(listing_id)
+        pages = [listing.page(n).id for n in range(page_count(index.count(listing_id), page_size) + 1)]
+        return pages + [feed.id for feed in feeds_of(listing)]
+
+    def send_listing(listing_id: str) -> int:
+        ids = listing_pages(listing_id)
+        for part in parts(ids):
+            send(part)
+        return len(ids)
+
+    first = [page.id for page in STATIC_PAGES]
+    first += [ArticlePage(slug).id for slug in index.live_article_slugs()]
+    first += [PreviewPage(slug).id for slug in index.draft_article_slugs()]
+    first += [SitemapPage(month).id for month, _ in index.months()]
+    listings = sorted({x for x in index.listing_ids() if not is_pinned_list(x)} | {"home"})
+    sent = len(first)
     with ThreadPoolExecutor(REBUILD_SENDERS) as pool:
-        list(pool.map(lambda part: queue.send(part, cause=cause), parts))
+        sending = [pool.submit(send, part) for part in parts(first)]
+        reading = [pool.submit(send_listing, listing_id) for listing_id in listings]
+        for read, done in enumerate(as_completed(reading), start=1):
+            sent += done.result()
+            if progress:
+                progress(read, len(listings))
+        for future in sending:
+            future.result()
+    return sent

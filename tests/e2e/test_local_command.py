@@ -146,11 +146,24 @@ def test_saving_a_file_publishes_it_within_five_seconds_touching_only_its_pages(
 def test_broadsheet_publish_and_unpublish_reach_the_running_stack(running: Running, tmp_path: Path) -> None:
     doc = json.loads((SAMPLES / "articles" / "un-at-seventy.json").read_text())
     doc |= {"title": "Published from the command line", "published_at": "2026-11-29T11:00:00+03:00"}
-    path = tmp_path / "from-the-command-line.json"
-    path.write_text(json.dumps(doc))
+    folder = tmp_path / "articles"
+    folder.mkdir()
+    (folder / "from-the-command-line.json").write_text(json.dumps(doc))
+    (folder / "no-title.json").write_text(json.dumps({k: v for k, v in doc.items() if k != "title"}))
+    (folder / "notes.txt").write_text("not content")
     broadsheet = str(Path(sys.executable).with_name("broadsheet"))
     state = ["--state", str(running.state_file)]
-    subprocess.run([broadsheet, "publish", str(path), *state], check=True, capture_output=True)
+    first = subprocess.run(
+        [broadsheet, "publish", str(folder), *state], check=False, capture_output=True, text=True
+    )
+    # A folder: each file checked, the refused one named with its field, no bar in a pipe.
+    assert first.returncode == 1
+    assert "1 published, 0 unchanged, 1 rejected, 1 skipped" in first.stdout
+    assert f"rejected {folder / 'no-title.json'}:\n  title: " in first.stdout
+    again = subprocess.run(
+        [broadsheet, "publish", str(folder), *state], check=False, capture_output=True, text=True
+    )
+    assert "0 published, 1 unchanged, 1 rejected, 1 skipped" in again.stdout
     wait_for("the home page", lambda: b"Published from the command line" in fetch(running.site + "/")[2])
     # A batch publishes its pages side by side: the article page may land just after the home page.
     wait_for("the article page", lambda: fetch(running.site + "/articles/from-the-command-line/")[0] == 200)

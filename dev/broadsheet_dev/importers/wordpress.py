@@ -22,15 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    DownloadColumn,
-    MofNCompleteColumn,
-    Progress,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
+from rich.progress import Progress
 
 from broadsheet.contract.fields import slugify
 from broadsheet.contract.files import read_article, read_author
@@ -49,6 +41,7 @@ from broadsheet_dev.importers.report import (
     Skipped,
 )
 from broadsheet_dev.importers.wxr import Export, Item, read_export
+from broadsheet_dev.progress import progress_bar
 
 REPORT_NAME = "import-report.json"
 _STATUSES = {"publish": "published", "future": "published", "draft": "draft", "pending": "draft"}
@@ -131,15 +124,7 @@ def import_wordpress(options: ImportOptions) -> ImportReport:
 
 @contextmanager
 def _progress(options: ImportOptions, counts: bool = False) -> Iterator[Progress]:
-    amount = MofNCompleteColumn() if counts else DownloadColumn()
-    columns = (
-        TextColumn("{task.description}"),
-        BarColumn(),
-        amount,
-        TimeElapsedColumn(),
-        TimeRemainingColumn(),
-    )
-    with Progress(*columns, console=options.console, disable=not options.progress, transient=False) as bar:
+    with progress_bar(options.console, enabled=options.progress, counts=counts) as bar:
         yield bar
 
 

@@ -4,23 +4,33 @@
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import mimetypes
 import signal
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import boto3
+from rich.console import Console
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 
 from broadsheet.adapters.dynamo import DynamoIndex
-from broadsheet.adapters.sqs import SqsRenderQueue, s3_notification
-from broadsheet.contract.files import ARTICLE_SUFFIXES, ARTICLES, MARKDOWN, content_key
+from broadsheet.adapters.sqs import s3_notification
+from broadsheet.contract.files import (
+    ARTICLE_SUFFIXES,
+    ARTICLES,
+    AUTHORS,
+    MARKDOWN,
+    content_key,
+    read_article,
+    read_author,
+)
 from broadsheet.contract.media import MEDIA, UPLOAD_FORMATS
-from broadsheet.pages import all_pages
+from broadsheet.errors import SkippedKey, ValidationFailed
 from broadsheet.preview import PREVIEW_PREFIX, parse_preview_key, token_expiry
 from broadsheet.runtime.reconcile import ReconcileServices, build_services, run_reconcile
 from broadsheet.settings import Settings
@@ -28,8 +38,17 @@ from broadsheet_dev import history
 from broadsheet_dev.local.runtime import LocalStack, StackOptions
 from broadsheet_dev.local.stack import CREDENTIALS, redrive_sources, use_endpoint
 from broadsheet_dev.local.template import event_sources, load_template
-from broadsheet_dev.operations import DeadLetters, latest_reports, peek, queue_depths, redrive_stream_failures
+from broadsheet_dev.operations import (
+    DeadLetters,
+    RebuildTarget,
+    latest_reports,
+    peek,
+    queue_depths,
+    redrive_stream_failures,
+)
+from broadsheet_dev.operations import rebuild as rebuild_pages
 from broadsheet_dev.operations import redrive as redrive_messages
+from broadsheet_dev.progress import PublishSummary, Rejection, counted, print_lines, progress_bar
 
 
 class Editor:
@@ -62,6 +81,15 @@ class Editor:
             ContentType=kind or "application/octet-stream",
         )
         return key
+
+    def holds(self, key: str, raw: bytes) -> bool:
+        """Whether the bucket's current object at `key` has these bytes (a single-part upload's
+        ETag is the MD5 of its bytes)."""
+        try:
+            etag = self.s3.head_object(Bucket=self.bucket, Key=key)["ETag"].strip('"')
+        except self.s3.exceptions.ClientError:
+            return False
+        return etag == hashlib.md5(raw, usedforsecurity=False).hexdigest()
 
     def unpublish(self, key: str) -> None:
         """Delete one file. moto sends no event for a delete on a versioned bucket, so the
@@ -179,12 +207,64 @@ def run(
     return 0
 
 
-def publish(files: list[Path], state: Path) -> int:
-    """Upload files to the running local stack."""
-    editor = _editor_from_state(state)
-    for path in files:
-        print(f"published {editor.publish(path)}")
-    return 0
+def publish(files: list[Path], state: Path, console: Console | None = None) -> int:
+    """Upload files (a folder: every article, profile and image in it) to the running local
+    stack, with a progress bar and a summary; a file the contract refuses is not uploaded and
+    its errors are listed. 1 if any file was refused."""
+    summary = publish_all(_editor_from_state(state), files, console or Console())
+    return 1 if summary.failed() else 0
+
+
+class Uploader(Protocol):
+    """What publishing needs of the content bucket."""
+
+    def holds(self, key: str, raw: bytes) -> bool: ...
+
+    def publish(self, path: Path) -> str: ...
+
+
+def publish_all(editor: Uploader, files: list[Path], console: Console) -> PublishSummary:
+    """Publish files and folders with a progress bar; print and return the summary."""
+    found = upload_candidates(files)
+    summary = PublishSummary()
+    with progress_bar(console) as bar:
+        task = bar.add_task("publishing", total=len(found))
+        for path in found:
+            publish_one(editor, path, summary)
+            bar.advance(task)
+    print_lines(console, summary.lines())
+    return summary
+
+
+def upload_candidates(paths: list[Path]) -> list[Path]:
+    """The files named, a folder standing for every file under it; images first, so that the
+    articles showing them are rendered with them the first time."""
+    found = [p for path in paths for p in (sorted(path.glob("**/*")) if path.is_dir() else [path])]
+    files = [p for p in found if p.is_file()]
+    return sorted(files, key=lambda p: p.parent.name != "media")
+
+
+def publish_one(editor: Uploader, path: Path, summary: PublishSummary) -> None:
+    """Upload one file unless it is not an upload, the contract refuses it, or the bucket holds
+    the same bytes already; record which in `summary`."""
+    if not is_upload(path):
+        summary.skipped.append(str(path))
+        return
+    key = editor_key(path)
+    raw = path.read_bytes()
+    if not key.startswith(MEDIA):
+        try:
+            (read_author if key.startswith(AUTHORS) else read_article)(key, raw)
+        except ValidationFailed as failure:
+            summary.rejected.append(Rejection(str(path), [f"{e.field}: {e.message}" for e in failure.errors]))
+            return
+        except SkippedKey as skip:
+            summary.rejected.append(Rejection(str(path), [str(skip)]))
+            return
+    if editor.holds(key, raw):
+        summary.unchanged.append(key)
+        return
+    summary.published.append(editor.publish(path))
 
 
 def unpublish(slugs: list[str], state: Path) -> int:
@@ -198,15 +278,16 @@ def unpublish(slugs: list[str], state: Path) -> int:
     return 0
 
 
-def rebuild(state: Path) -> int:
+def rebuild(state: Path, console: Console | None = None) -> int:
     """Re-render every page of the running stack through the normal render queue."""
     editor = _editor_from_state(state)
     described = json.loads(state.read_text())
     dynamodb = editor.session.client("dynamodb", endpoint_url=described["endpoint"])
-    index = DynamoIndex(dynamodb, described["table"])
-    pages = [page.id for page in all_pages(index, int(described["page_size"]))]
-    SqsRenderQueue(editor.sqs, described["render_queue_url"]).send(pages, cause=f"rebuild-{time.time_ns()}")
-    print(f"asked for {len(pages)} pages to be re-rendered")
+    target = RebuildTarget(described["table"], described["render_queue_url"], int(described["page_size"]))
+    console = console or Console()
+    with counted("listings read", console) as shown:
+        asked = rebuild_pages(dynamodb, editor.sqs, target, cause=f"rebuild-{time.time_ns()}", progress=shown)
+    print_lines(console, [f"asked for {asked} pages to be re-rendered"])
     return 0
 
 
