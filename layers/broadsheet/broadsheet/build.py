@@ -20,7 +20,6 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
@@ -392,11 +391,9 @@ class _Bodies:
         self._files = files
 
     def _whole(self, indexed: IndexedArticle) -> IndexedArticle:
-        article = indexed.article
-        if not article.body.startswith(_MARK):
+        if not indexed.article.body.startswith(_MARK):
             return indexed
-        body = _body(self._files[article.slug], article.body)
-        return replace(indexed, article=article.model_copy(update={"body": body}))
+        return _whole(indexed, self._files[indexed.article.slug])
 
     def get_article(self, slug: str) -> IndexedArticle | None:
         """As the index's."""
@@ -440,8 +437,27 @@ class _Bodies:
         return self._index.neighbours(listing, sort_key, limit, older=older)
 
 
-# An article's page and the three formats of each feed it is in read its body in turn.
-@lru_cache(maxsize=256)
+def _whole(indexed: IndexedArticle, path: Path) -> IndexedArticle:
+    """`indexed` with its article's body: the same object while it is kept, as a page and the
+    three formats of each feed that show an article ask for it in turn."""
+    kept = _WHOLE.pop(id(indexed), None)
+    if kept is None or kept[0] is not indexed:
+        article = indexed.article
+        kept = (
+            indexed,
+            replace(indexed, article=article.model_copy(update={"body": _body(path, article.body)})),
+        )
+    _WHOLE[id(indexed)] = kept
+    if len(_WHOLE) > _KEEP:
+        del _WHOLE[next(iter(_WHOLE))]
+    return kept[1]
+
+
+_KEEP = 512
+# The articles with bodies made last, least recent first, by the id of the indexed article.
+_WHOLE: dict[int, tuple[IndexedArticle, IndexedArticle]] = {}
+
+
 def _body(path: Path, mark: str) -> str:
     """The body of the article file at `path`, which must be the one `mark` was made from."""
     raw = path.read_bytes()
@@ -453,12 +469,13 @@ def _body(path: Path, mark: str) -> str:
             body = json.loads(raw)["body"]
     except (ValueError, KeyError, TypeError, FrontMatterError):
         body = None
-    if not isinstance(body, str) or _mark(body) != mark:
-        # What validation made of the file, should it differ from the file's own text.
-        try:
-            body = read_article(ARTICLES + path.name, raw).body
-        except (ValidationFailed, SkippedKey):
-            body = None
+    if isinstance(body, str) and _mark(body) == mark:
+        return body
+    # What validation made of the file, should it differ from the file's own text.
+    try:
+        body = read_article(ARTICLES + path.name, raw).body
+    except (ValidationFailed, SkippedKey):
+        body = None
     if not isinstance(body, str) or _mark(body) != mark:
         raise ContentChanged(f"{path} changed during the build; build again")
     return body
