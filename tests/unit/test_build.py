@@ -12,11 +12,23 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from broadsheet.adapters.folder import DirSiteStore
-from broadsheet.build import BuildReport, NotABuildFolder, build_site
+from broadsheet.build import (
+    BuildReport,
+    ContentChanged,
+    NotABuildFolder,
+    _body,
+    _mark,
+    build_site,
+    load_content,
+)
 from broadsheet.clock import now as clock_now
 from broadsheet.contract.fields import slugify
+from broadsheet.contract.files import read_article
+from broadsheet.pages import ArticlePage
+from broadsheet.render.html import render_page
 from broadsheet.settings import Settings
 from tests.unit.fakes import article_doc
 
@@ -268,3 +280,37 @@ def test_publishing_the_newest_article_into_a_partly_filled_page_writes_two_page
     for base in JOINED:
         expected |= {f"{base}index.html", f"{base}page/5/index.html"}
     assert changed == expected and report.written == 11 + len(SITE_WIDE)
+
+
+# -- bodies read back from their files -------------------------------------------------------
+
+
+def test_an_article_page_shows_the_body_validation_made_of_its_file(tmp_path: Path) -> None:
+    """The build indexes a mark in place of each body and reads the body back from the file: a
+    Markdown file with Windows line breaks renders as the whole validated article does."""
+    content = tmp_path / "content"
+    (content / "articles").mkdir(parents=True)
+    doc = article_doc("kerry-putin", body="First paragraph.\n\nSecond *paragraph*.\n")
+    body = doc.pop("body")
+    text = f"---\n{yaml.safe_dump(doc, allow_unicode=True)}---\n\n{body}".replace("\n", "\r\n")
+    (content / "articles" / "kerry-putin.md").write_bytes(text.encode())
+    (content / "articles" / "other.json").write_text(
+        json.dumps(article_doc("other", body="Another paragraph."))
+    )
+    build_site(content, tmp_path / "site", SETTINGS, workers=1)
+    index, _ = load_content(content, SETTINGS)
+    for slug in ("kerry-putin", "other"):
+        output = render_page(ArticlePage(slug), index, SETTINGS)
+        assert output is not None and b"paragraph" in output.body
+        assert (tmp_path / "site" / output.key).read_bytes() == output.body
+
+
+def test_an_article_file_changed_during_the_build_stops_it(tmp_path: Path) -> None:
+    path = tmp_path / "kerry-putin.json"
+    path.write_text(json.dumps(article_doc("kerry-putin", body="As indexed.")))
+    mark = read_article("articles/kerry-putin.json", path.read_bytes()).body
+    indexed = _mark(mark)
+    assert _body(path, indexed) == "As indexed."
+    path.write_text(json.dumps(article_doc("kerry-putin", body="Changed since.")))
+    with pytest.raises(ContentChanged, match="changed during the build"):
+        _body(path, indexed)

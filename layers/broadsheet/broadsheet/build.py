@@ -12,6 +12,8 @@ unchanged are left alone, so a rebuild writes only what changed.
 from __future__ import annotations
 
 import gc
+import hashlib
+import json
 import multiprocessing
 import os
 import threading
@@ -27,11 +29,13 @@ from broadsheet.adapters.secrets import with_preview_secret
 from broadsheet.build_cache import Cache, PageRecord, Stamp, TracedIndex
 from broadsheet.clock import now
 from broadsheet.contract.files import ARTICLES, AUTHORS, JSON, MARKDOWN, read_article, read_author, shadowed
-from broadsheet.contract.media import MEDIA, RENDITION_CACHE
+from broadsheet.contract.markdown import FrontMatterError, read_markdown
+from broadsheet.contract.media import MEDIA, RENDITION_CACHE, MediaItem
 from broadsheet.contract.models import Article, AuthorProfile
 from broadsheet.errors import FieldError, SkippedKey, ValidationFailed
+from broadsheet.index.entries import Entry
 from broadsheet.index.memory import MemoryIndex
-from broadsheet.index.ports import IndexReader
+from broadsheet.index.ports import IndexedArticle, IndexReader, ListingSlice
 from broadsheet.pages import Page, all_pages
 from broadsheet.render.html import Output, render_page
 from broadsheet.settings import Settings
@@ -75,7 +79,17 @@ def load_content(
     content_dir: Path, settings: Settings, workers: int = 1
 ) -> tuple[MemoryIndex, list[ValidationFailed]]:
     """Index every article and author file under `content_dir`; collect the rejected ones."""
+    index, rejected, _ = _load_content(content_dir, settings, workers, aside=False)
+    return index, rejected
+
+
+def _load_content(
+    content_dir: Path, settings: Settings, workers: int, *, aside: bool
+) -> tuple[MemoryIndex, list[ValidationFailed], dict[str, Path]]:
+    """As `load_content`; with `aside`, each article is indexed with a mark in place of its body
+    (see `_Bodies`), and the files the bodies are read back from are returned by slug."""
     index = MemoryIndex(now(settings))
+    files: dict[str, Path] = {}
     rejected: list[ValidationFailed] = []
     paths = [
         (prefix, path)
@@ -90,15 +104,19 @@ def load_content(
             rejected.append(shadowed(ARTICLES + path.name, ARTICLES + twin.name))
         else:
             paths.append((ARTICLES, path))
-    for read in _map(_read_files, _chunks(paths), workers if len(paths) >= PARALLEL_FROM else 1):
+    read_files = _read_files_aside if aside else _read_files
+    for read in _map(read_files, _chunks(paths), workers if len(paths) >= PARALLEL_FROM else 1):
         for item in read:
             if isinstance(item, ValidationFailed):
                 rejected.append(item)
             elif isinstance(item, Article):
                 index.add_article(item)
+            elif isinstance(item[1], Path):
+                files[item[0].slug] = item[1]
+                index.add_article(item[0])
             else:
                 index.add_profile(*item)
-    return index, rejected
+    return index, rejected, files
 
 
 def load_media(content_dir: Path) -> tuple[list[Processed], list[ValidationFailed]]:
@@ -131,10 +149,11 @@ def load_media(content_dir: Path) -> tuple[list[Processed], list[ValidationFaile
 _PROCESSED: dict[str, Processed] = {}
 
 
-def _read_files(
-    paths: Sequence[tuple[str, Path]],
-) -> list[Article | tuple[str, AuthorProfile] | ValidationFailed]:
-    read: list[Article | tuple[str, AuthorProfile] | ValidationFailed] = []
+_Read = Article | tuple[str, AuthorProfile] | tuple[Article, Path] | ValidationFailed
+
+
+def _read_files(paths: Sequence[tuple[str, Path]]) -> list[_Read]:
+    read: list[_Read] = []
     for prefix, path in paths:
         key = prefix + path.name
         try:
@@ -146,6 +165,19 @@ def _read_files(
             read.append(failure)
         except SkippedKey:
             continue
+    return read
+
+
+def _read_files_aside(paths: Sequence[tuple[str, Path]]) -> list[_Read]:
+    """As `_read_files`, each article with its body's mark in place of its body, and its file:
+    the builder then holds no body, and neither do the workers it forks to render."""
+    read: list[_Read] = []
+    for prefix, path in paths:
+        for item in _read_files([(prefix, path)]):
+            if isinstance(item, Article):
+                read.append((item.model_copy(update={"body": _mark(item.body)}), path))
+            else:
+                read.append(item)
     return read
 
 
@@ -177,7 +209,7 @@ def build_site(
     known = build_cache.load_pages(kept) if kept and previous else {}
     if kept:
         build_cache.forget(kept)
-    index, rejected = load_content(content_dir, settings, processes)
+    index, rejected, files = _load_content(content_dir, settings, processes, aside=True)
     images, refused = load_media(content_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     writer = FolderWriter(out_dir)
@@ -187,7 +219,7 @@ def build_site(
     pages = all_pages(index, settings.page_size)
     before = previous.outputs if previous else {}
     global _SHARED  # noqa: PLW0603 - what forked workers inherit instead of receiving it pickled
-    _SHARED = _Shared(index, settings, writer, root, known, before, kept is not None)
+    _SHARED = _Shared(index, files, settings, writer, root, known, before, kept is not None)
     try:
         done = list(_map(_publish_chunk, _chunks(pages), processes if len(pages) >= PARALLEL_FROM else 1))
     finally:
@@ -269,6 +301,8 @@ class _Shared:
     """What the workers inherit: the index, the settings, the writer and the last build's cache."""
 
     index: IndexReader
+    # Each article's file, by slug: its body is read back from it when a page shows it.
+    files: dict[str, Path]
     settings: Settings
     writer: FolderWriter
     root: str
@@ -307,7 +341,7 @@ def _publish_chunk(pages: Sequence[Page]) -> _Done:
                 done.outputs[record.key] = shared.before[record.key]
             continue
         traced = TracedIndex(shared.index) if shared.kept else None
-        output = render_page(page, traced or shared.index, shared.settings)
+        output = render_page(page, _Bodies(traced or shared.index, shared.files), shared.settings)
         done.rendered += 1
         if traced is not None:
             written_to = output.key if output else None
@@ -332,6 +366,119 @@ def _still(record: PageRecord, page: Page, shared: _Shared) -> bool:
         return shared.before.get(record.key) == build_cache.stamp(os.path.join(shared.root, record.key))
     except OSError:
         return False
+
+
+# What an article indexed without its body holds in its place: a digest of the body, so that
+# pages whose reads record it (the rebuild cache's digests) change when the body does.
+_MARK = "\0body "
+
+
+def _mark(body: str) -> str:
+    return _MARK + hashlib.blake2b(body.encode("utf-8", "surrogatepass"), digest_size=20).hexdigest()
+
+
+class ContentChanged(Exception):
+    """An article file changed while the build was reading the content."""
+
+
+class _Bodies:
+    """The index as pages read it: each article with its body, read back from its file when a
+    page asks for the article. A large build would otherwise hold every body for its whole run,
+    in the builder and, counted again, in each worker forked from it."""
+
+    def __init__(self, index: IndexReader, files: dict[str, Path]) -> None:
+        self._index = index
+        self._files = files
+
+    def _whole(self, indexed: IndexedArticle) -> IndexedArticle:
+        if not indexed.article.body.startswith(_MARK):
+            return indexed
+        return _whole(indexed, self._files[indexed.article.slug])
+
+    def get_article(self, slug: str) -> IndexedArticle | None:
+        """As the index's."""
+        found = self._index.get_article(slug)
+        return self._whole(found) if found is not None else None
+
+    def get_articles(self, slugs: list[str]) -> dict[str, IndexedArticle]:
+        """As the index's."""
+        return {slug: self._whole(found) for slug, found in self._index.get_articles(slugs).items()}
+
+    def get_profile(self, author_slug: str) -> AuthorProfile | None:
+        """As the index's."""
+        return self._index.get_profile(author_slug)
+
+    def get_media(self, names: list[str]) -> dict[str, MediaItem]:
+        """As the index's."""
+        return self._index.get_media(names)
+
+    def months(self) -> list[tuple[str, int]]:
+        """As the index's."""
+        return self._index.months()
+
+    def count(self, listing: str) -> int:
+        """As the index's."""
+        return self._index.count(listing)
+
+    def position(self, listing: str, sort_key: str) -> int:
+        """As the index's."""
+        return self._index.position(listing, sort_key)
+
+    def newest(self, listing: str, limit: int) -> ListingSlice:
+        """As the index's."""
+        return self._index.newest(listing, limit)
+
+    def span(self, listing: str, start: int, stop: int) -> ListingSlice:
+        """As the index's."""
+        return self._index.span(listing, start, stop)
+
+    def neighbours(self, listing: str, sort_key: str, limit: int, *, older: bool) -> tuple[Entry, ...]:
+        """As the index's."""
+        return self._index.neighbours(listing, sort_key, limit, older=older)
+
+
+def _whole(indexed: IndexedArticle, path: Path) -> IndexedArticle:
+    """`indexed` with its article's body: the same object while it is kept, as a page and the
+    three formats of each feed that show an article ask for it in turn."""
+    kept = _WHOLE.pop(id(indexed), None)
+    if kept is None or kept[0] is not indexed:
+        article = indexed.article
+        kept = (
+            indexed,
+            replace(indexed, article=article.model_copy(update={"body": _body(path, article.body)})),
+        )
+    _WHOLE[id(indexed)] = kept
+    if len(_WHOLE) > _KEEP:
+        del _WHOLE[next(iter(_WHOLE))]
+    return kept[1]
+
+
+_KEEP = 512
+# The articles with bodies made last, least recent first, by the id of the indexed article.
+_WHOLE: dict[int, tuple[IndexedArticle, IndexedArticle]] = {}
+
+
+def _body(path: Path, mark: str) -> str:
+    """The body of the article file at `path`, which must be the one `mark` was made from."""
+    raw = path.read_bytes()
+    body: object
+    try:
+        if path.suffix == MARKDOWN:
+            body = read_markdown(raw.decode("utf-8-sig")).data["body"]
+        else:
+            body = json.loads(raw)["body"]
+    except (ValueError, KeyError, TypeError, FrontMatterError):
+        body = None
+    if isinstance(body, str) and _mark(body) == mark:
+        return body
+    # What validation made of the file, should it differ from the file's own text.
+    try:
+        body = read_article(ARTICLES + path.name, raw).body
+    except (ValidationFailed, SkippedKey):
+        body = None
+    if not isinstance(body, str) or _mark(body) != mark:
+        raise ContentChanged(f"{path} changed during the build; build again")
+    return body
 
 
 def _chunks(items: Sequence[_T]) -> list[Sequence[_T]]:
