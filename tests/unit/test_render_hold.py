@@ -57,13 +57,16 @@ def test_listings_are_held_during_a_burst_and_article_pages_are_not(tmp_path: Pa
         first("home:0", "r2"),
         first("feed:home:atom", "r3"),
         first("404", "r4"),
+        first("sitemap-index", "r5"),
+        first("article:some-story", "r6"),
     ]
     outcome = render_batch(requests, svc)
-    assert outcome.held == {"home:0": 100, "feed:home:atom": 100}
-    assert queue.held == [(["r1", "r2", "r3"], 100)]
+    assert outcome.held == {"home:0": 100, "feed:home:atom": 100, "sitemap-index": 100}
+    assert queue.held == [(["r1", "r2", "r3", "r5"], 100)]
     assert queue.asked == 1
-    # The static page was rendered (published) now.
+    # The fixed page and the article's own page were rendered (published) now.
     assert "404" in outcome.published
+    assert "article:some-story" in outcome.published
 
 
 def test_a_lone_change_is_rendered_at_once_and_asks_the_queue_once(tmp_path: Path) -> None:

@@ -42,6 +42,9 @@ from broadsheet.errors import TransientError
 from broadsheet.index.ports import IndexReader
 from broadsheet.observability import logger, metrics
 from broadsheet.pages import (
+    ARCHIVE,
+    NEWS_SITEMAP,
+    SITEMAP_INDEX,
     AliasPage,
     ArticlePage,
     BadPageId,
@@ -232,9 +235,11 @@ def render_batch(requests: Sequence[RenderRequest], svc: RenderServices) -> Rend
     return outcome
 
 
-# The pages a burst may hold: those many articles share (listings, feeds, sitemaps). An article's
-# own page, an alias, a draft's preview and the static pages are never held.
+# The pages a burst may hold: those many articles share (listings, feeds, sitemaps, the sitemap
+# index, the news sitemap and the archive index, which every new article or month changes). An
+# article's own page, an alias, a draft's preview and the fixed pages are never held.
 HOLDABLE = (ListingPage, FeedPage, SitemapPage)
+HOLDABLE_STATIC = frozenset({SITEMAP_INDEX, NEWS_SITEMAP, ARCHIVE})
 
 
 def hold_seconds(backlog: int, behind: int, config: Settings) -> int | None:
@@ -252,7 +257,8 @@ def holdable(page: Page, requests: Sequence[RenderRequest]) -> bool:
     """Whether a page's requests in a batch may wait out a burst: a shared page, every request
     on its first delivery (so a request is held at most once, and never nears the DLQ)."""
     mine = [r for r in requests if r.page_id == page.id]
-    return isinstance(page, HOLDABLE) and all(r.first_delivery and r.receipt for r in mine)
+    shared = isinstance(page, HOLDABLE) or page in HOLDABLE_STATIC
+    return shared and all(r.first_delivery and r.receipt for r in mine)
 
 
 def _hold_through_burst(
