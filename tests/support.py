@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterator
+from collections.abc import Set as AbstractSet
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -17,6 +18,7 @@ from broadsheet.adapters.folder import DirSiteStore
 from broadsheet.adapters.sqs import s3_notification
 from broadsheet.build import build_site
 from broadsheet.contract.files import report_key
+from broadsheet.contract.media import SUPERSEDED_TAG
 from broadsheet.settings import Settings, settings
 from broadsheet_dev.local.runtime import LocalStack, StackOptions, reset_services
 
@@ -109,6 +111,17 @@ class Editor:
         for path in sample_images():
             self.put(f"media/{path.name}", path.read_bytes())
 
+    def superseded_in_site(self) -> set[str]:
+        """The site's renditions tagged for the lifecycle rule to delete (kept for a grace period
+        after their image was replaced or deleted, for pages cached before the change)."""
+        found = set()
+        for key in self.site_files():
+            if key.startswith("media/"):
+                tags = self.s3.get_object_tagging(Bucket=self.site, Key=key)["TagSet"]
+                if {"Key": SUPERSEDED_TAG, "Value": "true"} in tags:
+                    found.add(key)
+        return found
+
     def site_files(self) -> dict[str, bytes]:
         """Every object of the site bucket, key to bytes."""
         keys = [
@@ -154,3 +167,20 @@ class Editor:
             return None
         loaded: dict[str, object] = json.loads(body)
         return loaded
+
+
+def assert_site_matches_offline_build(
+    editor: Editor, folder: Path, superseded: AbstractSet[str] | None = None
+) -> None:
+    """The site bucket is byte for byte the offline build of the content bucket, plus the
+    renditions tagged superseded (which the build never makes, and the lifecycle rule deletes
+    after their grace): exactly `superseded` when given, whatever earlier tests on this stack
+    retired otherwise. A rendition the build makes is never tagged."""
+    expected, actual = editor.offline_build(folder), editor.site_files()
+    retired = editor.superseded_in_site()
+    if superseded is not None:
+        assert retired == superseded
+    assert not retired & expected.keys(), "a rendition the site still uses is tagged superseded"
+    assert sorted(actual) == sorted(expected.keys() | retired)
+    different = [key for key in expected if actual[key] != expected[key]]
+    assert different == [], f"files differ from the offline build: {different[:10]}"

@@ -20,7 +20,7 @@ from broadsheet.build import load_content
 from broadsheet.runtime.render import services
 from broadsheet.settings import Settings
 from broadsheet_dev.local.runtime import LocalStack
-from tests.support import SAMPLES, Editor
+from tests.support import SAMPLES, Editor, assert_site_matches_offline_build
 
 pytestmark = [pytest.mark.integration]
 
@@ -89,9 +89,7 @@ def key_of(slug: str) -> str:
 
 def assert_site_and_store_match_the_offline_build(editor: Editor, folder: Path) -> None:
     """The site bucket is the offline build of the content, and the edge's store its redirects."""
-    expected, actual = editor.offline_build(folder), editor.site_files()
-    assert sorted(actual) == sorted(expected)
-    assert [k for k in expected if actual[k] != expected[k]] == []
+    assert_site_matches_offline_build(editor, folder)
     oracle, _ = load_content(folder / "content", Settings())
     assert services().aliases.mapping() == oracle.redirects()
 

@@ -22,7 +22,7 @@ import broadsheet.site
 from broadsheet.pages import Page
 from broadsheet.render.html import render_page
 from broadsheet_dev.local.runtime import LocalStack, reset_services
-from tests.support import Editor, start_stack
+from tests.support import Editor, assert_site_matches_offline_build, start_stack
 
 pytestmark = [pytest.mark.integration, pytest.mark.isolated]
 
@@ -81,4 +81,4 @@ def test_a_burst_renders_the_home_page_at_most_twice_and_converges(
     own.wait_drained(timeout=400)
     assert {f"article:burst-{n}" for n in range(BURST)} <= set(renders.pages)
     assert 1 <= renders.pages.count(HOME) <= 2, renders.pages.count(HOME)
-    assert editor.site_files() == editor.offline_build(tmp_path)
+    assert_site_matches_offline_build(editor, tmp_path)

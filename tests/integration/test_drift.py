@@ -20,8 +20,8 @@ from broadsheet.runtime.reconcile import run_reconcile, services
 from broadsheet_dev.local import commands
 from broadsheet_dev.local.runtime import LocalStack
 from broadsheet_dev.local.template import load_template
-from tests.integration.test_repair import assert_site_matches_offline_build, sample
-from tests.support import ROOT, Editor
+from tests.integration.test_repair import sample
+from tests.support import ROOT, Editor, assert_site_matches_offline_build
 
 pytestmark = [pytest.mark.integration]
 

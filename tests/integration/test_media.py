@@ -7,7 +7,6 @@ from __future__ import annotations
 import io
 import json
 import re
-from collections.abc import Set as AbstractSet
 from dataclasses import replace
 from pathlib import Path
 
@@ -16,12 +15,12 @@ from PIL import Image
 
 from broadsheet.adapters import clients
 from broadsheet.adapters.sqs import SqsHints
-from broadsheet.contract.media import RENDITION_CACHE, SUPERSEDED_TAG
+from broadsheet.contract.media import RENDITION_CACHE
 from broadsheet.media.notices import warnings_key
 from broadsheet.media.renditions import media_hash, process
 from broadsheet.runtime.reconcile import run_reconcile, services
 from broadsheet_dev.local.runtime import LocalStack
-from tests.support import Editor, indexed, sample_images
+from tests.support import Editor, assert_site_matches_offline_build, indexed, sample_images
 
 pytestmark = [pytest.mark.integration]
 
@@ -78,30 +77,6 @@ def reconcile(stack: LocalStack) -> None:
     stack.wait_drained()
 
 
-def superseded_in_site(editor: Editor) -> set[str]:
-    """The site's renditions tagged for the lifecycle rule to delete."""
-    found = set()
-    for key in editor.site_files():
-        if key.startswith("media/"):
-            tags = editor.s3.get_object_tagging(Bucket=editor.site, Key=key)["TagSet"]
-            if {"Key": SUPERSEDED_TAG, "Value": "true"} in tags:
-                found.add(key)
-    return found
-
-
-def assert_site_matches_offline_build(
-    editor: Editor, tmp_path: Path, superseded: AbstractSet[str] = frozenset()
-) -> None:
-    """The site is the offline build plus exactly the `superseded` renditions, tagged as such."""
-    expected = editor.offline_build(tmp_path)
-    actual = editor.site_files()
-    assert superseded_in_site(editor) == superseded
-    assert not superseded & expected.keys()
-    assert sorted(actual) == sorted(expected.keys() | superseded)
-    different = [key for key in expected if actual[key] != expected[key]]
-    assert different == [], f"files differ from the offline build: {different[:10]}"
-
-
 def renditions_of(data: bytes, name: str) -> frozenset[str]:
     return frozenset(process(f"media/{name}", name, data).item.rendition_keys())
 
@@ -110,13 +85,13 @@ def retired_so_far(editor: Editor, name: str) -> frozenset[str]:
     """The renditions already superseded, and those `name` has now (an earlier test's upload,
     which this test's upload retires)."""
     live = indexed().get_media([name]).get(name)
-    return frozenset(superseded_in_site(editor) | set(live.rendition_keys() if live else ()))
+    return frozenset(editor.superseded_in_site() | set(live.rendition_keys() if live else ()))
 
 
 def test_an_article_before_its_images_gains_them_when_they_arrive(
     stack: LocalStack, editor: Editor, tmp_path: Path
 ) -> None:
-    retired = superseded_in_site(editor)  # by earlier tests on this stack, still in their grace
+    retired = editor.superseded_in_site()  # by earlier tests on this stack, still in their grace
     editor.put_json(STORY, story())
     stack.wait_drained()
     before = editor.site_files()["articles/picture-story/index.html"]
@@ -196,7 +171,7 @@ def test_reconcile_tags_the_renditions_the_media_function_left_untagged(
     lost = sorted(renditions_of(first, "picture-story-lead.jpg"))[:2]
     for key in lost:
         editor.s3.delete_object_tagging(Bucket=editor.site, Key=key)
-    assert superseded_in_site(editor) == retired - set(lost)
+    assert editor.superseded_in_site() == retired - set(lost)
     media = SqsHints(clients.sqs(), stack.stack.queue_url("MediaQueue"), stack.stack.content_bucket)
     report = run_reconcile(replace(services(), media_hints=media), every_page=True)
     stack.wait_drained()
@@ -209,7 +184,7 @@ def test_reconcile_tags_the_renditions_the_media_function_left_untagged(
 def test_an_author_portrait_shows_on_their_page_and_follows_its_image(
     stack: LocalStack, editor: Editor, tmp_path: Path
 ) -> None:
-    before = superseded_in_site(editor)
+    before = editor.superseded_in_site()
     editor.put_json(STORY, story())
     portrait = {"src": PORTRAIT, "alt": "Gevorg, smiling"}
     editor.put_json(PROFILE, {"name": "Gevorg Mirzayan", "bio": "Writes.", "portrait": portrait})

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from broadsheet_dev.local.runtime import LocalStack
-from tests.support import BAD, SAMPLES, Editor
+from tests.support import BAD, SAMPLES, Editor, assert_site_matches_offline_build
 
 pytestmark = [pytest.mark.integration]
 
@@ -19,14 +19,6 @@ KERRY = "articles/review-of-the-week-kerry-putin.json"
 def sample(name: str) -> dict[str, object]:
     loaded: dict[str, object] = json.loads((SAMPLES / "articles" / f"{name}.json").read_text())
     return loaded
-
-
-def assert_site_matches_offline_build(editor: Editor, tmp_path: Path) -> None:
-    expected = editor.offline_build(tmp_path)
-    actual = editor.site_files()
-    assert sorted(actual) == sorted(expected)
-    different = [key for key in expected if actual[key] != expected[key]]
-    assert different == [], f"pages differ from the offline build: {different[:10]}"
 
 
 def test_publishing_updating_and_deleting_samples_converges_to_offline_build(

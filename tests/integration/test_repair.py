@@ -14,7 +14,7 @@ from broadsheet.runtime import reconcile as reconcile_runtime
 from broadsheet.runtime import render as render_runtime
 from broadsheet_dev.local.runtime import LocalStack
 from broadsheet_dev.operations import queue_depths, redrive
-from tests.support import SAMPLES, Editor
+from tests.support import SAMPLES, Editor, assert_site_matches_offline_build
 
 pytestmark = [pytest.mark.integration]
 
@@ -22,12 +22,6 @@ pytestmark = [pytest.mark.integration]
 def sample(name: str) -> dict[str, Any]:
     loaded: dict[str, Any] = json.loads((SAMPLES / "articles" / f"{name}.json").read_text())
     return loaded
-
-
-def assert_site_matches_offline_build(editor: Editor, folder: Path) -> None:
-    expected, actual = editor.offline_build(folder), editor.site_files()
-    assert sorted(actual) == sorted(expected)
-    assert [key for key in expected if actual[key] != expected[key]] == []
 
 
 def test_a_transient_failure_is_retried_then_dead_lettered_and_redriven(
