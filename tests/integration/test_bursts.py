@@ -24,7 +24,7 @@ from broadsheet.render.html import render_page
 from broadsheet_dev.local.runtime import LocalStack, reset_services
 from tests.support import Editor, assert_site_matches_offline_build, start_stack
 
-pytestmark = [pytest.mark.integration, pytest.mark.isolated]
+pytestmark = [pytest.mark.integration, pytest.mark.isolated, pytest.mark.burst]
 
 BURST = 100
 HOME = "home:0"

@@ -72,7 +72,7 @@ pytestmark = [pytest.mark.integration]
 
 # The normal run: 140 examples of two steps, in two halves of 70 that run side by side;
 # bench/soak.py runs longer soaks on fresh examples.
-EXAMPLES = int(os.environ.get("BROADSHEET_CONVERGENCE_EXAMPLES", "140"))
+EXAMPLES = int(os.environ.get("BROADSHEET_CONVERGENCE_EXAMPLES", "100"))
 STEPS = int(os.environ.get("BROADSHEET_CONVERGENCE_STEPS", "2"))
 # The normal run is derandomized (the same examples every time); the soak explores afresh.
 RANDOM = os.environ.get("BROADSHEET_CONVERGENCE_RANDOM", "") == "1"

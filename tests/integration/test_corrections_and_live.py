@@ -11,7 +11,7 @@ import pytest
 from broadsheet.contract.fields import slugify
 from broadsheet.pages import FEED_FORMATS, ArticlePage, FeedPage, Listing, object_key
 from broadsheet_dev.local.runtime import LocalStack
-from tests.support import SAMPLES, Editor
+from tests.support import SAMPLES, Editor, assert_site_matches_offline_build
 
 pytestmark = [pytest.mark.integration]
 
@@ -48,12 +48,6 @@ def page_and_feeds(doc: dict[str, object]) -> set[str]:
 
 def changed(before: dict[str, str], after: dict[str, str]) -> set[str]:
     return {key for key in before.keys() | after.keys() if before.get(key) != after.get(key)}
-
-
-def assert_site_matches_offline_build(editor: Editor, folder: Path) -> None:
-    expected, actual = editor.offline_build(folder), editor.site_files()
-    assert sorted(actual) == sorted(expected)
-    assert [key for key in expected if actual[key] != expected[key]] == []
 
 
 def publish(stack: LocalStack, editor: Editor, doc: dict[str, object]) -> set[str]:

@@ -16,7 +16,7 @@ from broadsheet.build import load_content
 from broadsheet.runtime.render import services
 from broadsheet.settings import Settings
 from broadsheet_dev.local.runtime import LocalStack
-from tests.support import Editor
+from tests.support import Editor, assert_site_matches_offline_build
 
 pytestmark = [pytest.mark.integration]
 
@@ -86,9 +86,7 @@ def test_a_markdown_upload_is_published_and_its_old_paths_redirect(
     assert answer(base + "/2015/12/21/another-story/") == (301, "/articles/another-story/")
     assert answer(base + "/2015/12/22/another-story/")[0] == 404
 
-    expected, actual = editor.offline_build(tmp_path), editor.site_files()
-    assert sorted(actual) == sorted(expected)
-    assert [k for k in expected if actual[k] != expected[k]] == []
+    assert_site_matches_offline_build(editor, tmp_path)
     oracle, _ = load_content(tmp_path / "content", Settings())
     assert services().aliases.mapping() == oracle.redirects()
 

@@ -14,7 +14,7 @@ import pytest
 from broadsheet.preview import parse_preview_key
 from broadsheet_dev import history
 from broadsheet_dev.local.runtime import LocalStack
-from tests.support import Editor, indexed
+from tests.support import Editor, assert_site_matches_offline_build, indexed
 from tests.waiting import wait_for
 
 pytestmark = pytest.mark.integration
@@ -44,13 +44,6 @@ def previews(editor: Editor, slug: str) -> list[str]:
         for key in editor.site_files()
         if (found := parse_preview_key(key)) is not None and found[1] == slug
     ]
-
-
-def assert_site_matches_offline_build(editor: Editor, tmp_path: Path) -> None:
-    expected = editor.offline_build(tmp_path)
-    actual = editor.site_files()
-    assert sorted(actual) == sorted(expected)
-    assert [key for key in expected if actual[key] != expected[key]] == []
 
 
 def fetch(url: str) -> tuple[int, dict[str, str], bytes]:

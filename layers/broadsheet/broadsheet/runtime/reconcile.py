@@ -99,6 +99,7 @@ def run_reconcile(svc: ReconcileServices, *, every_page: bool = False) -> Reconc
             "deleted": report.deleted,
             "aliases": report.aliases,
             "rendered": len(report.rendered),
+            "previews": report.pages.previews,
             "compared": report.pages.compared,
             "segment": f"{report.pages.segment.index + 1}/{report.pages.segment.count}",
         },
