@@ -8,6 +8,8 @@ from typing import Any
 
 import pytest
 
+from broadsheet.contract.media import SUPERSEDED_GRACE_DAYS, SUPERSEDED_TAG
+from broadsheet.render.templating import FEED_CACHE, HTML_CACHE
 from broadsheet_dev.local.errors import TemplateError
 from broadsheet_dev.local.intrinsics import evaluate_conditions, resolve
 from broadsheet_dev.local.template import (
@@ -742,3 +744,20 @@ def test_markdown_and_json_article_keys_both_reach_ingest(template: dict[str, An
                 n.event == event and key.startswith(n.prefix) and key.endswith(n.suffix)
                 for n in notifications
             ), (key, event)
+
+
+def test_superseded_renditions_expire_by_tag_after_their_grace(template: dict[str, Any]) -> None:
+    """Renditions the media function retires (tagged superseded) are deleted by the site bucket's
+    lifecycle rule, under media/ only, and never before cached HTML and feeds naming them expire."""
+    rules = template["Resources"]["SiteBucket"]["Properties"]["LifecycleConfiguration"]["Rules"]
+    [rule] = [r for r in rules if r.get("TagFilters")]
+    assert rule["Status"] == "Enabled"
+    assert rule["Prefix"] == "media/"
+    assert rule["TagFilters"] == [{"Key": SUPERSEDED_TAG, "Value": "true"}]
+    assert rule["ExpirationInDays"] == SUPERSEDED_GRACE_DAYS
+    longest_cache = max(
+        int(n)
+        for policy in (HTML_CACHE, FEED_CACHE)
+        for n in re.findall(r"(?:max-age|stale-\w+)=(\d+)", policy)
+    )
+    assert 100 * longest_cache < SUPERSEDED_GRACE_DAYS * 86_400
