@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import TYPE_CHECKING, Protocol
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import quote_plus, unquote_plus
 
 from aws_lambda_powertools.utilities.data_classes import S3Event
@@ -16,6 +17,21 @@ if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
 
 _BATCH = 10
+
+
+def in_batches(
+    call: Callable[[list[dict[str, Any]]], Mapping[str, Any]], entries: list[dict[str, Any]], what: str
+) -> None:
+    """Make an SQS batch call (`call` takes its entries) over `entries`, ten at a time, each
+    numbered within its batch; a refusal of any entry, or the call failing, is transient."""
+    for start in range(0, len(entries), _BATCH):
+        chunk = [entry | {"Id": str(i)} for i, entry in enumerate(entries[start : start + _BATCH])]
+        try:
+            response = call(chunk)
+        except (ClientError, BotoCoreError) as exc:
+            raise TransientError(f"{what} failed: {exc}") from exc
+        if response.get("Failed"):
+            raise TransientError(f"{what}: {len(response['Failed'])} message(s) refused")
 
 
 def s3_keys(body: str) -> list[str]:
@@ -84,38 +100,27 @@ class SqsRenderQueue:
 
     def send(self, page_ids: list[str], cause: str, changed: int | None = None) -> None:
         """Enqueue one render request per page."""
-        for start in range(0, len(page_ids), _BATCH):
-            chunk = page_ids[start : start + _BATCH]
-            entries = [
-                {
-                    "Id": str(i),
-                    "MessageBody": render_message(page, changed),
-                    "MessageGroupId": message_group(page),
-                    "MessageDeduplicationId": hashlib.sha256(f"{page}|{cause}".encode()).hexdigest(),
-                }
-                for i, page in enumerate(chunk)
-            ]
-            try:
-                response = self._sqs.send_message_batch(QueueUrl=self._url, Entries=entries)  # type: ignore[arg-type]
-            except (ClientError, BotoCoreError) as exc:
-                raise TransientError(f"render queue send failed: {exc}") from exc
-            if response.get("Failed"):
-                raise TransientError(f"render queue refused {len(response['Failed'])} message(s)")
+        entries = [
+            {
+                "MessageBody": render_message(page, changed),
+                "MessageGroupId": message_group(page),
+                "MessageDeduplicationId": hashlib.sha256(f"{page}|{cause}".encode()).hexdigest(),
+            }
+            for page in page_ids
+        ]
+        in_batches(self._send, entries, "render queue send")
 
     def hold(self, receipts: list[str], seconds: int) -> None:
         """Change the visibility of received requests: they come back `seconds` from now (and
         their message group, a page, waits behind them)."""
-        for start in range(0, len(receipts), _BATCH):
-            entries = [
-                {"Id": str(i), "ReceiptHandle": receipt, "VisibilityTimeout": seconds}
-                for i, receipt in enumerate(receipts[start : start + _BATCH])
-            ]
-            try:
-                response = self._sqs.change_message_visibility_batch(QueueUrl=self._url, Entries=entries)  # type: ignore[arg-type]
-            except (ClientError, BotoCoreError) as exc:
-                raise TransientError(f"render queue hold failed: {exc}") from exc
-            if response.get("Failed"):
-                raise TransientError(f"render queue refused to hold {len(response['Failed'])} message(s)")
+        entries = [{"ReceiptHandle": receipt, "VisibilityTimeout": seconds} for receipt in receipts]
+        in_batches(self._change_visibility, entries, "render queue hold")
+
+    def _send(self, entries: list[dict[str, Any]]) -> Mapping[str, Any]:
+        return self._sqs.send_message_batch(QueueUrl=self._url, Entries=entries)  # type: ignore[arg-type]
+
+    def _change_visibility(self, entries: list[dict[str, Any]]) -> Mapping[str, Any]:
+        return self._sqs.change_message_visibility_batch(QueueUrl=self._url, Entries=entries)  # type: ignore[arg-type]
 
 
 class HeldRequests(Protocol):
@@ -169,14 +174,8 @@ class SqsHints:
 
     def send(self, keys: list[str]) -> None:
         """One S3-shaped notification per key, as the bucket would send."""
-        for start in range(0, len(keys), _BATCH):
-            entries = [
-                {"Id": str(i), "MessageBody": s3_notification(self._bucket, key, "ObjectCreated:Put")}
-                for i, key in enumerate(keys[start : start + _BATCH])
-            ]
-            try:
-                response = self._sqs.send_message_batch(QueueUrl=self._url, Entries=entries)  # type: ignore[arg-type]
-            except (ClientError, BotoCoreError) as exc:
-                raise TransientError(f"ingest queue send failed: {exc}") from exc
-            if response.get("Failed"):
-                raise TransientError(f"ingest queue refused {len(response['Failed'])} message(s)")
+        entries = [{"MessageBody": s3_notification(self._bucket, key, "ObjectCreated:Put")} for key in keys]
+        in_batches(self._send, entries, "ingest queue send")
+
+    def _send(self, entries: list[dict[str, Any]]) -> Mapping[str, Any]:
+        return self._sqs.send_message_batch(QueueUrl=self._url, Entries=entries)  # type: ignore[arg-type]
