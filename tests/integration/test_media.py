@@ -88,6 +88,15 @@ def retired_so_far(editor: Editor, name: str) -> frozenset[str]:
     return frozenset(editor.superseded_in_site() | set(live.rendition_keys() if live else ()))
 
 
+def publish_then_replace_lead(stack: LocalStack, editor: Editor, first: bytes, second: bytes) -> None:
+    """Publish the picture story with `first` as its lead image, then replace the image with `second`."""
+    editor.put_json(STORY, story())
+    editor.put(LEAD, first)
+    stack.wait_drained()
+    editor.put(LEAD, second)
+    stack.wait_drained()
+
+
 def test_an_article_before_its_images_gains_them_when_they_arrive(
     stack: LocalStack, editor: Editor, tmp_path: Path
 ) -> None:
@@ -126,12 +135,8 @@ def test_replacing_or_deleting_an_image_renders_its_pages_again(
     stack: LocalStack, editor: Editor, tmp_path: Path
 ) -> None:
     before = retired_so_far(editor, "picture-story-lead.jpg")
-    editor.put_json(STORY, story())
     first, second = photo((30, 30, 200)), photo((30, 160, 30))
-    editor.put(LEAD, first)
-    stack.wait_drained()
-    editor.put(LEAD, second)
-    stack.wait_drained()
+    publish_then_replace_lead(stack, editor, first, second)
     page = editor.site_files()["articles/picture-story/index.html"].decode()
     assert f"media/{media_hash(second)}/" in page and f"media/{media_hash(first)}/" not in page
     # The first version's renditions stay for pages cached before the change, tagged superseded.
@@ -160,12 +165,8 @@ def test_reconcile_tags_the_renditions_the_media_function_left_untagged(
     stack: LocalStack, editor: Editor, tmp_path: Path
 ) -> None:
     before = retired_so_far(editor, "picture-story-lead.jpg")
-    editor.put_json(STORY, story())
     first, second = photo((90, 10, 90)), photo((10, 90, 90))
-    editor.put(LEAD, first)
-    stack.wait_drained()
-    editor.put(LEAD, second)
-    stack.wait_drained()
+    publish_then_replace_lead(stack, editor, first, second)
     retired = before | renditions_of(first, "picture-story-lead.jpg")
     # As if the function had failed after the index write, before tagging.
     lost = sorted(renditions_of(first, "picture-story-lead.jpg"))[:2]

@@ -20,6 +20,11 @@ if TYPE_CHECKING:
 _MISSING = {"404", "NoSuchKey", "NotFound"}
 
 
+def _missing(exc: ClientError) -> bool:
+    """Whether S3 answered that the object is not there."""
+    return exc.response.get("Error", {}).get("Code", "") in _MISSING
+
+
 class S3RenditionStore:
     """Renditions in the site bucket."""
 
@@ -32,7 +37,7 @@ class S3RenditionStore:
         try:
             self._s3.head_object(Bucket=self._bucket, Key=key)
         except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code", "") in _MISSING:
+            if _missing(exc):
                 return False
             raise TransientError(f"site read failed for {key}: {exc}") from exc
         except BotoCoreError as exc:
@@ -71,7 +76,7 @@ class S3RenditionStore:
             try:
                 tags = self._s3.get_object_tagging(Bucket=self._bucket, Key=key)["TagSet"]
             except ClientError as exc:
-                if exc.response.get("Error", {}).get("Code", "") in _MISSING:
+                if _missing(exc):
                     continue
                 raise TransientError(f"site read failed for {key}: {exc}") from exc
             except BotoCoreError as exc:
@@ -95,7 +100,7 @@ class S3RenditionStore:
                 Tagging=tagging,
             )
         except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code", "") in _MISSING:
+            if _missing(exc):
                 return
             raise TransientError(f"site write failed for {key}: {exc}") from exc
         except BotoCoreError as exc:
