@@ -1,10 +1,13 @@
 """The local stack's moto server keeps DynamoDB's transaction guarantees: a cancelled transaction
 changes no item it names and leaves no record on the stream; one that succeeds is on the stream.
 And the items it writes as JSON itself (not through moto's serializer) come back as they went in,
-every attribute type, through every operation that returns items."""
+every attribute type, through every operation that returns items. Its SQS queues answer as moto's
+do while staying fast when long: FIFO deduplication, message groups, deletes and long polls."""
 
 from __future__ import annotations
 
+import time
+import uuid
 from typing import Any, Literal
 
 import boto3
@@ -183,3 +186,70 @@ def test_a_page_ends_at_one_megabyte_by_the_items_sizes_as_they_are_now(stack: L
         assert page["Count"] == 12 and "LastEvaluatedKey" not in page, select
     for k in keys:
         db.delete_item(TableName=table, Key=k)
+
+
+def fifo_queue() -> tuple[Any, str]:
+    sqs = boto3.client("sqs")
+    url = sqs.create_queue(
+        QueueName=f"emulator-{uuid.uuid4().hex[:12]}.fifo", Attributes={"FifoQueue": "true"}
+    )
+    return sqs, url["QueueUrl"]
+
+
+def test_a_fifo_queue_drops_a_duplicate_while_the_first_is_queued_and_takes_it_once_deleted(
+    stack: LocalStack,
+) -> None:
+    sqs, url = fifo_queue()
+    for body in ("first", "duplicate"):
+        sqs.send_message(QueueUrl=url, MessageBody=body, MessageGroupId="g", MessageDeduplicationId="same")
+    entries = [("0", "other", "h", "other"), ("1", "again", "g", "same")]
+    sqs.send_message_batch(
+        QueueUrl=url,
+        Entries=[
+            {"Id": i, "MessageBody": body, "MessageGroupId": group, "MessageDeduplicationId": dedup}
+            for i, body, group, dedup in entries
+        ],
+    )
+    got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=30)["Messages"]
+    assert sorted(m["Body"] for m in got) == ["first", "other"]
+    attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+    assert (
+        attributes["ApproximateNumberOfMessages"],
+        attributes["ApproximateNumberOfMessagesNotVisible"],
+    ) == ("0", "2")
+    sqs.delete_message_batch(
+        QueueUrl=url, Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(got)]
+    )
+    # Deleting twice is no error; a handle never given is.
+    sqs.delete_message(QueueUrl=url, ReceiptHandle=got[0]["ReceiptHandle"])
+    with pytest.raises(sqs.exceptions.ReceiptHandleIsInvalid):
+        sqs.delete_message(QueueUrl=url, ReceiptHandle="never-given")
+    # As moto does, a duplicate of a message no longer queued is taken.
+    sqs.send_message(QueueUrl=url, MessageBody="later", MessageGroupId="g", MessageDeduplicationId="same")
+    later = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
+    assert [m["Body"] for m in later] == ["later"]
+
+
+def test_a_long_poll_waits_out_a_held_group_and_takes_its_message_when_it_comes_back(
+    stack: LocalStack,
+) -> None:
+    sqs, url = fifo_queue()
+    sqs.send_message(QueueUrl=url, MessageBody="held", MessageGroupId="g", MessageDeduplicationId="1")
+    sqs.send_message(QueueUrl=url, MessageBody="behind", MessageGroupId="g", MessageDeduplicationId="2")
+    held = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=1, VisibilityTimeout=30)["Messages"][0]
+    # Its group waits behind it: a long poll finds nothing to take and returns at its end.
+    started = time.monotonic()
+    assert "Messages" not in sqs.receive_message(QueueUrl=url, WaitTimeSeconds=1)
+    assert time.monotonic() - started >= 0.9
+    # Made visible again, it is taken first, by a long poll that started before.
+    sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=held["ReceiptHandle"], VisibilityTimeout=1)
+    started = time.monotonic()
+    again = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=5)["Messages"]
+    assert [m["Body"] for m in again] == ["held", "behind"]
+    assert time.monotonic() - started < 3
+    # Either handle it was given deletes it.
+    sqs.delete_message(QueueUrl=url, ReceiptHandle=held["ReceiptHandle"])
+    attributes = sqs.get_queue_attributes(
+        QueueUrl=url, AttributeNames=["ApproximateNumberOfMessagesNotVisible"]
+    )
+    assert attributes["Attributes"]["ApproximateNumberOfMessagesNotVisible"] == "1"

@@ -17,7 +17,14 @@ from broadsheet.contract.models import Article, AuthorProfile
 from broadsheet.index.memory import MemoryIndex
 from broadsheet.index.ports import IndexReader
 from broadsheet.pages import ArticlePage, Listing, page_count, page_of
-from broadsheet.plan import ArticleState, article_state, plan_article, plan_profile
+from broadsheet.plan import (
+    ArticleState,
+    Shifts,
+    article_state,
+    plan_article,
+    plan_article_change,
+    plan_profile,
+)
 from broadsheet.render.html import render_page
 from broadsheet.settings import Settings
 from tests.unit.fakes import make_article
@@ -225,3 +232,50 @@ def test_an_article_item_image_becomes_the_planner_s_state() -> None:
 
 def test_nothing_is_planned_without_either_side(settings: Settings, now: datetime) -> None:
     assert plan_article(None, None, indexed([], now), settings.page_size) == []
+
+
+class CountingIndex(MemoryIndex):
+    """An index that counts the listing lengths and positions the planner reads."""
+
+    def __init__(self, now: datetime) -> None:
+        super().__init__(now)
+        self.reads = 0
+
+    def count(self, listing: str) -> int:
+        self.reads += 1
+        return super().count(listing)
+
+    def position(self, listing: str, sort_key: str) -> int:
+        self.reads += 1
+        return super().position(listing, sort_key)
+
+
+@pytest.mark.parametrize("added", [1, 5, 23])
+def test_a_batch_plans_what_its_changes_plan_one_by_one_reading_each_listing_once(
+    settings: Settings, now: datetime, added: int
+) -> None:
+    existing = hourly(14, step=2)
+    # New articles at every place: odd hours fall between the existing ones, late ones after all.
+    fresh = [
+        make_article(
+            f"new-{i:02d}", published_at=(START + timedelta(hours=(3 * i) % 40 + 1, minutes=i)).isoformat()
+        )
+        for i in range(added)
+    ]
+    gone = existing[3]
+    before = indexed(existing, now)
+    after = CountingIndex(now)
+    for article in [a for a in existing if a is not gone] + fresh:
+        after.add_article(article)
+    changes = [(None, state(after, a.slug)) for a in fresh] + [(state(before, gone.slug), None)]
+    one_by_one = set().union(*(plan_article(old, new, after, settings.page_size) for old, new in changes))
+    after.reads = 0
+    shifts = Shifts()
+    together = set().union(
+        *(plan_article_change(old, new, after, settings.page_size, shifts) for old, new in changes)
+    )
+    together |= shifts.pages(after, settings.page_size)
+    assert together == one_by_one
+    # Each of the three listings: its length and one position, whatever the batch's size.
+    assert after.reads == 2 * len(LISTINGS)
+    assert changed(rendered(before, settings), rendered(after, settings)) <= together

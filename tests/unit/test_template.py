@@ -523,7 +523,7 @@ def test_event_sources_are_what_the_template_holds(template: dict[str, Any]) -> 
             "IndexTable",
             "functions/plan/",
             "app.lambda_handler",
-            100,
+            1000,
             partial,
         ),
         (

@@ -9,6 +9,16 @@ checked each message's retention by building every attribute of the queue (count
 messages) three times, which made receiving from a long queue quadratic in its length: the
 retention period is read directly.
 
+A long queue (a bulk upload puts tens of thousands of render requests on the FIFO queue) cost more
+still. A long poll on a queue whose visible messages all sat in message groups held by other
+receivers spun for the whole wait, rebuilding the list of visible messages (two clock readings a
+message) as fast as it could: it now sleeps until a message is sent or for a twentieth of a
+second. A send built every attribute of the queue (counting its messages three ways) up to three
+times to read whether it deduplicates by content, and a FIFO send compared its deduplication id
+with every message queued; a send now reads that one attribute and looks the id up. A delete
+scanned the queue twice for the receipt handle; it now finds the message by its handle. What each
+call answers is unchanged (`_Queues`).
+
 A DynamoDB transaction backed up its whole table (for its rollback) once per item it writes, each
 a deep copy of the whole table, and a failed one put the copy back in place of the table —
 losing whatever other requests had written meanwhile. Here DynamoDB and its stream answer one
@@ -42,6 +52,7 @@ import re
 import sys
 import threading
 import time
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 from moto import backends, server
@@ -54,6 +65,7 @@ from moto.dynamodb.responses import DynamoHandler, DynamoResult
 from moto.dynamodbstreams.responses import DynamoDBStreamsHandler
 from moto.s3 import notifications as s3_notifications
 from moto.s3.responses import S3Response
+from moto.sqs import exceptions as sqs_exceptions
 from moto.sqs import models as sqs_models
 
 from broadsheet_dev.local.sorted_table import SortedTable
@@ -322,6 +334,143 @@ class _Principals:
         return get_s3_event
 
 
+class _Queues:
+    """moto's SQS queue, with the calls a long queue made slow answered in constant time (or one
+    pass): which messages are visible, waiting for one, a FIFO send's deduplication, a delete."""
+
+    # How long a waiting receive sleeps before it looks again for a message whose visibility
+    # (or delay) ended: nothing notifies it of that, only of a message sent.
+    RECHECK_SECONDS = 0.05
+
+    def __init__(self) -> None:
+        # Every receipt handle a message was given, to that message (handles are unique).
+        self._receipts: dict[str, Any] = {}
+        # By queue: each deduplication id to the last message sent with it that was kept.
+        self._sent: dict[int, dict[str, Any]] = {}
+        self._local = threading.local()
+
+    def attributes(self, built: Any) -> Any:
+        """`Queue.attributes`; while a message is being sent, which reads only whether the queue
+        deduplicates by content, that attribute alone."""
+
+        def attributes(queue: Any) -> dict[str, Any]:
+            if getattr(self._local, "sending", 0):
+                return {"ContentBasedDeduplication": str(queue.content_based_deduplication).lower()}
+            found: dict[str, Any] = built(queue)
+            return found
+
+        return property(attributes)
+
+    def sending(self, send: Any) -> Any:
+        """An SQS backend's send call, marked as sending for `attributes`."""
+
+        @functools.wraps(send)
+        def sent(*args: Any, **kwargs: Any) -> Any:
+            # A batch send calls the single send: sends nest.
+            self._local.sending = getattr(self._local, "sending", 0) + 1
+            try:
+                return send(*args, **kwargs)
+            finally:
+                self._local.sending -= 1
+
+        return sent
+
+    @staticmethod
+    def visible(queue: Any) -> list[Any]:
+        """`Queue.messages`: those visible and not delayed, the clock read once."""
+        now = time.time() * 1000.0
+        return [m for m in queue._messages if now > m.visible_at and now >= m.delayed_until]
+
+    @staticmethod
+    def not_visible(queue: Any) -> int:
+        """`Queue.approximate_number_of_messages_not_visible`, the clock read once."""
+        now = time.time() * 1000.0
+        return sum(1 for m in queue._messages if now <= m.visible_at)
+
+    @staticmethod
+    def delayed(queue: Any) -> int:
+        """`Queue.approximate_number_of_messages_delayed`, the clock read once."""
+        now = time.time() * 1000.0
+        return sum(1 for m in queue._messages if now < m.delayed_until)
+
+    def waiting(self) -> Callable[[Any, float], None]:
+        """`Queue.wait_for_messages`: until a message is sent, or a short while, or `timeout`
+        (the receive that calls it looks again and waits again until its own wait is over)."""
+        recheck = self.RECHECK_SECONDS
+
+        def wait(queue: Any, timeout: float) -> None:
+            with queue._messages_lock:
+                queue._messages_lock.wait(timeout=min(timeout, recheck))
+
+        return wait
+
+    def mark_received(self, received: Any) -> Any:
+        """`Message.mark_received`, remembering the handle it gives the message."""
+
+        @functools.wraps(received)
+        def mark(message: Any, visibility_timeout: int | None = None) -> None:
+            received(message, visibility_timeout)
+            self._receipts[message.receipt_handle] = message
+
+        return mark
+
+    def deleting(self) -> Callable[[Any, str], None]:
+        """`Queue.delete_message`: the message found by its handle, the queue read once."""
+        receipts = self._receipts
+
+        def delete(queue: Any, receipt_handle: str) -> None:
+            if receipt_handle in queue.deleted_messages:
+                return
+            message = receipts.get(receipt_handle)
+            if message is None or not any(m is message for m in queue._messages):
+                raise sqs_exceptions.ReceiptHandleIsInvalid()
+            queue.pending_messages.discard(message)
+            queue.deleted_messages.update(message.all_receipt_handles)
+            queue._messages = [m for m in queue._messages if m is not message]
+            for handle in message.all_receipt_handles:
+                receipts.pop(handle, None)
+
+        return delete
+
+    def add(self, added: Any) -> Any:
+        """`Queue.add_message`: a FIFO queue's deduplication (a message with the id of one sent
+        less than five minutes before and still queued is dropped) by looking the id up."""
+
+        @functools.wraps(added)
+        def add(queue: Any, message: Any) -> None:
+            if not queue.fifo_queue or queue.lambda_event_source_mappings:
+                added(queue, message)
+                return
+            content_based = str(queue.content_based_deduplication).lower() == "true"
+            if content_based or message.deduplication_id:
+                sent = self._sent.setdefault(id(queue), {})
+                earlier = sent.get(message.deduplication_id)
+                if (
+                    earlier is not None
+                    and (message.sent_timestamp - earlier.sent_timestamp) / 1000
+                    < sqs_models.DEDUPLICATION_TIME_IN_SECONDS
+                    and any(m is earlier for m in queue._messages)
+                ):
+                    return
+                sent[message.deduplication_id] = message
+                if len(sent) > self.REMEMBERED:
+                    self._forget_old(sent, message.sent_timestamp)
+            with queue._messages_lock:
+                queue._messages.append(message)
+                queue._messages_lock.notify_all()
+
+        return add
+
+    # Deduplication ids a queue remembers before those older than the window are forgotten.
+    REMEMBERED = 50_000
+
+    @staticmethod
+    def _forget_old(sent: dict[str, Any], now: int) -> None:
+        window = sqs_models.DEDUPLICATION_TIME_IN_SECONDS * 1000
+        for key in [k for k, m in sent.items() if now - m.sent_timestamp >= window]:
+            del sent[key]
+
+
 def _retained(backend: Any, queue_name: str, message: Any) -> bool:
     """moto's `is_message_valid_based_on_retention_period`, from the queue's retention period
     itself: moto built every attribute of the queue (counting its messages) three times for each
@@ -336,6 +485,19 @@ def main(argv: list[str]) -> None:
     backends.list_of_moto_modules = lambda: iter(modules)
     vars(sqs_models)["unix_time_millis"] = _unix_time_millis  # a name moto imported, not exported
     sqs_models.SQSBackend.is_message_valid_based_on_retention_period = _retained  # type: ignore[method-assign,assignment]
+    queues = _Queues()
+    queue = sqs_models.Queue
+    queue.messages = property(queues.visible)  # type: ignore[method-assign,assignment]
+    queue.approximate_number_of_messages_not_visible = property(queues.not_visible)  # type: ignore[method-assign,assignment]
+    queue.approximate_number_of_messages_delayed = property(queues.delayed)  # type: ignore[method-assign,assignment]
+    queue.attributes = queues.attributes(queue.attributes.fget)  # type: ignore[method-assign,attr-defined]
+    backend_sqs = sqs_models.SQSBackend
+    backend_sqs.send_message = queues.sending(backend_sqs.send_message)  # type: ignore[method-assign]
+    backend_sqs.send_message_batch = queues.sending(backend_sqs.send_message_batch)  # type: ignore[method-assign]
+    queue.wait_for_messages = queues.waiting()  # type: ignore[method-assign,assignment]
+    queue.delete_message = queues.deleting()  # type: ignore[method-assign,assignment]
+    queue.add_message = queues.add(queue.add_message)  # type: ignore[method-assign]
+    sqs_models.Message.mark_received = queues.mark_received(sqs_models.Message.mark_received)  # type: ignore[method-assign]
     transactions = _Transactions()
     vars(dynamodb_models)["copy"] = transactions
     backend = dynamodb_models.DynamoDBBackend

@@ -3,11 +3,16 @@
 Listings are numbered from the oldest end, so an entry added or removed at position p
 shifts only the pages from p's page to the end; appending the newest article touches the
 last numbered page and the first page, never older ones.
+
+Many changes planned together (a stream batch during a bulk upload) share that work: the
+entries added to or removed from a listing are gathered in `Shifts`, and the listing's pages are
+found once, from the oldest of them, when the batch ends. A batch of a hundred new articles thus
+reads each listing's length and one position once, not once an article.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from broadsheet.index.entries import listed_digest, page_digest
@@ -86,6 +91,40 @@ def indexed_state(indexed: IndexedArticle) -> ArticleState:
     )
 
 
+@dataclass
+class Shifts:
+    """Entries added to or removed from listings by the changes of one plan: for each listing,
+    the oldest sort key that entered or left it, and whether any entry left it."""
+
+    oldest: dict[str, str] = field(default_factory=dict)
+    emptied: set[str] = field(default_factory=set)
+
+    def add(self, listing_id: str, sort_key: str, *, removed: bool) -> None:
+        """Record an entry at `sort_key` added to (or removed from) a listing."""
+        held = self.oldest.get(listing_id)
+        self.oldest[listing_id] = sort_key if held is None else min(held, sort_key)
+        if removed:
+            self.emptied.add(listing_id)
+
+    def pages(self, index: IndexReader, size: int) -> set[str]:
+        """The pages the recorded entries shift: in each listing, its first page and every page
+        from the oldest entry's page to the end. The page before may have been the last one,
+        whose "newer" link changes when a page opens after it; where an entry left, the page
+        after the end may have just emptied and must go. Read from the index as it is now,
+        each listing's length once and one position."""
+        pages: set[str] = set()
+        for listing_id, sort_key in sorted(self.oldest.items()):
+            listing = Listing.parse(listing_id)
+            last = page_count(index.count(listing_id), size)
+            first = page_of(index.position(listing_id, sort_key), size)
+            numbers = set(range(min(first, last) - 1, last + 1))
+            if listing_id in self.emptied:
+                numbers.add(last + 1)
+            pages.add(listing.page(0).id)
+            pages |= {listing.page(n).id for n in numbers if n >= 1}
+        return pages
+
+
 def plan_article(
     old: ArticleState | None, new: ArticleState | None, index: IndexReader, size: int
 ) -> list[str]:
@@ -94,12 +133,22 @@ def plan_article(
     Positions are read from the index as it is now, which may already hold later changes;
     those changes plan their own pages, so together every shifted page is covered.
     """
+    shifts = Shifts()
+    pages = plan_article_change(old, new, index, size, shifts)
+    return sorted(pages | shifts.pages(index, size))
+
+
+def plan_article_change(
+    old: ArticleState | None, new: ArticleState | None, index: IndexReader, size: int, shifts: Shifts
+) -> set[str]:
+    """`plan_article` as part of a larger plan: the pages the change affects, but for the listing
+    pages its entries shift, which it adds to `shifts` (resolved once for all the plan's changes)."""
     state = new or old
     if state is None:
-        return []
+        return set()
     if old is not None and new is not None and _curation_only(old, new):
         # Pinned, unpinned or re-pinned, nothing else: only the fronts concerned change.
-        return sorted(_fronts(old, new))
+        return _fronts(old, new)
     pages = {ArticlePage(state.slug).id} | _fronts(old, new)
     if (old is not None and old.draft) or (new is not None and new.draft):
         # A draft's preview is written, moved or (once published or deleted) removed.
@@ -113,10 +162,10 @@ def plan_article(
         for listing_id in sorted(new.listed_in):
             if index.count(listing_id) - index.position(listing_id, new.sort_key) <= FEED_SIZE:
                 pages |= {feed.id for feed in feeds_of(Listing.parse(listing_id))}
-        return sorted(pages)
+        return pages
     listing_ids = (old.listed_in if old else frozenset()) | (new.listed_in if new else frozenset())
     for listing_id in sorted(listing_ids):
-        pages |= _listing_pages(listing_id, old, new, index, size)
+        pages |= _listing_pages(listing_id, old, new, index, size, shifts)
         listing = Listing.parse(listing_id)
         pages |= {feed.id for feed in feeds_of(listing)}
         if listing.kind == "month":
@@ -133,7 +182,7 @@ def plan_article(
     if _moved(old, new):
         # Joining or leaving a month changes the archive's counts and maybe the shard list.
         pages |= {ARCHIVE.id, SITEMAP_INDEX.id}
-    return sorted(pages)
+    return pages
 
 
 def _fronts(old: ArticleState | None, new: ArticleState | None) -> set[str]:
@@ -199,27 +248,23 @@ def plan_profile(author_slug: str) -> list[str]:
 
 
 def _listing_pages(
-    listing_id: str, old: ArticleState | None, new: ArticleState | None, index: IndexReader, size: int
+    listing_id: str,
+    old: ArticleState | None,
+    new: ArticleState | None,
+    index: IndexReader,
+    size: int,
+    shifts: Shifts,
 ) -> set[str]:
+    """A listing's pages a change affects: the page holding an entry changed in place, at once;
+    an entry added or removed (or moved) goes to `shifts`, which finds the pages it shifts."""
     listing = Listing.parse(listing_id)
     was = old is not None and listing_id in old.listings
     now = new is not None and listing_id in new.listings
-    total = index.count(listing_id)
-    last = page_count(total, size)
-    numbers: set[int] = set()
     if was and now and old is not None and new is not None and old.sort_key == new.sort_key:
-        # Changed in place: only the page holding it.
-        numbers.add(page_of(index.position(listing_id, new.sort_key), size))
-    else:
-        # Added or removed here: every page from its position to the end shifts by one. The
-        # page before may have been the last one, whose "newer" link changes when a page opens
-        # after it; a page after the end may have just emptied and must go.
-        for state, present in ((new, now), (old, was)):
-            if present and state is not None:
-                first = page_of(index.position(listing_id, state.sort_key), size)
-                numbers |= set(range(min(first, last) - 1, last + 1))
-        if was:
-            numbers.add(last + 1)
-    pages = {listing.page(0).id}
-    pages |= {listing.page(n).id for n in numbers if n >= 1}
-    return pages
+        # Changed in place: only the page holding it (and the first page, which shows the newest).
+        number = page_of(index.position(listing_id, new.sort_key), size)
+        return {listing.page(0).id} | ({listing.page(number).id} if number >= 1 else set())
+    for state, present, removed in ((new, now, False), (old, was, True)):
+        if present and state is not None:
+            shifts.add(listing_id, state.sort_key, removed=removed)
+    return set()

@@ -17,7 +17,14 @@ from broadsheet.adapters.dynamo import DynamoIndex
 from broadsheet.adapters.sqs import RenderRequests, SqsRenderQueue
 from broadsheet.index.ports import IndexReader, MediaIndex
 from broadsheet.observability import logger, metrics
-from broadsheet.plan import article_state, plan_alias, plan_article, plan_media, plan_profile
+from broadsheet.plan import (
+    Shifts,
+    article_state,
+    plan_alias,
+    plan_article_change,
+    plan_media,
+    plan_profile,
+)
 from broadsheet.settings import Settings, settings
 
 
@@ -48,9 +55,11 @@ def services() -> PlanServices:
 
 @dataclass
 class PlanBatch:
-    """The pages one batch of stream records affects, sent once when the batch ends."""
+    """The pages one batch of stream records affects, sent once when the batch ends: those its
+    changes name, and the listing pages their entries shift (found once for the whole batch)."""
 
     pages: set[str] = field(default_factory=set)
+    shifts: Shifts = field(default_factory=Shifts)
     causes: list[str] = field(default_factory=list)
     # When the newest index change of the batch was made (seconds since the epoch), if known.
     newest_change: int | None = None
@@ -72,7 +81,7 @@ def plan_record(record: DynamoDBRecord, svc: PlanServices, batch: PlanBatch) -> 
         pages = plan_media(svc.index.media_users(name), svc.index, svc.settings.page_size)
     elif pk.startswith("article#"):
         old, new = article_state(stream.old_image), article_state(stream.new_image)
-        pages = plan_article(old, new, svc.index, svc.settings.page_size)
+        pages = sorted(plan_article_change(old, new, svc.index, svc.settings.page_size, batch.shifts))
     else:
         return
     batch.pages.update(pages)
@@ -97,6 +106,7 @@ def plan_batch(svc: PlanServices) -> Iterator[PlanBatch]:
     """A plan batch; on leaving it, each affected page is enqueued once (coalesced)."""
     batch = PlanBatch()
     yield batch
+    batch.pages |= batch.shifts.pages(svc.index, svc.settings.page_size)
     if batch.pages:
         cause = hashlib.sha256("|".join(batch.causes).encode()).hexdigest()
         svc.render_queue.send(
