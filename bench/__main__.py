@@ -90,7 +90,7 @@ def run_publish(
                 actions += publish.editor_actions(site, seed)
                 figures["render_memory"] = publish.render_memory(site) | {"articles": n}
             if "bulk" in chosen and n == min(sizes):
-                actions.append(publish.bulk(site, seed, count))
+                actions.append(publish.bulk(site, seed, count, work))
             if "rebuild" in chosen:
                 rebuilds.append(rebuild_model.measure(site))
     if rebuilds:
@@ -140,13 +140,18 @@ def bulk_table(bulks: list[publish.Publish]) -> str:
         count = int(a.action.split()[0].replace(",", ""))
         requests = sum(a.requests.values()) + sum(a.polling.values())
         drained = f"{a.drained:.0f} s" if not a.unfinished else f"not drained in {a.drained:.0f} s"
+        if a.differ_from_build is None:
+            build = "not compared"
+        else:
+            differ = a.differ_from_build
+            build = "equal" if not differ else f"{len(differ)} objects differ ({', '.join(differ[:3])})"
         rows.append(
             [f"{a.articles:,}", f"{count:,}", drained, f"{a.live:,}", str(a.home_renders),
              f"{a.most_renders} ({a.most_rendered})", f"{a.median_renders:g}", f"{a.rendered:,}",
-             f"{requests / count:.1f}"]
+             f"{requests / count:.1f}", build]
         )  # fmt: skip
     header = ["site", "uploaded", "drained", "articles live", "home renders", "most renders (page)",
-              "median renders a page", "renders", "requests an article"]  # fmt: skip
+              "median renders a page", "renders", "requests an article", "site vs offline build"]  # fmt: skip
     return "\nBulk upload through the local stack\n" + table(header, rows) + "\n"
 
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -38,8 +39,9 @@ import botocore.client
 import broadsheet.site
 from bench import corpus
 from broadsheet.adapters.dynamo import DynamoIndex
+from broadsheet.adapters.folder import DirSiteStore
 from broadsheet.adapters.sqs import s3_notification
-from broadsheet.build import load_content
+from broadsheet.build import build_site, load_content
 from broadsheet.clock import now
 from broadsheet.index.memory import MemoryIndex
 from broadsheet.index.ports import SourceVersion
@@ -178,6 +180,9 @@ class Publish:
     most_renders: int = 0
     most_rendered: str = ""
     median_renders: float = 0.0
+    # After a bulk upload: the site objects that differ from the offline build of the same content
+    # (missing, extra or other bytes), or None when not compared.
+    differ_from_build: list[str] | None = None
 
 
 @dataclass
@@ -191,6 +196,8 @@ class Site:
     requests: Requests
     seed_seconds: float = 0.0
     extra: dict[str, Any] = field(default_factory=dict)
+    # The content the site was seeded from (the corpus in Broadsheet's format).
+    content: Path | None = None
 
 
 @contextmanager
@@ -205,7 +212,7 @@ def seeded_site(n: int, seed: int, content: Path) -> Iterator[Site]:
     try:
         started = time.perf_counter()
         _seed(stack, content)
-        site = Site(stack, n, stack.stack.site_bucket, stack.stack.content_bucket, requests)
+        site = Site(stack, n, stack.stack.site_bucket, stack.stack.content_bucket, requests, content=content)
         site.seed_seconds = time.perf_counter() - started
         for poller in stack.pollers:
             poller.handler = requests.timed(poller.name, poller.handler)
@@ -420,9 +427,10 @@ def edits(site: Site, article: corpus.Article) -> list[Publish]:
     ]
 
 
-def bulk(site: Site, seed: int, count: int, deadline: float | None = None) -> Publish:
+def bulk(site: Site, seed: int, count: int, work: Path, deadline: float | None = None) -> Publish:
     """`count` new articles dropped at once; the cost of getting all of them live, or how far it
-    got by the deadline (by default 30 minutes, and a third of a second more per article)."""
+    got by the deadline (by default 30 minutes, and a third of a second more per article). Once
+    drained, the site is compared with the offline build of the same content (in `work`)."""
     fresh = new_articles(site.articles, seed + 1, count)
     deadline = DEADLINE + count / 3 if deadline is None else deadline
 
@@ -430,7 +438,43 @@ def bulk(site: Site, seed: int, count: int, deadline: float | None = None) -> Pu
         with ThreadPoolExecutor(8, thread_name_prefix=_OWN) as pool:
             list(pool.map(lambda article: upload(site, article), fresh))
 
-    return act(site, f"{count:,} articles at once", drop, deadline)
+    done = act(site, f"{count:,} articles at once", drop, deadline)
+    if done.unfinished:
+        return done
+    return replace(
+        done, differ_from_build=differ_from_build(site, fresh, work / f"bulk-{site.articles}-{count}")
+    )
+
+
+def differ_from_build(site: Site, fresh: list[corpus.Article], folder: Path) -> list[str]:
+    """The site bucket's objects that are not the offline build's of the seeded corpus and `fresh`
+    (missing from the site, not in the build, or with other bytes), sorted."""
+    if site.content is None:
+        raise ValueError("the site's content is unknown")
+    content, out = folder / "content", folder / "site"
+    shutil.rmtree(folder, ignore_errors=True)
+    shutil.copytree(site.content, content)
+    for article in fresh:
+        path = content / "articles" / f"{article.slug}.json"
+        path.write_text(json.dumps(corpus.broadsheet_document(article)))
+    build_site(content, out, settings(), cache=False)
+    built = DirSiteStore(out).list_keys()
+    s3 = _s3()
+    stored = [
+        o["Key"]
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=site.site_bucket)
+        for o in page.get("Contents", [])
+    ]
+
+    def same(key: str) -> bool:
+        return bool(
+            s3.get_object(Bucket=site.site_bucket, Key=key)["Body"].read() == (out / key).read_bytes()
+        )
+
+    both = sorted(set(built) & set(stored))
+    with ThreadPoolExecutor(8, thread_name_prefix=_OWN) as pool:
+        equal = dict(zip(both, pool.map(same, both), strict=True))
+    return sorted((set(built) ^ set(stored)) | {key for key, ok in equal.items() if not ok})
 
 
 def render_memory(site: Site) -> dict[str, Any]:

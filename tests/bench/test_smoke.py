@@ -72,9 +72,9 @@ def test_publish_benchmark_counts_pages_and_requests(tmp_path: Path) -> None:
         first, changed, corrected, started, updated, pinned, unpinned, deleted = publish.editor_actions(
             site, 1
         )
-        bulk = publish.bulk(site, 1, 3)
+        bulk = publish.bulk(site, 1, 3, tmp_path)
         # A bulk upload that outlasts its deadline is reported with what was still queued.
-        stopped = publish.bulk(site, 2, 2, deadline=0.0)
+        stopped = publish.bulk(site, 2, 2, tmp_path, deadline=0.0)
         site.stack.wait_drained()
         assert indexed().recount() == []
     assert first.written > 0
@@ -87,6 +87,9 @@ def test_publish_benchmark_counts_pages_and_requests(tmp_path: Path) -> None:
     assert deleted.deleted > 0
     assert bulk.home_renders >= 1
     assert bulk.live == 3 and not bulk.unfinished
+    # Drained, the site is the offline build of the seeded corpus and the new articles.
+    assert bulk.differ_from_build == []
+    assert stopped.differ_from_build is None
     assert stopped.unfinished  # the queues still holding its messages, by logical id
     assert "not drained by the deadline" in publish_table([stopped], {})
     assert bulk.most_renders >= bulk.median_renders >= 1 and bulk.drained > 0
