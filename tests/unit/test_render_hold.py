@@ -9,6 +9,7 @@ from broadsheet.adapters.folder import DirSiteStore
 from broadsheet.errors import TransientError
 from broadsheet.runtime.render import RenderRequest, hold_seconds, render_batch, render_request
 from broadsheet.settings import Settings
+from broadsheet.site import Change, Stored
 from tests.unit.test_render_batch import render_services
 
 CONFIG = Settings()
@@ -129,3 +130,29 @@ def test_a_request_stands_for_the_time_of_its_change_when_the_planner_ran_behind
     assert request.sent_at == 1_001_000
     assert request.behind == 30
     assert request.first_delivery
+
+
+class CountingStore(DirSiteStore):
+    """A folder store that counts how often a stored page is looked at, and says each was
+    rendered at 10 s past the epoch (as S3's metadata would; a folder keeps no render times)."""
+
+    looked = 0
+
+    def stored(self, key: str) -> Stored | None:
+        self.looked += 1
+        found = super().stored(key)
+        return None if found is None else replace(found, rendered_at=10_000)
+
+
+def test_during_a_burst_a_page_already_answering_is_acknowledged_after_one_look(tmp_path: Path) -> None:
+    store = CountingStore(tmp_path)
+    queue = Queue(depth_now=500)
+    svc = replace(render_services(store), held=queue, backlog=queue)
+    # Rendered after the requests were sent (at 1,000 ms): the stored page answers them.
+    rendered = render_batch([RenderRequest("home:0", None)], svc)
+    assert rendered.published["home:0"].change is Change.WRITTEN
+    store.looked = 0
+    outcome = render_batch([first("home:0", "r1"), first("home:0", "r2")], svc)
+    assert outcome.published["home:0"].change is Change.COALESCED
+    assert outcome.held == {} and queue.held == []
+    assert store.looked == 1

@@ -32,9 +32,10 @@ count on it no longer deep-copies every item it counts, and an item's size (whic
 for every item a query reads, for the 1 MB page limit) is remembered until the item changes.
 DynamoDB's answers that carry items are written as the JSON they already are rather than walked
 value by value through moto's response serializer (a twenty-item query: 128 ms to 17 ms). The
-per-request access log (which goes nowhere) is turned off. S3's notifications name who made the
-change (`userIdentity.principalId`, here `AWS:<access key id>` of the request) and, in a versioned
-bucket, the version it made, as S3's do; moto's name neither. Everything else is moto unchanged.
+per-request access log (which goes nowhere) is turned off, and connections are kept alive. S3's
+notifications name who made the change (`userIdentity.principalId`, here `AWS:<access key id>` of
+the request) and, in a versioned bucket, the version it made, as S3's do; moto's name neither.
+Everything else is moto unchanged.
 
 Run as `python -m broadsheet_dev.local.emulator -H 127.0.0.1 -p PORT`, moto.server's arguments.
 """
@@ -67,6 +68,7 @@ from moto.s3 import notifications as s3_notifications
 from moto.s3.responses import S3Response
 from moto.sqs import exceptions as sqs_exceptions
 from moto.sqs import models as sqs_models
+from werkzeug import serving
 
 from broadsheet_dev.local.sorted_table import SortedTable
 
@@ -518,6 +520,9 @@ def main(argv: list[str]) -> None:
     S3Response.setup_class = principals.setup(S3Response.setup_class)  # type: ignore[method-assign]
     vars(s3_notifications)["_get_s3_event"] = principals.event(s3_notifications._get_s3_event)
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    # Keep-alive: botocore keeps its connections open, but werkzeug's HTTP/1.0 closed each after
+    # one request, so every request paid a new connection and a new server thread.
+    serving.WSGIRequestHandler.protocol_version = "HTTP/1.1"
     server.main(argv)
 
 

@@ -212,17 +212,23 @@ def render_batch(requests: Sequence[RenderRequest], svc: RenderServices) -> Rend
             _sync_alias(page, svc, outcome)
         else:
             pages[page_id] = page
-    outcome.held = _hold_through_burst(pages, requests, newest, svc)
+    outcome.held, answered = _hold_through_burst(pages, requests, newest, svc)
     for page_id in outcome.held:
         del pages[page_id]
+    results: dict[str, PageResult | BaseException] = {
+        page_id: PageResult(page_id, page_key(pages.pop(page_id)), Change.COALESCED, existed=True)
+        for page_id in sorted(answered)
+    }
     invalidate: list[str] = []
-    for page_id, result in _publish_side_by_side(pages, newest, svc).items():
+    for page_id, result in (results | _publish_side_by_side(pages, newest, svc)).items():
         if isinstance(result, BaseException):
             outcome.failed[page_id] = result
             continue
         outcome.published[page_id] = result
-        page = pages[page_id]
         metrics.add_metric(name=f"Pages{result.change.value.title()}", unit=MetricUnit.Count, value=1)
+        if result.change is Change.COALESCED:
+            continue
+        page = pages[page_id]
         if result.change in {Change.WRITTEN, Change.DELETED}:
             logger.info("page", extra={"page": page_id, "key": result.key, "change": result.change.value})
             if result.existed and isinstance(page, ArticlePage):
@@ -266,40 +272,41 @@ def _hold_through_burst(
     requests: Sequence[RenderRequest],
     newest: dict[str, int | None],
     svc: RenderServices,
-) -> dict[str, int]:
-    """Hold the batch's shared pages while a bulk upload is being ingested; the pages held.
+) -> tuple[dict[str, int], set[str]]:
+    """Hold the batch's shared pages while a bulk upload is being ingested; the pages held, and
+    those whose stored page already answers every request for them (answered now, unrendered).
 
     A held request comes back when its hold ends and is then rendered, answering every request
     for its page sent before: one render for the burst instead of one per article. The ingest
-    queue is asked once per batch, and only when the batch has a page to hold. A request the
-    stored page already answers is not held: it is answered now, unrendered."""
+    queue is asked once per batch, and only when the batch has a page to hold."""
     candidates = [page for page in pages.values() if holdable(page, requests)]
     if svc.held is None or not candidates:
-        return {}
+        return {}, set()
     try:
         backlog = svc.backlog.depth()
     except TransientError as exc:
         logger.warning("no hold: the ingest backlog is unknown", extra={"error": str(exc)})
-        return {}
+        return {}, set()
     behind = max((r.behind for r in requests), default=0)
     seconds = hold_seconds(backlog, behind, svc.settings)
     if seconds is None:
-        return {}
-    held = [page.id for page in candidates if not _answered(page, newest[page.id], svc.site)]
+        return {}, set()
+    answered = {page.id for page in candidates if _answered(page, newest[page.id], svc.site)}
+    held = [page.id for page in candidates if page.id not in answered]
     receipts = [r.receipt for r in requests if r.page_id in held]
     if not receipts:
-        return {}
+        return {}, answered
     try:
         svc.held.hold(receipts, seconds)
     except TransientError as exc:
         logger.warning("no hold: the render queue refused it", extra={"error": str(exc)})
-        return {}
+        return {}, answered
     metrics.add_metric(name="PagesHeld", unit=MetricUnit.Count, value=len(held))
     logger.info(
         "held during a burst",
         extra={"pages": held, "seconds": seconds, "backlog": backlog, "behind": behind},
     )
-    return dict.fromkeys(held, seconds)
+    return dict.fromkeys(held, seconds), answered
 
 
 def _answered(page: Page, requested_at: int | None, site: SiteStore) -> bool:
