@@ -18,9 +18,9 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from bench import bodies, cost, fitness, images, publish, rebuild_model, tools
+from bench import bodies, cost, fitness, goals, images, publish, rebuild_model, tools
 from bench.full import Comparison, compare, sources
-from bench.measure import megabytes
+from bench.measure import megabytes, table
 
 ROOT = Path(__file__).resolve().parents[1]
 WORK = ROOT / "bench" / ".work"
@@ -81,6 +81,10 @@ def main(argv: list[str] | None = None) -> int:
         counts = [int(count) for count in args.bulk.split(",")]
         results |= run_bulk(min(sizes), args.seed, args.work, results.get("full", []), counts)
     out.write_text(json.dumps(results, indent=1, default=str))
+    print(
+        "\nGoals, each ratio against its goal\n"
+        + table(["goal", "measured", "target", ""], goals.rows(goals.goals(results)))
+    )
     print(f"figures: {out.relative_to(ROOT) if out.is_relative_to(ROOT) else out}")
     return 0
 
@@ -261,17 +265,6 @@ def machine() -> str:
     )
     load = Path("/proc/loadavg").read_text().split()[0]
     return f"{cores} cores, {memory / 2**30:.0f} GiB, {model}, {platform.system()} (load {load} at start)"
-
-
-def table(header: list[str], rows: list[list[str]]) -> str:
-    """A plain-text table with aligned columns."""
-    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
-    lines = [
-        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True))
-        for row in [header, *rows]
-    ]
-    lines.insert(1, "  ".join("-" * width for width in widths))
-    return "\n".join(lines)
 
 
 def ratio(mine: float, theirs: float) -> str:

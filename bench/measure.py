@@ -105,3 +105,14 @@ def own_peak_rss() -> int:
 def megabytes(size: int, digits: int = 0) -> str:
     """A byte count as readers scan it: `412 MB` (`14.6 MB` with one digit)."""
     return f"{size / 1e6:,.{digits}f} MB"
+
+
+def table(header: list[str], rows: list[list[str]]) -> str:
+    """A plain-text table with aligned columns."""
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+    lines = [
+        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True))
+        for row in [header, *rows]
+    ]
+    lines.insert(1, "  ".join("-" * width for width in widths))
+    return "\n".join(lines)
