@@ -80,14 +80,29 @@ def test_a_lone_change_is_rendered_at_once_and_asks_the_queue_once(tmp_path: Pat
     assert set(outcome.published) == {"home:0", "feed:home:atom"}
 
 
-def test_a_request_delivered_again_is_always_rendered(tmp_path: Path) -> None:
+def test_a_request_delivered_a_third_time_is_always_rendered(tmp_path: Path) -> None:
     queue = Queue(depth_now=10_000)
     svc = replace(render_services(DirSiteStore(tmp_path)), held=queue, backlog=queue)
-    again = RenderRequest("home:0", 1_000, receipt="r1", first_delivery=False)
-    outcome = render_batch([again, first("home:0", "r2")], svc)
+    third = RenderRequest("home:0", 1_000, receipt="r1")
+    outcome = render_batch([third, first("home:0", "r2")], svc)
     assert outcome.held == {}
     assert queue.asked == 0
     assert "home:0" in outcome.published
+
+
+def test_a_request_back_from_its_hold_settles_once_more_even_when_the_burst_is_over(tmp_path: Path) -> None:
+    # The burst's last files may have been ingested a moment ago: the page's one render must come
+    # after their index changes, so the request waits the shortest hold once more.
+    queue = Queue(depth_now=0)
+    svc = replace(render_services(DirSiteStore(tmp_path)), held=queue, backlog=queue)
+    back = RenderRequest("home:0", 1_000, receipt="r1", second_delivery=True)
+    outcome = render_batch([back, first("home:0", "r2"), first("article:a", "r3")], svc)
+    assert outcome.held == {"home:0": CONFIG.hold_min_seconds}
+    assert queue.held == [(["r1", "r2"], CONFIG.hold_min_seconds)]
+    # While files are still queued, it settles for about as long as they should take.
+    queue = Queue(depth_now=250)
+    svc = replace(svc, held=queue, backlog=queue)
+    assert render_batch([back], svc).held == {"home:0": 100}
 
 
 def test_a_refused_hold_renders_instead(tmp_path: Path) -> None:
@@ -129,7 +144,11 @@ def test_a_request_stands_for_the_time_of_its_change_when_the_planner_ran_behind
     request = render_request(record)
     assert request.sent_at == 1_001_000
     assert request.behind == 30
-    assert request.first_delivery
+    assert request.first_delivery and not request.second_delivery
+    back = render_request(
+        record | {"attributes": {"ApproximateReceiveCount": "2", "SentTimestamp": "1030000"}}
+    )
+    assert back.second_delivery and not back.first_delivery
 
 
 class CountingStore(DirSiteStore):

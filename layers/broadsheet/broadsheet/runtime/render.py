@@ -112,8 +112,9 @@ def services() -> RenderServices:
 class RenderRequest:
     """One render request: the page it names, the time it stands for (milliseconds since the
     epoch; None if the record does not say), its receipt handle, whether this is its first
-    delivery (only a first delivery may be held), and how many seconds the planner that asked
-    was behind the index.
+    delivery (a first delivery is held during a burst) or its second (a request held once is
+    held once more, to let the burst settle), and how many seconds the planner that asked was
+    behind the index.
 
     The time is when SQS received the request or, if earlier, the end of the second in which
     the newest index change it stands for was made (the stream stamps changes in whole
@@ -125,6 +126,7 @@ class RenderRequest:
     receipt: str = ""
     first_delivery: bool = False
     behind: int = 0
+    second_delivery: bool = False
 
 
 def requested_page(body: str) -> str:
@@ -148,6 +150,7 @@ def render_request(record: dict[str, Any]) -> RenderRequest:
         receipt=str(record.get("receiptHandle", "")),
         first_delivery=str(attributes.get("ApproximateReceiveCount", "")) == "1",
         behind=behind,
+        second_delivery=str(attributes.get("ApproximateReceiveCount", "")) == "2",
     )
 
 
@@ -259,12 +262,28 @@ def hold_seconds(backlog: int, behind: int, config: Settings) -> int | None:
     return max(config.hold_min_seconds, min(config.hold_max_seconds, wanted))
 
 
+def settle_seconds(backlog: int, config: Settings) -> int:
+    """How long a request already held through a burst waits once more: until the backlog left
+    should be gone with room to spare (twice the time a burst's hold allows a message), and at
+    least the shortest hold, so that the page's one render comes after the burst's last index
+    changes (a render answers only changes made a second or more before it began, and the stream
+    stamps changes in whole seconds)."""
+    wanted = math.ceil(2 * backlog * config.hold_seconds_per_message)
+    return max(config.hold_min_seconds, min(config.hold_max_seconds, wanted))
+
+
 def holdable(page: Page, requests: Sequence[RenderRequest]) -> bool:
-    """Whether a page's requests in a batch may wait out a burst: a shared page, every request
-    on its first delivery (so a request is held at most once, and never nears the DLQ)."""
+    """Whether a page's requests in a batch may wait out a burst: a shared page, every request on
+    its first or second delivery (so a request is held at most twice, and rendered from its third
+    receive on, leaving three of the queue's five before the DLQ)."""
     mine = [r for r in requests if r.page_id == page.id]
     shared = isinstance(page, HOLDABLE) or page in HOLDABLE_STATIC
-    return shared and all(r.first_delivery and r.receipt for r in mine)
+    return shared and all((r.first_delivery or r.second_delivery) and r.receipt for r in mine)
+
+
+def held_before(page: Page, requests: Sequence[RenderRequest]) -> bool:
+    """Whether one of a page's requests in a batch comes back from a hold."""
+    return any(r.second_delivery for r in requests if r.page_id == page.id)
 
 
 def _hold_through_burst(
@@ -288,25 +307,33 @@ def _hold_through_burst(
         logger.warning("no hold: the ingest backlog is unknown", extra={"error": str(exc)})
         return {}, set()
     behind = max((r.behind for r in requests), default=0)
-    seconds = hold_seconds(backlog, behind, svc.settings)
-    if seconds is None:
-        return {}, set()
-    answered = {page.id for page in candidates if _answered(page, newest[page.id], svc.site)}
-    held = [page.id for page in candidates if page.id not in answered]
-    receipts = [r.receipt for r in requests if r.page_id in held]
-    if not receipts:
-        return {}, answered
-    try:
-        svc.held.hold(receipts, seconds)
-    except TransientError as exc:
-        logger.warning("no hold: the render queue refused it", extra={"error": str(exc)})
-        return {}, answered
-    metrics.add_metric(name="PagesHeld", unit=MetricUnit.Count, value=len(held))
-    logger.info(
-        "held during a burst",
-        extra={"pages": held, "seconds": seconds, "backlog": backlog, "behind": behind},
-    )
-    return dict.fromkeys(held, seconds), answered
+    burst = hold_seconds(backlog, behind, svc.settings)
+    settle = settle_seconds(backlog, svc.settings)
+    # A burst holds every candidate; after one, a page coming back from its hold settles.
+    wanted = {
+        page.id: settle if held_before(page, requests) else burst
+        for page in candidates
+        if burst is not None or held_before(page, requests)
+    }
+    answered = {page_id for page_id in wanted if _answered(pages[page_id], newest[page_id], svc.site)}
+    held: dict[str, int] = {}
+    for seconds in sorted({s for page_id, s in wanted.items() if s is not None and page_id not in answered}):
+        chosen = [page_id for page_id, s in wanted.items() if s == seconds and page_id not in answered]
+        receipts = [r.receipt for r in requests if r.page_id in chosen]
+        try:
+            svc.held.hold(receipts, seconds)
+        except TransientError as exc:
+            logger.warning("no hold: the render queue refused it", extra={"error": str(exc)})
+            continue
+        held |= dict.fromkeys(chosen, seconds)
+    if held:
+        metrics.add_metric(name="PagesHeld", unit=MetricUnit.Count, value=len(held))
+        logger.info(
+            "held during a burst",
+            extra={"pages": sorted(held), "seconds": sorted(set(held.values())), "backlog": backlog,
+                   "behind": behind},
+        )  # fmt: skip
+    return held, answered
 
 
 def _answered(page: Page, requested_at: int | None, site: SiteStore) -> bool:
