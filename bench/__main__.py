@@ -183,10 +183,9 @@ def bulk_table(bulks: list[publish.Publish], pelican: dict[int, float] | None = 
 
 
 def home_goal(count: int) -> str:
-    """The goal for a bulk upload's home page renders, where the issue sets one: at most twice for
-    a burst of 100, at most 50 times for 10,000 articles."""
-    goals = {100: 2, 10_000: 50}
-    return f" (goal ≤ {goals[count]})" if count in goals else ""
+    """The goal for a bulk upload's home page renders, where one is set (`goals.HOME_RENDERS`)."""
+    most = goals.HOME_RENDERS.get(count)
+    return f" (goal ≤ {most})" if most is not None else ""
 
 
 def rebuild_table(measured: list[rebuild_model.Measured]) -> str:

@@ -258,8 +258,7 @@ def hold_seconds(backlog: int, behind: int, config: Settings) -> int | None:
     renderer will take to drain, within bounds."""
     if backlog < config.hold_backlog and behind < config.hold_behind_seconds:
         return None
-    wanted = max(math.ceil(backlog * config.hold_seconds_per_message), behind)
-    return max(config.hold_min_seconds, min(config.hold_max_seconds, wanted))
+    return _within_bounds(max(math.ceil(backlog * config.hold_seconds_per_message), behind), config)
 
 
 def settle_seconds(backlog: int, config: Settings) -> int:
@@ -268,8 +267,12 @@ def settle_seconds(backlog: int, config: Settings) -> int:
     least the shortest hold, so that the page's one render comes after the burst's last index
     changes (a render answers only changes made a second or more before it began, and the stream
     stamps changes in whole seconds)."""
-    wanted = math.ceil(2 * backlog * config.hold_seconds_per_message)
-    return max(config.hold_min_seconds, min(config.hold_max_seconds, wanted))
+    return _within_bounds(math.ceil(2 * backlog * config.hold_seconds_per_message), config)
+
+
+def _within_bounds(seconds: int, config: Settings) -> int:
+    """A hold of `seconds`, kept between the shortest and the longest hold."""
+    return max(config.hold_min_seconds, min(config.hold_max_seconds, seconds))
 
 
 def holdable(page: Page, requests: Sequence[RenderRequest]) -> bool:
