@@ -255,6 +255,17 @@ STATIC_KEYS = {
 
 Page = ListingPage | ArticlePage | StaticPage | FeedPage | SitemapPage | AliasPage | PreviewPage
 
+# The fixed pages many articles share: every new article or month changes them.
+_SHARED_STATIC = frozenset({SITEMAP_INDEX, NEWS_SITEMAP, ARCHIVE})
+
+
+def is_shared(page: Page) -> bool:
+    """Whether many articles' changes re-render the page: listings, feeds, sitemaps, the sitemap
+    index, the news sitemap and the archive index. An article's own page, an alias, a draft's
+    preview and the other fixed pages are not. (A burst holds shared pages, and a shared page
+    asked for is not asked for again before it is rendered: `broadsheet.asked`.)"""
+    return isinstance(page, ListingPage | FeedPage | SitemapPage) or page in _SHARED_STATIC
+
 
 def parse_page(page_id: str) -> Page:
     """The page a page id names; raise BadPageId for anything else."""

@@ -60,6 +60,11 @@ class Settings(BaseSettings):
     hold_seconds_per_message: float = Field(default=0.2, ge=0)
     hold_min_seconds: int = Field(default=5, ge=0, le=900)
     hold_max_seconds: int = Field(default=120, ge=0, le=900)
+    # A shared page asked for is not asked for again until a render takes its mark
+    # (`broadsheet.asked`); a mark older than this counts as gone, in case its request was lost
+    # (a planner that died between marking and sending). Longer than any wait a request has on
+    # the queue: two holds at most (4 minutes at the longest) and the retries of a failed render.
+    ask_stale_seconds: int = Field(default=900, ge=60)
 
     # The newsletter: the subscribers table, the secret its links and stored addresses are keyed
     # with (a Secrets Manager ARN on AWS; locally the stack creates one), the sender address.

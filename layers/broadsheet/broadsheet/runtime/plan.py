@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -14,9 +15,12 @@ from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import 
 
 from broadsheet.adapters import clients
 from broadsheet.adapters.dynamo import DynamoIndex
+from broadsheet.adapters.dynamo.asked import DynamoAskedPages
 from broadsheet.adapters.sqs import RenderRequests, SqsRenderQueue
+from broadsheet.asked import AskedPages, NoAsks
 from broadsheet.index.ports import IndexReader, MediaIndex
 from broadsheet.observability import logger, metrics
+from broadsheet.pages import BadPageId, is_shared, parse_page
 from broadsheet.plan import (
     Shifts,
     article_state,
@@ -34,12 +38,13 @@ class PlanIndex(IndexReader, MediaIndex, Protocol):
 
 @dataclass(frozen=True)
 class PlanServices:
-    """What the planner talks to: the index (for listing positions, and what shows an image) and
-    the render queue."""
+    """What the planner talks to: the index (for listing positions, and what shows an image),
+    the render queue, and the marks of shared pages already asked for."""
 
     settings: Settings
     index: PlanIndex
     render_queue: RenderRequests
+    asked: AskedPages = field(default_factory=NoAsks)
 
 
 @lru_cache(maxsize=1)
@@ -50,6 +55,7 @@ def services() -> PlanServices:
         settings=config,
         index=DynamoIndex(clients.dynamodb(), config.table_name),
         render_queue=SqsRenderQueue(clients.sqs(), config.render_queue_url),
+        asked=DynamoAskedPages(clients.dynamodb(), config.table_name),
     )
 
 
@@ -101,16 +107,53 @@ def _reader_first(page_id: str) -> tuple[int, str]:
     return (2, page_id)
 
 
+def _shared(page_id: str) -> bool:
+    try:
+        return is_shared(parse_page(page_id))
+    except BadPageId:
+        return False
+
+
 @contextmanager
 def plan_batch(svc: PlanServices) -> Iterator[PlanBatch]:
-    """A plan batch; on leaving it, each affected page is enqueued once (coalesced)."""
+    """A plan batch; on leaving it, each affected page is enqueued once (coalesced), but for the
+    shared pages already asked for and not rendered since (`broadsheet.asked`)."""
     batch = PlanBatch()
     yield batch
     batch.pages |= batch.shifts.pages(svc.index, svc.settings.page_size)
-    if batch.pages:
-        cause = hashlib.sha256("|".join(batch.causes).encode()).hexdigest()
-        svc.render_queue.send(
-            sorted(batch.pages, key=_reader_first), cause=cause, changed=batch.newest_change
-        )
-        logger.info("planned", extra={"changes": len(batch.causes), "pages": len(batch.pages)})
-        metrics.add_metric(name="PagesPlanned", unit=MetricUnit.Count, value=len(batch.pages))
+    if not batch.pages:
+        return
+    cause = hashlib.sha256("|".join(batch.causes).encode()).hexdigest()
+    shared = {page_id for page_id in batch.pages if _shared(page_id)}
+    at = int(time.time())
+    marked = svc.asked.ask(shared, by=cause, at=at, stale_before=at - svc.settings.ask_stale_seconds)
+    own = sorted(batch.pages - shared, key=_reader_first)
+    try:
+        if own:
+            svc.render_queue.send(own, cause=cause, changed=batch.newest_change)
+        if marked:
+            # A request for a marked page must reach the queue even when this plan is a retry
+            # whose first requests were rendered already (their marks taken): its deduplication
+            # id is its own, not the plan's.
+            svc.render_queue.send(
+                sorted(marked, key=_reader_first),
+                cause=f"{cause}/{time.time_ns()}",
+                changed=batch.newest_change,
+            )
+    except BaseException:
+        _release(svc, marked, cause)
+        raise
+    sent, skipped = len(own) + len(marked), len(shared) - len(marked)
+    logger.info("planned", extra={"changes": len(batch.causes), "pages": sent, "already_asked": skipped})
+    metrics.add_metric(name="PagesPlanned", unit=MetricUnit.Count, value=sent)
+    if skipped:
+        metrics.add_metric(name="PagesAlreadyAsked", unit=MetricUnit.Count, value=skipped)
+
+
+def _release(svc: PlanServices, marked: set[str], cause: str) -> None:
+    """Take back the marks of requests that were not sent, so that later changes ask again."""
+    try:
+        svc.asked.release(marked, by=cause)
+    except Exception as exc:  # noqa: BLE001 - the send's failure is the one to raise
+        # The marks stay; a retry of this plan finds them as its own, and they go stale anyway.
+        logger.warning("marks not taken back", extra={"pages": sorted(marked), "error": str(exc)})

@@ -25,6 +25,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from broadsheet.adapters import clients
 from broadsheet.adapters.cloudfront import Invalidator, invalidator_for
 from broadsheet.adapters.dynamo import DynamoIndex
+from broadsheet.adapters.dynamo.asked import DynamoAskedPages
 from broadsheet.adapters.kvs import alias_store_for
 from broadsheet.adapters.s3_site import S3SiteStore
 from broadsheet.adapters.secrets import with_preview_secret
@@ -37,21 +38,18 @@ from broadsheet.adapters.sqs import (
     SqsRenderQueue,
 )
 from broadsheet.aliases import AliasReader, AliasStore, sync_alias
+from broadsheet.asked import AskedPages, NoAsks
 from broadsheet.clock import now
 from broadsheet.errors import TransientError
 from broadsheet.index.ports import IndexReader
 from broadsheet.observability import logger, metrics
 from broadsheet.pages import (
-    ARCHIVE,
-    NEWS_SITEMAP,
-    SITEMAP_INDEX,
     AliasPage,
     ArticlePage,
     BadPageId,
-    FeedPage,
     ListingPage,
     Page,
-    SitemapPage,
+    is_shared,
     parse_page,
 )
 from broadsheet.settings import Settings, settings
@@ -87,6 +85,8 @@ class RenderServices:
     # Where a listing's render request waits out a burst, and the ingest queue that tells of one.
     held: HeldRequests | None = None
     backlog: Backlog = field(default_factory=NoBacklog)
+    # The marks of shared pages asked for and not rendered since (`broadsheet.asked`).
+    asked: AskedPages = field(default_factory=NoAsks)
 
 
 @lru_cache(maxsize=1)
@@ -105,6 +105,7 @@ def services() -> RenderServices:
         backlog=SqsBacklog(clients.sqs(), config.ingest_queue_url)
         if config.ingest_queue_url
         else NoBacklog(),
+        asked=DynamoAskedPages(clients.dynamodb(), config.table_name),
     )
 
 
@@ -215,15 +216,19 @@ def render_batch(requests: Sequence[RenderRequest], svc: RenderServices) -> Rend
             _sync_alias(page, svc, outcome)
         else:
             pages[page_id] = page
-    outcome.held, answered = _hold_through_burst(pages, requests, newest, svc)
+    # A page marked as asked may have changes behind it that no stored copy shows: it is rendered.
+    marked = svc.asked.asked(page_id for page_id, page in pages.items() if is_shared(page))
+    outcome.held, answered = _hold_through_burst(pages, requests, newest, svc, marked)
     for page_id in outcome.held:
         del pages[page_id]
     results: dict[str, PageResult | BaseException] = {
         page_id: PageResult(page_id, page_key(pages.pop(page_id)), Change.COALESCED, existed=True)
         for page_id in sorted(answered)
     }
+    results |= _take_marks(marked & pages.keys(), pages, newest, svc)
+    rendering = {page_id: page for page_id, page in pages.items() if page_id not in results}
     invalidate: list[str] = []
-    for page_id, result in (results | _publish_side_by_side(pages, newest, svc)).items():
+    for page_id, result in (results | _publish_side_by_side(rendering, newest, svc)).items():
         if isinstance(result, BaseException):
             outcome.failed[page_id] = result
             continue
@@ -244,11 +249,20 @@ def render_batch(requests: Sequence[RenderRequest], svc: RenderServices) -> Rend
     return outcome
 
 
-# The pages a burst may hold: those many articles share (listings, feeds, sitemaps, the sitemap
-# index, the news sitemap and the archive index, which every new article or month changes). An
-# article's own page, an alias, a draft's preview and the fixed pages are never held.
-HOLDABLE = (ListingPage, FeedPage, SitemapPage)
-HOLDABLE_STATIC = frozenset({SITEMAP_INDEX, NEWS_SITEMAP, ARCHIVE})
+def _take_marks(
+    marked: set[str], pages: dict[str, Page], newest: dict[str, int | None], svc: RenderServices
+) -> dict[str, PageResult | BaseException]:
+    """Take the marks of the marked pages about to be rendered, before their index reads, and
+    have them rendered whatever their stored copy answers (`newest` set to None). If the marks
+    cannot be taken the pages are not rendered: their requests fail and come back."""
+    if not marked:
+        return {}
+    try:
+        svc.asked.take(marked)
+    except TransientError as exc:
+        return dict.fromkeys(sorted(marked), exc)
+    newest.update(dict.fromkeys(marked))
+    return {}
 
 
 def hold_seconds(backlog: int, behind: int, config: Settings) -> int | None:
@@ -280,8 +294,7 @@ def holdable(page: Page, requests: Sequence[RenderRequest]) -> bool:
     its first or second delivery (so a request is held at most twice, and rendered from its third
     receive on, leaving three of the queue's five before the DLQ)."""
     mine = [r for r in requests if r.page_id == page.id]
-    shared = isinstance(page, HOLDABLE) or page in HOLDABLE_STATIC
-    return shared and all((r.first_delivery or r.second_delivery) and r.receipt for r in mine)
+    return is_shared(page) and all((r.first_delivery or r.second_delivery) and r.receipt for r in mine)
 
 
 def held_before(page: Page, requests: Sequence[RenderRequest]) -> bool:
@@ -294,9 +307,11 @@ def _hold_through_burst(
     requests: Sequence[RenderRequest],
     newest: dict[str, int | None],
     svc: RenderServices,
+    marked: set[str],
 ) -> tuple[dict[str, int], set[str]]:
     """Hold the batch's shared pages while a bulk upload is being ingested; the pages held, and
-    those whose stored page already answers every request for them (answered now, unrendered).
+    those whose stored page already answers every request for them (answered now, unrendered;
+    never a page `marked` as asked, whose stored copy may predate the changes that found it).
 
     A held request comes back when its hold ends and is then rendered, answering every request
     for its page sent before: one render for the burst instead of one per article. The ingest
@@ -318,7 +333,11 @@ def _hold_through_burst(
         for page in candidates
         if burst is not None or held_before(page, requests)
     }
-    answered = {page_id for page_id in wanted if _answered(pages[page_id], newest[page_id], svc.site)}
+    answered = {
+        page_id
+        for page_id in wanted
+        if page_id not in marked and _answered(pages[page_id], newest[page_id], svc.site)
+    }
     held: dict[str, int] = {}
     for seconds in sorted({s for page_id, s in wanted.items() if s is not None and page_id not in answered}):
         chosen = [page_id for page_id, s in wanted.items() if s == seconds and page_id not in answered]
