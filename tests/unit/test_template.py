@@ -10,7 +10,9 @@ import pytest
 
 from broadsheet.contract.media import SUPERSEDED_GRACE_DAYS, SUPERSEDED_TAG
 from broadsheet.render.templating import FEED_CACHE, HTML_CACHE
+from broadsheet.runtime.plan import PLANNED_ITEMS
 from broadsheet_dev.local.errors import TemplateError
+from broadsheet_dev.local.filters import matches
 from broadsheet_dev.local.intrinsics import evaluate_conditions, resolve
 from broadsheet_dev.local.template import (
     BucketNotification,
@@ -361,6 +363,33 @@ def test_reconcile_may_set_listing_counters_and_write_no_other_index_item(templa
     assert not any(
         a.startswith(("dynamodb:Put", "dynamodb:Delete", "dynamodb:Update")) for a in read["Action"]
     )
+
+
+def test_plan_and_render_may_write_asked_marks_and_no_other_index_item(template: dict[str, Any]) -> None:
+    only_marks = {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["asked#*"]}}
+    mark = statement(template, "PlanFunction", "MarkAskedPages")
+    assert sorted(mark["Action"]) == ["dynamodb:DeleteItem", "dynamodb:PutItem"]
+    assert mark["Condition"] == only_marks
+    take = statement(template, "RenderFunction", "TakeAskedMarks")
+    assert (take["Action"], take["Condition"]) == ("dynamodb:BatchWriteItem", only_marks)
+
+
+def test_the_plan_stream_passes_exactly_the_items_that_plan_pages(template: dict[str, Any]) -> None:
+    plan = next(s for s in event_sources(template) if s.function == "PlanFunction")
+
+    def passes(pk: str) -> bool:
+        return matches(
+            {"eventName": "INSERT", "dynamodb": {"Keys": {"pk": {"S": pk}, "sk": {"S": "x"}}}}, plan.filters
+        )
+
+    assert plan.filters
+    for prefix in PLANNED_ITEMS:
+        assert passes(f"{prefix}some-slug"), prefix
+    # What else the index holds: listing entries, counters, months, uploads, image uses and
+    # hashes, the invalidation budget, asked marks.
+    others = ("listing#home", "count#tag:x", "months", "uploads#a", "uses#a.jpg", "hash#abc")
+    for pk in (*others, "budget#2026-12", "asked#home:0"):
+        assert not passes(pk), pk
 
 
 def test_render_may_read_and_write_the_alias_store_only(template: dict[str, Any]) -> None:

@@ -167,7 +167,7 @@ class LocalStack:
                 poller = StreamPoller(
                     source.function, self.activity, handler, deployed.stream_arn,
                     batch_size=source.batch_size, max_retries=source.maximum_retry_attempts or 5,
-                    on_failure_url=on_failure, context_factory=context,
+                    on_failure_url=on_failure, context_factory=context, filters=source.filters,
                     retry_delay=0.5 if self.options.retry_delay is None else self.options.retry_delay,
                 )  # fmt: skip
             poller.after_invoke = metrics.clear_metrics

@@ -16,6 +16,7 @@ from typing import Any, Literal, cast
 import yaml
 
 from broadsheet_dev.local.errors import TemplateError
+from broadsheet_dev.local.filters import Pattern, read_patterns
 from broadsheet_dev.local.intrinsics import as_text
 
 FUNCTION_TYPE = "AWS::Serverless::Function"
@@ -41,6 +42,8 @@ class EventSource:
     maximum_retry_attempts: int | None = None
     bisect_batch_on_function_error: bool = False
     on_failure: str | None = None
+    # ``FilterCriteria``: only records matching one of these patterns reach the function.
+    filters: tuple[Pattern, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -185,6 +188,9 @@ def event_sources(template: Mapping[str, Any]) -> list[EventSource]:
                 "Destination"
             )
             retries = event_properties.get("MaximumRetryAttempts")
+            filters = read_patterns(event_properties.get("FilterCriteria"), f"{function}.{event}")
+            if filters and kind == "SQS":
+                raise TemplateError(f"{function}.{event}: the local stack filters stream records only")
             sources.append(
                 EventSource(
                     function=function,
@@ -201,6 +207,7 @@ def event_sources(template: Mapping[str, Any]) -> list[EventSource]:
                     maximum_retry_attempts=None if retries is None else int(retries),
                     bisect_batch_on_function_error=_flag(event_properties.get("BisectBatchOnFunctionError")),
                     on_failure=None if on_failure is None else _logical_id(on_failure, f"{function}.{event}"),
+                    filters=filters,
                 )
             )
     return sources

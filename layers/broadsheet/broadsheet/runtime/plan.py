@@ -71,6 +71,12 @@ class PlanBatch:
     newest_change: int | None = None
 
 
+# The index items whose changes plan pages, by key prefix: articles, author profiles, alias claims
+# and images. The template's stream filter (the plan function's FilterCriteria) passes only these,
+# so listing entries, counters and asked marks never invoke the planner on AWS.
+PLANNED_ITEMS = ("article#", "author#", "alias#", "media#")
+
+
 def plan_record(record: DynamoDBRecord, svc: PlanServices, batch: PlanBatch) -> None:
     """Add the pages one index change affects to the batch."""
     stream = record.dynamodb

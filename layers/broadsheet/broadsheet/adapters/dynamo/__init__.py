@@ -18,6 +18,8 @@ Item layout (single table, keys `pk` and `sk`):
   were made; a claim is rewritten whenever its claimer goes live or leaves, or is re-dated, so
   that its stream record has the alias synced again. (An article
   created or deleted at the address itself is planned from its own item.)
+- asked page: `pk = asked#<page id>`, `sk = asked`; a shared page asked for and not rendered
+  since (`broadsheet.asked`, `adapters/dynamo/asked.py`).
 
 An article, its entries and the counters of the listings it joins or leaves change in one
 transaction conditioned on the article item's revision, so concurrent ingests of one key can

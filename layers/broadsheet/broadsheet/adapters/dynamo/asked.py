@@ -14,7 +14,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from broadsheet.adapters.dynamo.codec import BATCH_GET, to_wire
+from broadsheet.adapters.dynamo.codec import BATCH_GET, from_wire, to_wire
 from broadsheet.adapters.dynamo.table import Table
 from broadsheet.errors import TransientError
 
@@ -36,13 +36,20 @@ class DynamoAskedPages(Table):
 
     def ask(self, page_ids: Iterable[str], by: str, at: int, stale_before: int) -> set[str]:
         """Mark each page unless another plan marked it at or after `stale_before`; the pages
-        marked now."""
+        marked now.
+
+        The marks are read first (one strongly consistent read per hundred pages): during a burst
+        most pages are marked already, and a mark seen there is as good as a refused put, since
+        the render that takes it reads the index after this read. Only the others are put, each
+        on the condition that no other plan has marked it meanwhile."""
         wanted = sorted(set(page_ids))
-        if len(wanted) < 2:
-            return {p for p in wanted if self._mark(p, by, at, stale_before)}
-        with ThreadPoolExecutor(min(_WORKERS, len(wanted))) as pool:
-            outcomes = list(pool.map(lambda p: self._mark(p, by, at, stale_before), wanted))
-        return {page_id for page_id, marked in zip(wanted, outcomes, strict=True) if marked}
+        held = self._marks(wanted)
+        free = [p for p in wanted if p not in held or held[p][0] == by or held[p][1] < stale_before]
+        if len(free) < 2:
+            return {p for p in free if self._mark(p, by, at, stale_before)}
+        with ThreadPoolExecutor(min(_WORKERS, len(free))) as pool:
+            outcomes = list(pool.map(lambda p: self._mark(p, by, at, stale_before), free))
+        return {page_id for page_id, marked in zip(free, outcomes, strict=True) if marked}
 
     def _mark(self, page_id: str, by: str, at: int, stale_before: int) -> bool:
         try:
@@ -79,18 +86,20 @@ class DynamoAskedPages(Table):
                 raise TransientError(f"releasing {page_id} failed: {exc}") from exc
 
     def asked(self, page_ids: Iterable[str]) -> set[str]:
-        """The marked pages among `page_ids`, read in batches, strongly consistently."""
-        wanted = sorted(set(page_ids))
-        found: set[str] = set()
-        for start in range(0, len(wanted), BATCH_GET):
-            keys = [asked_key(p) for p in wanted[start : start + BATCH_GET]]
-            request: dict[str, Any] = {
-                self._table: {"Keys": keys, "ConsistentRead": True, "ProjectionExpression": "pk"}
-            }
+        """The marked pages among `page_ids`, read strongly consistently."""
+        return set(self._marks(sorted(set(page_ids))))
+
+    def _marks(self, page_ids: list[str]) -> dict[str, tuple[str, int]]:
+        """The marks of these pages (who made each, and when), read in batches."""
+        found: dict[str, tuple[str, int]] = {}
+        for start in range(0, len(page_ids), BATCH_GET):
+            keys = [asked_key(p) for p in page_ids[start : start + BATCH_GET]]
+            request: dict[str, Any] = {self._table: {"Keys": keys, "ConsistentRead": True}}
             while request:
                 response = self._call(lambda r=request: self._db.batch_get_item(RequestItems=r))
                 for item in response.get("Responses", {}).get(self._table, []):
-                    found.add(str(item["pk"]["S"]).removeprefix(ASKED_PREFIX))
+                    mark = from_wire(dict(item))
+                    found[str(mark["pk"]).removeprefix(ASKED_PREFIX)] = (str(mark["by"]), int(mark["at"]))
                 request = dict(response.get("UnprocessedKeys") or {})
         return found
 
