@@ -225,7 +225,7 @@ def render_batch(requests: Sequence[RenderRequest], svc: RenderServices) -> Rend
         page_id: PageResult(page_id, page_key(pages.pop(page_id)), Change.COALESCED, existed=True)
         for page_id in sorted(answered)
     }
-    results |= _take_marks(marked & pages.keys(), pages, newest, svc)
+    results |= _take_marks(marked & pages.keys(), newest, svc)
     rendering = {page_id: page for page_id, page in pages.items() if page_id not in results}
     invalidate: list[str] = []
     for page_id, result in (results | _publish_side_by_side(rendering, newest, svc)).items():
@@ -250,7 +250,7 @@ def render_batch(requests: Sequence[RenderRequest], svc: RenderServices) -> Rend
 
 
 def _take_marks(
-    marked: set[str], pages: dict[str, Page], newest: dict[str, int | None], svc: RenderServices
+    marked: set[str], newest: dict[str, int | None], svc: RenderServices
 ) -> dict[str, PageResult | BaseException]:
     """Take the marks of the marked pages about to be rendered, before their index reads, and
     have them rendered whatever their stored copy answers (`newest` set to None). If the marks
