@@ -115,6 +115,24 @@ def test_position_counts_from_the_nearer_end_and_count_reads_one_item(
     assert requests.take() == ["Query", "GetItem"]
 
 
+def test_a_span_anywhere_returns_its_entries_and_reads_only_them(table: tuple[DynamoDBClient, str]) -> None:
+    db, name = table
+    fill(db, name, PROBE, LENGTH, LENGTH)
+    index = DynamoIndex(db, name)
+    keys = [f"k{n:04d}" for n in range(LENGTH)]
+    for start, stop in ((0, 10), (10, 20), (217, 227), (220, 230), (225, 235), (440, 450), (445, 460),
+                        (0, LENGTH), (449, 450), (450, 460)):  # fmt: skip
+        got = [e.sort_key for e in index.span(PROBE, start, stop).entries]
+        assert got == keys[start:stop][::-1], (start, stop)
+    # A page in the middle: the entries up to it are counted, and only its own ten are sent back.
+    returned: list[int] = []
+    db.meta.events.register(
+        "after-call.dynamodb.Query", lambda parsed, **_: returned.append(len(parsed.get("Items", [])))
+    )
+    index.span(PROBE, 220, 230)
+    assert sum(returned) == 10
+
+
 def test_recount_sets_wrong_and_missing_counters_and_leaves_right_ones(
     table: tuple[DynamoDBClient, str],
 ) -> None:

@@ -165,17 +165,18 @@ class Reads(Counters, Media):
     def span(self, listing: str, start: int, stop: int) -> ListingSlice:
         """Entries at positions [start, stop) counted from the oldest, returned newest first.
 
-        DynamoDB cannot skip to a position: the entries are read from the nearer end of the
-        listing, so that the newest pages (those a publish changes) cost a few items to read at
-        any listing length, not the whole listing."""
+        DynamoDB cannot skip to a position: the entries are counted from the nearer end of the
+        listing up to the page and only the page's own are read, so that the newest pages (those
+        a publish changes) cost a few items at any listing length, and a page in the middle
+        costs a count, not the transfer of every entry between it and the end."""
         total = self.count(listing)
         stop = min(stop, total)
         if start >= stop:
             return ListingSlice((), total)
         if start < total - stop:
-            items = self._query(listing, forward=True, limit=stop)[start:]
+            items = self._query(listing, forward=True, limit=stop - start, skip=start)
         else:
-            items = self._query(listing, forward=False, limit=total - start)[total - stop :]
+            items = self._query(listing, forward=False, limit=stop - start, skip=total - stop)
         entries = sorted((entry_from_item(i) for i in items), key=lambda e: e.sort_key, reverse=True)
         return ListingSlice(tuple(entries), total)
 

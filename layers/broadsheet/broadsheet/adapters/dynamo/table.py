@@ -39,10 +39,21 @@ class Table:
         return dict(item) if item else None
 
     def _query(
-        self, listing: str, *, forward: bool, limit: int | None = None, between: tuple[str, str] | None = None
+        self,
+        listing: str,
+        *,
+        forward: bool,
+        limit: int | None = None,
+        between: tuple[str, str] | None = None,
+        skip: int = 0,
     ) -> list[dict[str, Any]]:
         params = self._key_condition(listing, between=between)
         params["ScanIndexForward"] = forward
+        if skip:
+            past = self._past(params, skip)
+            if past is None:
+                return []
+            params["ExclusiveStartKey"] = past
         items: list[dict[str, Any]] = []
         while True:
             if limit is not None:
@@ -79,6 +90,25 @@ class Table:
             "KeyConditionExpression": condition,
             "ExpressionAttributeValues": values,
         }
+
+    def _past(self, params: dict[str, Any], skip: int) -> dict[str, Any] | None:
+        """The key of the `skip`th item a query selects, found by counting (`Select: COUNT`
+        returns no items, only how many it read and where it stopped); None if it selects fewer.
+
+        DynamoDB cannot start a query at a position: reaching page 500 of a listing reads the
+        5,000 entries before it either way, but counted they are never sent back (nor, locally,
+        copied), only the page's own entries are."""
+        params = dict(params)
+        counted = 0
+        while counted < skip:
+            page = {**params, "Select": "COUNT", "ConsistentRead": True, "Limit": skip - counted}
+            response = self._call(lambda p=page: self._db.query(**p))
+            counted += int(response.get("Count", 0))
+            last = response.get("LastEvaluatedKey")
+            if not last:
+                return None
+            params["ExclusiveStartKey"] = last
+        return dict(params["ExclusiveStartKey"])
 
     @staticmethod
     def _call(fn: Any) -> Any:
