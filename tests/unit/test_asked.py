@@ -9,13 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from broadsheet.asked import MemoryAsks
 from broadsheet.errors import TransientError
 from broadsheet.index.memory import MemoryIndex
 from broadsheet.runtime.plan import PlanServices, plan_batch
 from broadsheet.runtime.render import RenderRequest, render_batch
 from broadsheet.settings import Settings
 from broadsheet.site import Change
+from tests.unit.fakes import MemoryAsks
 from tests.unit.test_render_batch import render_services
 from tests.unit.test_render_hold import CountingStore, Queue, first
 

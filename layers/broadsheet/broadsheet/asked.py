@@ -63,35 +63,3 @@ class NoAsks:
 
     def take(self, page_ids: Iterable[str]) -> None:
         """Nothing to take."""
-
-
-class MemoryAsks:
-    """The marks in memory, with the same conditions as the index table's."""
-
-    def __init__(self) -> None:
-        self.marks: dict[str, tuple[str, int]] = {}
-
-    def ask(self, page_ids: Iterable[str], by: str, at: int, stale_before: int) -> set[str]:
-        """Mark each page not marked by another plan since `stale_before`."""
-        marked: set[str] = set()
-        for page_id in page_ids:
-            held = self.marks.get(page_id)
-            if held is None or held[0] == by or held[1] < stale_before:
-                self.marks[page_id] = (by, at)
-                marked.add(page_id)
-        return marked
-
-    def release(self, page_ids: Iterable[str], by: str) -> None:
-        """Remove the plan's own marks."""
-        for page_id in page_ids:
-            if self.marks.get(page_id, ("", 0))[0] == by:
-                del self.marks[page_id]
-
-    def asked(self, page_ids: Iterable[str]) -> set[str]:
-        """The marked pages among `page_ids`."""
-        return {page_id for page_id in page_ids if page_id in self.marks}
-
-    def take(self, page_ids: Iterable[str]) -> None:
-        """Remove the marks."""
-        for page_id in page_ids:
-            self.marks.pop(page_id, None)
