@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 import os
+import uuid
 from collections.abc import Iterator
 from collections.abc import Set as AbstractSet
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import boto3
 
@@ -23,6 +24,7 @@ from broadsheet.settings import Settings, settings
 from broadsheet_dev.local.runtime import LocalStack, StackOptions, reset_services
 
 if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_s3 import S3Client
     from mypy_boto3_sqs import SQSClient
 
@@ -31,6 +33,24 @@ SAMPLES = ROOT / "events" / "content"
 BAD = ROOT / "events" / "bad"
 # One clock for the pipeline and the offline build it is compared with.
 CLOCK = "2026-11-30T12:00:00Z"
+
+
+def index_shaped_table(db: DynamoDBClient, prefix: str, *, streamed: bool = False) -> tuple[str, str]:
+    """A new table keyed as the index table is (`pk`, `sk`), named after `prefix`; its name, and
+    its stream's ARN when `streamed` (new and old images, as the index's), else ""."""
+    name = f"{prefix}-{uuid.uuid4().hex[:8]}"
+    stream: Any = {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"}
+    table = db.create_table(
+        TableName=name,
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+        AttributeDefinitions=[
+            {"AttributeName": "pk", "AttributeType": "S"},
+            {"AttributeName": "sk", "AttributeType": "S"},
+        ],
+        BillingMode="PAY_PER_REQUEST",
+        **({"StreamSpecification": stream} if streamed else {}),
+    )["TableDescription"]
+    return name, str(table.get("LatestStreamArn", ""))
 
 
 def indexed() -> DynamoIndex:

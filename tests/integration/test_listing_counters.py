@@ -6,7 +6,6 @@ index table's key schema."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -20,7 +19,7 @@ from broadsheet.contract.models import Article
 from broadsheet.index.entries import Byline, Entry
 from broadsheet.index.ports import SourceVersion
 from broadsheet_dev.local.runtime import LocalStack
-from tests.support import Editor, assert_site_matches_offline_build
+from tests.support import Editor, assert_site_matches_offline_build, index_shaped_table
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -36,16 +35,7 @@ LENGTH = 450
 def table(stack: LocalStack) -> Iterator[tuple[DynamoDBClient, str]]:
     """A table of this test's own, keyed as the index table is."""
     db = boto3.client("dynamodb")
-    name = f"counters-{uuid.uuid4().hex[:8]}"
-    db.create_table(
-        TableName=name,
-        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-        AttributeDefinitions=[
-            {"AttributeName": "pk", "AttributeType": "S"},
-            {"AttributeName": "sk", "AttributeType": "S"},
-        ],
-        BillingMode="PAY_PER_REQUEST",
-    )
+    name, _ = index_shaped_table(db, "counters")
     yield db, name
     db.delete_table(TableName=name)
 

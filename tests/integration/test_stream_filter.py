@@ -7,7 +7,6 @@ as the index table is, with the filter the template gives the plan function."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,6 +17,7 @@ import pytest
 from broadsheet_dev.local.pollers import Activity, StreamPoller
 from broadsheet_dev.local.runtime import LocalStack
 from broadsheet_dev.local.template import event_sources, load_template
+from tests.support import index_shaped_table
 
 pytestmark = [pytest.mark.integration]
 
@@ -28,18 +28,8 @@ TEMPLATE = Path(__file__).resolve().parents[2] / "template.yaml"
 def stream(stack: LocalStack) -> Iterator[tuple[str, str]]:
     """A table with a stream of new and old images; its name and its stream's ARN."""
     db = boto3.client("dynamodb")
-    name = f"filtered-{uuid.uuid4().hex[:8]}"
-    table = db.create_table(
-        TableName=name,
-        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-        AttributeDefinitions=[
-            {"AttributeName": "pk", "AttributeType": "S"},
-            {"AttributeName": "sk", "AttributeType": "S"},
-        ],
-        BillingMode="PAY_PER_REQUEST",
-        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
-    )["TableDescription"]
-    yield name, table["LatestStreamArn"]
+    name, arn = index_shaped_table(db, "filtered", streamed=True)
+    yield name, arn
     db.delete_table(TableName=name)
 
 
