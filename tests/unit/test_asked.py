@@ -3,6 +3,7 @@ marked is always rendered, never answered by its stored copy."""
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
@@ -40,11 +41,12 @@ class Requests:
         return [page for pages, _ in self.sends for page in pages]
 
 
-def plan(svc: PlanServices, pages: set[str], *causes: str) -> None:
-    """One plan batch of changes with these stream sequence numbers, affecting `pages`."""
+def plan(svc: PlanServices, pages: set[str], cause: str, *, changes: int = 2) -> None:
+    """One plan batch of `changes` changes (two, a burst's, unless told), named after `cause`,
+    affecting `pages`."""
     with plan_batch(svc) as batch:
         batch.pages |= pages
-        batch.causes += causes
+        batch.causes += [f"{cause}.{n}" for n in range(changes)]
 
 
 @pytest.fixture
@@ -75,6 +77,27 @@ def test_a_shared_page_asked_for_is_not_asked_again_until_it_is_rendered(
     asks.take(["home:0"])
     plan(svc, SHARED, "3")
     assert queue.pages == ["article:another", "home:0"]
+
+
+def test_a_lone_change_sends_its_requests_unmarked(
+    svc: PlanServices, asks: MemoryAsks, queue: Requests
+) -> None:
+    plan(svc, SHARED | OWN, "1", changes=1)
+    assert set(queue.pages) == SHARED | OWN
+    assert asks.marks == {}
+    # A burst's batch finds no mark from it, so it asks again, and marks.
+    plan(svc, SHARED, "2")
+    assert set(asks.marks) == SHARED
+
+
+def test_a_lone_change_planned_behind_the_index_is_part_of_a_burst(
+    svc: PlanServices, asks: MemoryAsks
+) -> None:
+    with plan_batch(svc) as batch:
+        batch.pages |= SHARED
+        batch.causes.append("1")
+        batch.newest_change = int(time.time()) - svc.settings.hold_behind_seconds
+    assert set(asks.marks) == SHARED
 
 
 def test_a_retried_plan_sends_its_marked_pages_again_under_a_new_deduplication_id(

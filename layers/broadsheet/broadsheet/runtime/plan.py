@@ -130,8 +130,8 @@ def plan_batch(svc: PlanServices) -> Iterator[PlanBatch]:
     if not batch.pages:
         return
     cause = hashlib.sha256("|".join(batch.causes).encode()).hexdigest()
-    shared = {page_id for page_id in batch.pages if _shared(page_id)}
     at = int(time.time())
+    shared = {page_id for page_id in batch.pages if _shared(page_id)} if _in_burst(batch, at, svc) else set()
     marked = svc.asked.ask(shared, by=cause, at=at, stale_before=at - svc.settings.ask_stale_seconds)
     own = sorted(batch.pages - shared, key=_reader_first)
     try:
@@ -154,6 +154,14 @@ def plan_batch(svc: PlanServices) -> Iterator[PlanBatch]:
     metrics.add_metric(name="PagesPlanned", unit=MetricUnit.Count, value=sent)
     if skipped:
         metrics.add_metric(name="PagesAlreadyAsked", unit=MetricUnit.Count, value=skipped)
+
+
+def _in_burst(batch: PlanBatch, at: int, svc: PlanServices) -> bool:
+    """Whether a batch is part of a burst, where asking for shared pages once pays: more than one
+    change at once, or the planner running behind the index. An editor's lone change sends its
+    requests unmarked (always safe), sparing its time to live the marks' reads and writes."""
+    behind = at - batch.newest_change if batch.newest_change is not None else 0
+    return len(batch.causes) > 1 or behind >= svc.settings.hold_behind_seconds
 
 
 def _release(svc: PlanServices, marked: set[str], cause: str) -> None:
