@@ -14,7 +14,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from broadsheet.adapters.dynamo.codec import BATCH_GET, from_wire, to_wire
+from broadsheet.adapters.dynamo.codec import from_wire, to_wire
 from broadsheet.adapters.dynamo.table import Table
 from broadsheet.errors import TransientError
 
@@ -91,17 +91,8 @@ class DynamoAskedPages(Table):
 
     def _marks(self, page_ids: list[str]) -> dict[str, tuple[str, int]]:
         """The marks of these pages (who made each, and when), read in batches."""
-        found: dict[str, tuple[str, int]] = {}
-        for start in range(0, len(page_ids), BATCH_GET):
-            keys = [asked_key(p) for p in page_ids[start : start + BATCH_GET]]
-            request: dict[str, Any] = {self._table: {"Keys": keys, "ConsistentRead": True}}
-            while request:
-                response = self._call(lambda r=request: self._db.batch_get_item(RequestItems=r))
-                for item in response.get("Responses", {}).get(self._table, []):
-                    mark = from_wire(dict(item))
-                    found[str(mark["pk"]).removeprefix(ASKED_PREFIX)] = (str(mark["by"]), int(mark["at"]))
-                request = dict(response.get("UnprocessedKeys") or {})
-        return found
+        marks = (from_wire(item) for item in self._batch_get([asked_key(p) for p in page_ids]))
+        return {str(m["pk"]).removeprefix(ASKED_PREFIX): (str(m["by"]), int(m["at"])) for m in marks}
 
     def take(self, page_ids: Iterable[str]) -> None:
         """Delete the marks, in batches (a mark already gone is no error)."""

@@ -15,7 +15,6 @@ from __future__ import annotations
 from typing import Any
 
 from broadsheet.adapters.dynamo.codec import (
-    BATCH_GET,
     MEDIA_SK,
     from_wire,
     hash_pk,
@@ -35,18 +34,9 @@ class Media(Table):
 
     def get_media(self, names: list[str]) -> dict[str, MediaItem]:
         """The published images among `names`, by name, read in batches."""
-        found: dict[str, MediaItem] = {}
-        wanted = list(dict.fromkeys(names))
-        for start in range(0, len(wanted), BATCH_GET):
-            keys = [to_wire({"pk": media_pk(n), "sk": MEDIA_SK}) for n in wanted[start : start + BATCH_GET]]
-            request: dict[str, Any] = {self._table: {"Keys": keys, "ConsistentRead": True}}
-            while request:
-                response = self._call(lambda r=request: self._db.batch_get_item(RequestItems=r))
-                for item in response.get("Responses", {}).get(self._table, []):
-                    media = media_from_item(dict(item))
-                    found[media.name] = media
-                request = dict(response.get("UnprocessedKeys") or {})
-        return found
+        keys = [to_wire({"pk": media_pk(n), "sk": MEDIA_SK}) for n in dict.fromkeys(names)]
+        found = [media_from_item(item) for item in self._batch_get(keys)]
+        return {media.name: media for media in found}
 
     def get_media_source(self, name: str) -> SourceVersion | None:
         """Which version of the file `media/<name>` the published image was made from, if any."""

@@ -13,7 +13,6 @@ if TYPE_CHECKING:
     pass
 from broadsheet.adapters.dynamo.codec import (
     ARTICLE_SK,
-    BATCH_GET,
     CLAIM_PREFIX,
     MONTHS_PK,
     PROFILE_SK,
@@ -58,19 +57,9 @@ class Reads(Counters, Media):
 
     def get_articles(self, slugs: list[str]) -> dict[str, IndexedArticle]:
         """The indexed articles among `slugs`, by slug, read in batches."""
-        found: dict[str, IndexedArticle] = {}
-        wanted = list(dict.fromkeys(slugs))
-        for start in range(0, len(wanted), BATCH_GET):
-            chunk = wanted[start : start + BATCH_GET]
-            keys = [to_wire({"pk": article_pk(s), "sk": ARTICLE_SK}) for s in chunk]
-            request: dict[str, Any] = {self._table: {"Keys": keys, "ConsistentRead": True}}
-            while request:
-                response = self._call(lambda r=request: self._db.batch_get_item(RequestItems=r))
-                for item in response.get("Responses", {}).get(self._table, []):
-                    indexed = article_from_item(dict(item))
-                    found[indexed.article.slug] = indexed
-                request = dict(response.get("UnprocessedKeys") or {})
-        return found
+        keys = [to_wire({"pk": article_pk(s), "sk": ARTICLE_SK}) for s in dict.fromkeys(slugs)]
+        found = [article_from_item(item) for item in self._batch_get(keys)]
+        return {indexed.article.slug: indexed for indexed in found}
 
     def months(self) -> list[tuple[str, int]]:
         """Every archive month with live articles and how many, oldest first."""

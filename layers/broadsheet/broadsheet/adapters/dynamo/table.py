@@ -12,6 +12,7 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 from broadsheet.adapters.dynamo.codec import (
     ARTICLE_SK,
+    BATCH_GET,
     COUNTER_PREFIX,
     MEDIA_SK,
     MONTHS_PK,
@@ -90,6 +91,20 @@ class Table:
             "KeyConditionExpression": condition,
             "ExpressionAttributeValues": values,
         }
+
+    def _batch_get(self, keys: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The items stored at `keys` (wire form, as returned), read strongly consistently a
+        hundred at a time, unprocessed keys asked again."""
+        found: list[dict[str, Any]] = []
+        for start in range(0, len(keys), BATCH_GET):
+            request: dict[str, Any] = {
+                self._table: {"Keys": keys[start : start + BATCH_GET], "ConsistentRead": True}
+            }
+            while request:
+                response = self._call(lambda r=request: self._db.batch_get_item(RequestItems=r))
+                found += [dict(item) for item in response.get("Responses", {}).get(self._table, [])]
+                request = dict(response.get("UnprocessedKeys") or {})
+        return found
 
     def _past(self, params: dict[str, Any], skip: int) -> dict[str, Any] | None:
         """The key of the `skip`th item a query selects, found by counting (`Select: COUNT`
